@@ -1,0 +1,1 @@
+//! Sunshine class assignment (PROTOCOL.md, class assignment).

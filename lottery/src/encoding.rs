@@ -1,0 +1,138 @@
+//! The one hash encoding of protocol v1 (PROTOCOL.md §2).
+//!
+//! `H(tag, f1, …, fn) = SHA-256( u32be(len(tag)) ‖ tag ‖ u32be(len(f1)) ‖ f1 ‖ … )`.
+//! Every item — the domain tag included — is written as a 4-byte big-endian length followed by
+//! its bytes, so no two different field lists can produce the same hash input.
+
+use crate::digest::Digest;
+use sha2::{Digest as _, Sha256};
+
+/// The domain a round lives in. A rehearsal uses different tags, so none of its hashes, seeds or
+/// signatures can ever pass for a real round's (PROTOCOL.md §2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Domain {
+    /// A real draw: tags start `fairdraw/v1/`.
+    Real,
+    /// A rehearsal (演练): tags start `fairdraw/v1/rehearsal/`.
+    Rehearsal,
+}
+
+impl Domain {
+    /// The tag prefix of this domain.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Domain::Real => "fairdraw/v1/",
+            Domain::Rehearsal => "fairdraw/v1/rehearsal/",
+        }
+    }
+
+    /// The full domain tag for a purpose name, e.g. `fairdraw/v1/seed`.
+    pub fn tag(self, name: &str) -> String {
+        format!("{}{}", self.prefix(), name)
+    }
+
+    /// The word used in files: `real` or `rehearsal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Domain::Real => "real",
+            Domain::Rehearsal => "rehearsal",
+        }
+    }
+
+    /// Parses `real` or `rehearsal`.
+    pub fn parse(s: &str) -> Option<Domain> {
+        match s {
+            "real" => Some(Domain::Real),
+            "rehearsal" => Some(Domain::Rehearsal),
+            _ => None,
+        }
+    }
+}
+
+/// An incremental `H(tag, …)`: push fields one by one, then [`Hasher::finish`].
+#[derive(Clone)]
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    /// Starts a hash with the full domain tag (e.g. `fairdraw/v1/seed`).
+    pub fn new(tag: &str) -> Self {
+        let mut h = Hasher(Sha256::new());
+        h.field(tag.as_bytes());
+        h
+    }
+
+    /// Appends one length-prefixed field.
+    ///
+    /// # Panics
+    /// Never in practice: a field longer than 4 GiB is refused long before it gets here (files
+    /// are limited by the parsers), and is clamped rather than truncated silently.
+    pub fn field(&mut self, bytes: &[u8]) -> &mut Self {
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        self.0.update(len.to_be_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    /// Appends a u64 field as its 8-byte big-endian form (itself length-prefixed).
+    pub fn field_u64(&mut self, v: u64) -> &mut Self {
+        self.field(&v.to_be_bytes())
+    }
+
+    /// The digest.
+    pub fn finish(self) -> Digest {
+        Digest(self.0.finalize().into())
+    }
+}
+
+/// `H(tag, fields…)` in one call.
+pub fn hash_fields(tag: &str, fields: &[&[u8]]) -> Digest {
+    let mut h = Hasher::new(tag);
+    for f in fields {
+        h.field(f);
+    }
+    h.finish()
+}
+
+/// The bytes `H` would hash, for documentation and test vectors.
+pub fn encode_fields(tag: &str, fields: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in std::iter::once(tag.as_bytes()).chain(fields.iter().copied()) {
+        let len = u32::try_from(f.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// Plain SHA-256 of bytes (file hashes in the manifest).
+pub fn sha256(bytes: &[u8]) -> Digest {
+    Digest(Sha256::digest(bytes).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_is_length_prefixed() {
+        assert_eq!(
+            encode_fields("t", &[b"ab", b""]),
+            vec![0, 0, 0, 1, b't', 0, 0, 0, 2, b'a', b'b', 0, 0, 0, 0]
+        );
+        assert_eq!(
+            hash_fields("t", &[b"ab", b""]),
+            sha256(&encode_fields("t", &[b"ab", b""]))
+        );
+        // Moving a byte between fields changes the hash.
+        assert_ne!(
+            hash_fields("t", &[b"ab", b"c"]),
+            hash_fields("t", &[b"a", b"bc"])
+        );
+    }
+
+    #[test]
+    fn rehearsal_tags_differ() {
+        assert_eq!(Domain::Real.tag("seed"), "fairdraw/v1/seed");
+        assert_eq!(Domain::Rehearsal.tag("seed"), "fairdraw/v1/rehearsal/seed");
+    }
+}

@@ -1,0 +1,20 @@
+//! # lottery — Fairdraw's pure draw engine
+//!
+//! Everything that decides or proves an enrollment draw lives here, and nothing else: no I/O, no
+//! clock, no global random source, no floating point in ranking, no hash-map iteration that
+//! reaches an output. The same frozen round and seed give the same bytes on every platform.
+//! Each module implements one section of `docs/PROTOCOL.md`, named as the spec names it.
+#![forbid(unsafe_code)]
+
+pub mod digest;
+pub mod encoding;
+pub mod seed;
+pub mod stream;
+
+pub mod classes;
+pub mod mechanism;
+pub mod quota;
+
+pub use digest::Digest;
+pub use encoding::Domain;
+pub use stream::Stream;

@@ -1,0 +1,1 @@
+//! Placement mechanisms (PROTOCOL.md, mechanisms).

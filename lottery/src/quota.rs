@@ -1,0 +1,1 @@
+//! Quota allocation (PROTOCOL.md, quota allocation).
