@@ -8,6 +8,9 @@
 
 pub mod digest;
 pub mod encoding;
+pub mod merkle;
+pub mod policy;
+pub mod round;
 pub mod seed;
 pub mod stream;
 

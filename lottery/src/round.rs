@@ -1,0 +1,866 @@
+//! The frozen round: public school, teacher and applicant records, their canonical file form and
+//! their leaves in the input tree (PROTOCOL.md §3, §7).
+//!
+//! Bundle CSV files are a restricted CSV: UTF-8, `\n` line ends (the last line ends with one too),
+//! a fixed header, comma-separated fields that never contain `,`, `"`, `\r` or `\n` — so there is no
+//! quoting, and a file's bytes are exactly its fields joined. Parsers here refuse anything else.
+
+use crate::digest::Digest;
+use crate::encoding::{Domain, Hasher};
+use crate::merkle;
+use crate::policy::{Policy, PolicyError, is_id};
+
+/// Header of `schools.csv`.
+pub const SCHOOLS_HEADER: &str =
+    "school_id,name,kind,capacity,reserved,points_seats,classes,x,y,graduates";
+/// Header of `teachers.csv`.
+pub const TEACHERS_HEADER: &str = "teacher_id,school_id";
+/// Header of the public `applicants.csv`.
+pub const APPLICANTS_HEADER: &str = "application_id,track,gender,groups,choices,categories,indicators,family,priority,manual,x,y,private_hash";
+
+/// A school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct School {
+    /// Id, e.g. `S01`.
+    pub id: String,
+    /// Name (no `,` `"` or line breaks).
+    pub name: String,
+    /// Private (民办) or public.
+    pub private: bool,
+    /// Seats in total.
+    pub capacity: u32,
+    /// Seats reserved for priority groups, sorted by group name: (group, seats).
+    pub reserved: Vec<(String, u32)>,
+    /// Seats set aside for the points track (part of capacity).
+    pub points_seats: u32,
+    /// Fixed number of classes (0 = as few as the cap allows).
+    pub classes: u32,
+    /// Grid coordinates in metres, when known.
+    pub xy: Option<(i64, i64)>,
+    /// Graduating cohort (for quota allocation; 0 = none).
+    pub graduates: u64,
+}
+
+/// A homeroom teacher (pseudonymous id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Teacher {
+    /// Id.
+    pub id: String,
+    /// School.
+    pub school: String,
+}
+
+/// Gender, as recorded for class balancing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Gender {
+    /// Female.
+    F,
+    /// Male.
+    M,
+}
+
+/// The public part of an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applicant {
+    /// Application id.
+    pub id: String,
+    /// Track (policy `tracks`).
+    pub track: String,
+    /// Gender.
+    pub gender: Gender,
+    /// Policy groups, sorted.
+    pub groups: Vec<String>,
+    /// Ranked choices (school ids), best first.
+    pub choices: Vec<String>,
+    /// Category number (1 = best) per school, sorted by school id.
+    pub categories: Vec<(String, u32)>,
+    /// Points indicator values, sorted by name.
+    pub indicators: Vec<(String, i64)>,
+    /// Family id linking twins and siblings.
+    pub family: Option<String>,
+    /// Reserve-group memberships at schools, sorted: (school, group).
+    pub priority: Vec<(String, String)>,
+    /// Manual placement (一人一案): (school, reason code).
+    pub manual: Option<(String, String)>,
+    /// Grid coordinates in metres (rounded by the bureau), when known.
+    pub xy: Option<(i64, i64)>,
+    /// Salted hash of the private record (PROTOCOL.md §3.3).
+    pub private_hash: Digest,
+}
+
+/// A bundle file that does not parse or break a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Problem in one field of one line.
+    #[error("{file}, line {line}, column {column}: {reason}")]
+    Field {
+        /// File name.
+        file: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// Column name.
+        column: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Problem with a whole line or the file.
+    #[error("{file}, line {line}: {reason}")]
+    Line {
+        /// File name.
+        file: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The policy.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// Splits a restricted-CSV file into rows of fields, checking the header and the shape.
+pub fn split_csv<'a>(
+    file: &'static str,
+    bytes: &'a [u8],
+    header: &str,
+) -> Result<Vec<(usize, Vec<&'a str>)>, RecordError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        RecordError::Line {
+            file,
+            line,
+            reason: "not valid UTF-8".into(),
+        }
+    })?;
+    if !text.ends_with('\n') {
+        return Err(RecordError::Line {
+            file,
+            line: text.lines().count().max(1),
+            reason: "the file must end with a line break".into(),
+        });
+    }
+    let mut lines = text[..text.len() - 1].split('\n');
+    let first = lines.next().unwrap_or("");
+    if first != header {
+        return Err(RecordError::Line {
+            file,
+            line: 1,
+            reason: format!("header must be exactly {header:?}"),
+        });
+    }
+    let ncol = header.split(',').count();
+    let mut rows = Vec::new();
+    for (i, l) in lines.enumerate() {
+        let line = i + 2;
+        if l.contains('\r') || l.contains('"') {
+            return Err(RecordError::Line {
+                file,
+                line,
+                reason: "carriage returns and quotes are not allowed".into(),
+            });
+        }
+        let fields: Vec<&str> = l.split(',').collect();
+        if fields.len() != ncol {
+            return Err(RecordError::Line {
+                file,
+                line,
+                reason: format!("expected {ncol} fields, found {}", fields.len()),
+            });
+        }
+        rows.push((line, fields));
+    }
+    Ok(rows)
+}
+
+fn field_err(
+    file: &'static str,
+    line: usize,
+    column: &'static str,
+    reason: impl Into<String>,
+) -> RecordError {
+    RecordError::Field {
+        file,
+        line,
+        column,
+        reason: reason.into(),
+    }
+}
+
+/// Canonical unsigned decimal: no sign, no leading zeros (except "0").
+fn parse_uint(s: &str) -> Option<u64> {
+    if s.is_empty()
+        || s.len() > 18
+        || !s.bytes().all(|b| b.is_ascii_digit())
+        || (s.len() > 1 && s.starts_with('0'))
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Canonical signed decimal.
+fn parse_int(s: &str) -> Option<i64> {
+    match s.strip_prefix('-') {
+        Some(rest) if rest != "0" => parse_uint(rest).map(|v| -(v as i64)),
+        Some(_) => None,
+        None => parse_uint(s).map(|v| v as i64),
+    }
+}
+
+fn parse_xy(
+    file: &'static str,
+    line: usize,
+    x: &str,
+    y: &str,
+) -> Result<Option<(i64, i64)>, RecordError> {
+    match (x.is_empty(), y.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => {
+            let px = parse_int(x)
+                .ok_or_else(|| field_err(file, line, "x", "expected an integer (metres)"))?;
+            let py = parse_int(y)
+                .ok_or_else(|| field_err(file, line, "y", "expected an integer (metres)"))?;
+            if px.abs() > 1 << 40 || py.abs() > 1 << 40 {
+                return Err(field_err(file, line, "x", "coordinate out of range"));
+            }
+            Ok(Some((px, py)))
+        }
+        _ => Err(field_err(file, line, "x", "give both x and y, or neither")),
+    }
+}
+
+fn fmt_xy(xy: Option<(i64, i64)>) -> (String, String) {
+    match xy {
+        Some((x, y)) => (x.to_string(), y.to_string()),
+        None => (String::new(), String::new()),
+    }
+}
+
+fn list(s: &str) -> Vec<&str> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(';').collect()
+    }
+}
+
+/// Is a free-text field (a name) safe for restricted CSV?
+pub fn is_text(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 200 && !s.contains([',', '"', '\r', '\n', ';'])
+}
+
+/// Parses `schools.csv`.
+pub fn parse_schools(bytes: &[u8]) -> Result<Vec<School>, RecordError> {
+    const F: &str = "schools.csv";
+    let mut out: Vec<School> = Vec::new();
+    for (line, f) in split_csv(F, bytes, SCHOOLS_HEADER)? {
+        let id = f[0];
+        if !is_id(id) {
+            return Err(field_err(
+                F,
+                line,
+                "school_id",
+                "use 1-64 characters of A-Z a-z 0-9 . _ -",
+            ));
+        }
+        if let Some(prev) = out.last() {
+            if prev.id.as_bytes() >= id.as_bytes() {
+                return Err(field_err(
+                    F,
+                    line,
+                    "school_id",
+                    format!("{id:?} is out of order or repeated (rows are sorted by school_id)"),
+                ));
+            }
+        }
+        if !is_text(f[1]) {
+            return Err(field_err(
+                F,
+                line,
+                "name",
+                "1-200 characters without , \" ; or line breaks",
+            ));
+        }
+        let private = match f[2] {
+            "public" => false,
+            "private" => true,
+            _ => return Err(field_err(F, line, "kind", "expected public or private")),
+        };
+        let capacity = parse_uint(f[3])
+            .filter(|c| (1..=1_000_000).contains(c))
+            .ok_or_else(|| {
+                field_err(
+                    F,
+                    line,
+                    "capacity",
+                    "expected a positive whole number of seats",
+                )
+            })? as u32;
+        let mut reserved: Vec<(String, u32)> = Vec::new();
+        for item in list(f[4]) {
+            let (g, n) = item
+                .split_once('=')
+                .ok_or_else(|| field_err(F, line, "reserved", "expected group=seats;…"))?;
+            let n = parse_uint(n).filter(|n| *n >= 1).ok_or_else(|| {
+                field_err(F, line, "reserved", "seats must be a positive whole number")
+            })?;
+            if !is_id(g) || reserved.last().is_some_and(|(p, _)| p.as_str() >= g) {
+                return Err(field_err(
+                    F,
+                    line,
+                    "reserved",
+                    "groups must be valid names, sorted, not repeated",
+                ));
+            }
+            reserved.push((g.to_string(), n as u32));
+        }
+        let points_seats = parse_uint(f[5])
+            .ok_or_else(|| field_err(F, line, "points_seats", "expected a whole number"))?
+            as u32;
+        let reserved_total: u64 = reserved.iter().map(|(_, n)| u64::from(*n)).sum();
+        if u64::from(points_seats) + reserved_total > u64::from(capacity) {
+            return Err(field_err(
+                F,
+                line,
+                "capacity",
+                "reserved and points seats exceed the capacity",
+            ));
+        }
+        let classes = parse_uint(f[6]).filter(|c| *c <= 1000).ok_or_else(|| {
+            field_err(
+                F,
+                line,
+                "classes",
+                "expected a whole number (0 = by class cap)",
+            )
+        })? as u32;
+        let xy = parse_xy(F, line, f[7], f[8])?;
+        let graduates = parse_uint(f[9])
+            .ok_or_else(|| field_err(F, line, "graduates", "expected a whole number"))?;
+        out.push(School {
+            id: id.to_string(),
+            name: f[1].to_string(),
+            private,
+            capacity,
+            reserved,
+            points_seats,
+            classes,
+            xy,
+            graduates,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes `schools.csv`.
+pub fn write_schools(schools: &[School]) -> String {
+    let mut s = format!("{SCHOOLS_HEADER}\n");
+    for sc in schools {
+        let (x, y) = fmt_xy(sc.xy);
+        let reserved: Vec<String> = sc
+            .reserved
+            .iter()
+            .map(|(g, n)| format!("{g}={n}"))
+            .collect();
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            sc.id,
+            sc.name,
+            if sc.private { "private" } else { "public" },
+            sc.capacity,
+            reserved.join(";"),
+            sc.points_seats,
+            sc.classes,
+            x,
+            y,
+            sc.graduates
+        ));
+    }
+    s
+}
+
+/// Parses `teachers.csv` (sorted by teacher id; schools must exist).
+pub fn parse_teachers(bytes: &[u8], schools: &[School]) -> Result<Vec<Teacher>, RecordError> {
+    const F: &str = "teachers.csv";
+    let mut out: Vec<Teacher> = Vec::new();
+    for (line, f) in split_csv(F, bytes, TEACHERS_HEADER)? {
+        if !is_id(f[0])
+            || out
+                .last()
+                .is_some_and(|t| t.id.as_bytes() >= f[0].as_bytes())
+        {
+            return Err(field_err(
+                F,
+                line,
+                "teacher_id",
+                "invalid, repeated or out of order (rows are sorted by teacher_id)",
+            ));
+        }
+        if school_index(schools, f[1]).is_none() {
+            return Err(field_err(
+                F,
+                line,
+                "school_id",
+                format!("unknown school {:?}", f[1]),
+            ));
+        }
+        out.push(Teacher {
+            id: f[0].to_string(),
+            school: f[1].to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes `teachers.csv`.
+pub fn write_teachers(teachers: &[Teacher]) -> String {
+    let mut s = format!("{TEACHERS_HEADER}\n");
+    for t in teachers {
+        s.push_str(&format!("{},{}\n", t.id, t.school));
+    }
+    s
+}
+
+/// Index of a school id in the (sorted) school list.
+pub fn school_index(schools: &[School], id: &str) -> Option<usize> {
+    schools
+        .binary_search_by(|s| s.id.as_bytes().cmp(id.as_bytes()))
+        .ok()
+}
+
+/// Parses the public `applicants.csv` against the policy and schools.
+pub fn parse_applicants(
+    bytes: &[u8],
+    policy: &Policy,
+    schools: &[School],
+) -> Result<Vec<Applicant>, RecordError> {
+    const F: &str = "applicants.csv";
+    let rows = split_csv(F, bytes, APPLICANTS_HEADER)?;
+    let mut out: Vec<Applicant> = Vec::with_capacity(rows.len());
+    for (line, f) in rows {
+        let id = f[0];
+        if !is_id(id) {
+            return Err(field_err(
+                F,
+                line,
+                "application_id",
+                "use 1-64 characters of A-Z a-z 0-9 . _ -",
+            ));
+        }
+        if let Some(prev) = out.last() {
+            if prev.id.as_bytes() >= id.as_bytes() {
+                return Err(field_err(
+                    F,
+                    line,
+                    "application_id",
+                    format!(
+                        "{id:?} is out of order or repeated (rows are sorted by application_id)"
+                    ),
+                ));
+            }
+        }
+        if !policy.tracks.iter().any(|t| t == f[1]) {
+            return Err(field_err(
+                F,
+                line,
+                "track",
+                format!("unknown track {:?}", f[1]),
+            ));
+        }
+        let gender = match f[2] {
+            "F" => Gender::F,
+            "M" => Gender::M,
+            _ => return Err(field_err(F, line, "gender", "expected F or M")),
+        };
+        let mut groups = Vec::new();
+        for g in list(f[3]) {
+            if !policy.groups.iter().any(|p| p == g) {
+                return Err(field_err(F, line, "groups", format!("unknown group {g:?}")));
+            }
+            if groups.last().is_some_and(|p: &String| p.as_str() >= g) {
+                return Err(field_err(
+                    F,
+                    line,
+                    "groups",
+                    "groups must be sorted and not repeated",
+                ));
+            }
+            groups.push(g.to_string());
+        }
+        let mut choices: Vec<String> = Vec::new();
+        for c in list(f[4]) {
+            if school_index(schools, c).is_none() {
+                return Err(field_err(
+                    F,
+                    line,
+                    "choices",
+                    format!("unknown school {c:?}"),
+                ));
+            }
+            if choices.iter().any(|p| p == c) {
+                return Err(field_err(
+                    F,
+                    line,
+                    "choices",
+                    format!("school {c:?} is listed twice"),
+                ));
+            }
+            choices.push(c.to_string());
+        }
+        if choices.len() > policy.round.max_choices as usize {
+            return Err(field_err(
+                F,
+                line,
+                "choices",
+                format!(
+                    "{} choices, the policy allows {}",
+                    choices.len(),
+                    policy.round.max_choices
+                ),
+            ));
+        }
+        let mut categories: Vec<(String, u32)> = Vec::new();
+        for item in list(f[5]) {
+            let (s, c) = item
+                .split_once(':')
+                .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
+            if school_index(schools, s).is_none() {
+                return Err(field_err(
+                    F,
+                    line,
+                    "categories",
+                    format!("unknown school {s:?}"),
+                ));
+            }
+            let n = parse_uint(c)
+                .filter(|n| *n >= 1 && *n <= policy.categories.len() as u64)
+                .ok_or_else(|| {
+                    field_err(
+                        F,
+                        line,
+                        "categories",
+                        format!("category {c:?} is not defined by the policy"),
+                    )
+                })?;
+            if categories
+                .last()
+                .is_some_and(|(p, _)| p.as_bytes() >= s.as_bytes())
+            {
+                return Err(field_err(
+                    F,
+                    line,
+                    "categories",
+                    "entries must be sorted by school and not repeated",
+                ));
+            }
+            categories.push((s.to_string(), n as u32));
+        }
+        let mut indicators: Vec<(String, i64)> = Vec::new();
+        for item in list(f[6]) {
+            let (n, v) = item
+                .split_once('=')
+                .ok_or_else(|| field_err(F, line, "indicators", "expected name=value;…"))?;
+            if !policy.points.iter().any(|p| p.name == n) {
+                return Err(field_err(
+                    F,
+                    line,
+                    "indicators",
+                    format!("indicator {n:?} is not defined by the policy"),
+                ));
+            }
+            let v = parse_uint(v).filter(|v| *v <= 1_000_000).ok_or_else(|| {
+                field_err(
+                    F,
+                    line,
+                    "indicators",
+                    format!("{n}: expected a whole number 0..=1000000"),
+                )
+            })?;
+            if indicators.last().is_some_and(|(p, _)| p.as_str() >= n) {
+                return Err(field_err(
+                    F,
+                    line,
+                    "indicators",
+                    "entries must be sorted by name and not repeated",
+                ));
+            }
+            indicators.push((n.to_string(), v as i64));
+        }
+        let family = match f[7] {
+            "" => None,
+            fam if is_id(fam) => Some(fam.to_string()),
+            _ => return Err(field_err(F, line, "family", "invalid family id")),
+        };
+        let mut priority: Vec<(String, String)> = Vec::new();
+        for item in list(f[8]) {
+            let (s, g) = item
+                .split_once(':')
+                .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
+            let Some(si) = school_index(schools, s) else {
+                return Err(field_err(
+                    F,
+                    line,
+                    "priority",
+                    format!("unknown school {s:?}"),
+                ));
+            };
+            if !schools[si].reserved.iter().any(|(rg, _)| rg == g) {
+                return Err(field_err(
+                    F,
+                    line,
+                    "priority",
+                    format!("school {s} reserves no seats for {g:?}"),
+                ));
+            }
+            let key = (s.to_string(), g.to_string());
+            if priority.last().is_some_and(|p| *p >= key) {
+                return Err(field_err(
+                    F,
+                    line,
+                    "priority",
+                    "entries must be sorted and not repeated",
+                ));
+            }
+            priority.push(key);
+        }
+        let manual = match f[9] {
+            "" => None,
+            m => {
+                let (s, r) = m
+                    .split_once(':')
+                    .ok_or_else(|| field_err(F, line, "manual", "expected SCHOOL:REASON"))?;
+                if school_index(schools, s).is_none() {
+                    return Err(field_err(
+                        F,
+                        line,
+                        "manual",
+                        format!("unknown school {s:?}"),
+                    ));
+                }
+                if !policy.manual_reasons.iter().any(|p| p == r) {
+                    return Err(field_err(
+                        F,
+                        line,
+                        "manual",
+                        format!("reason {r:?} is not defined by the policy"),
+                    ));
+                }
+                Some((s.to_string(), r.to_string()))
+            }
+        };
+        let xy = parse_xy(F, line, f[10], f[11])?;
+        let private_hash = Digest::from_hex(f[12])
+            .map_err(|e| field_err(F, line, "private_hash", e.to_string()))?;
+        out.push(Applicant {
+            id: id.to_string(),
+            track: f[1].to_string(),
+            gender,
+            groups,
+            choices,
+            categories,
+            indicators,
+            family,
+            priority,
+            manual,
+            xy,
+            private_hash,
+        });
+    }
+    Ok(out)
+}
+
+impl Applicant {
+    /// The columns of the public file, in header order.
+    pub fn fields(&self) -> [String; 13] {
+        let (x, y) = fmt_xy(self.xy);
+        [
+            self.id.clone(),
+            self.track.clone(),
+            match self.gender {
+                Gender::F => "F".into(),
+                Gender::M => "M".into(),
+            },
+            self.groups.join(";"),
+            self.choices.join(";"),
+            self.categories
+                .iter()
+                .map(|(s, c)| format!("{s}:{c}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+            self.indicators
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+            self.family.clone().unwrap_or_default(),
+            self.priority
+                .iter()
+                .map(|(s, g)| format!("{s}:{g}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+            self.manual
+                .as_ref()
+                .map(|(s, r)| format!("{s}:{r}"))
+                .unwrap_or_default(),
+            x,
+            y,
+            self.private_hash.to_hex(),
+        ]
+    }
+
+    /// Category at a school (None when the applicant has none there).
+    pub fn category_at(&self, school: &str) -> Option<u32> {
+        self.categories
+            .binary_search_by(|(s, _)| s.as_bytes().cmp(school.as_bytes()))
+            .ok()
+            .map(|i| self.categories[i].1)
+    }
+}
+
+/// Writes the public `applicants.csv` (rows in the given order, which must be id order).
+pub fn write_applicants(applicants: &[Applicant]) -> String {
+    let mut s = String::with_capacity(64 + applicants.len() * 160);
+    s.push_str(APPLICANTS_HEADER);
+    s.push('\n');
+    for a in applicants {
+        s.push_str(&a.fields().join(","));
+        s.push('\n');
+    }
+    s
+}
+
+/// Leaf data of an applicant: `enc(tag "leaf/applicant", field_1, …, field_13)` with the 13 public
+/// columns as written in `applicants.csv` (PROTOCOL.md §3.2).
+pub fn applicant_leaf(domain: Domain, a: &Applicant) -> Vec<u8> {
+    let f = a.fields();
+    let refs: Vec<&[u8]> = f.iter().map(|s| s.as_bytes()).collect();
+    crate::encoding::encode_fields(&domain.tag("leaf/applicant"), &refs)
+}
+
+/// Leaf data of a whole input file: `enc(tag "leaf/file", name, bytes)`.
+pub fn file_leaf(domain: Domain, name: &str, bytes: &[u8]) -> Vec<u8> {
+    crate::encoding::encode_fields(&domain.tag("leaf/file"), &[name.as_bytes(), bytes])
+}
+
+/// The private-record hash binding a family's data to its public leaf (PROTOCOL.md §3.3):
+/// `H(tag "private", salt, application id, name, id-card number, birth date, guardian phone,
+/// address)`. The family holds the 16-byte salt (its lookup secret).
+pub struct PrivateRecord<'a> {
+    /// Application id.
+    pub application_id: &'a str,
+    /// Child's name.
+    pub name: &'a str,
+    /// ID-card number (身份证号).
+    pub id_card: &'a str,
+    /// Birth date YYYY-MM-DD.
+    pub birth_date: &'a str,
+    /// Guardian phone.
+    pub phone: &'a str,
+    /// Address.
+    pub address: &'a str,
+}
+
+/// See [`PrivateRecord`].
+pub fn private_hash(domain: Domain, salt: &[u8; 16], r: &PrivateRecord<'_>) -> Digest {
+    let mut h = Hasher::new(&domain.tag("private"));
+    h.field(salt)
+        .field(r.application_id.as_bytes())
+        .field(r.name.as_bytes())
+        .field(r.id_card.as_bytes())
+        .field(r.birth_date.as_bytes())
+        .field(r.phone.as_bytes())
+        .field(r.address.as_bytes());
+    h.finish()
+}
+
+/// A parsed, checked, frozen round: everything the draw needs.
+#[derive(Debug, Clone)]
+pub struct FrozenRound {
+    /// The policy's exact bytes.
+    pub policy_bytes: Vec<u8>,
+    /// The parsed policy.
+    pub policy: Policy,
+    /// Schools, sorted by id.
+    pub schools: Vec<School>,
+    /// Teachers, sorted by id.
+    pub teachers: Vec<Teacher>,
+    /// Applicants, sorted by id.
+    pub applicants: Vec<Applicant>,
+}
+
+/// Input-file names, in leaf order (PROTOCOL.md §3.2).
+pub const INPUT_FILES: [&str; 3] = ["policy.toml", "schools.csv", "teachers.csv"];
+
+impl FrozenRound {
+    /// Parses the four public input files.
+    pub fn parse(
+        policy: &[u8],
+        schools: &[u8],
+        teachers: &[u8],
+        applicants: &[u8],
+    ) -> Result<FrozenRound, RecordError> {
+        let pol = Policy::parse(policy)?;
+        let sch = parse_schools(schools)?;
+        let tea = parse_teachers(teachers, &sch)?;
+        let app = parse_applicants(applicants, &pol, &sch)?;
+        Ok(FrozenRound {
+            policy_bytes: policy.to_vec(),
+            policy: pol,
+            schools: sch,
+            teachers: tea,
+            applicants: app,
+        })
+    }
+
+    /// Real or rehearsal.
+    pub fn domain(&self) -> Domain {
+        self.policy.domain()
+    }
+
+    /// SHA-256 of the policy bytes.
+    pub fn policy_hash(&self) -> Digest {
+        crate::encoding::sha256(&self.policy_bytes)
+    }
+
+    /// The input tree's leaf hashes: policy, schools, teachers, then one per applicant in id order.
+    pub fn input_leaves(&self) -> Vec<Digest> {
+        let d = self.domain();
+        let files = [
+            file_leaf(d, INPUT_FILES[0], &self.policy_bytes),
+            file_leaf(d, INPUT_FILES[1], write_schools(&self.schools).as_bytes()),
+            file_leaf(d, INPUT_FILES[2], write_teachers(&self.teachers).as_bytes()),
+        ];
+        let mut leaves: Vec<Digest> = files.iter().map(|f| merkle::leaf_hash(f)).collect();
+        let app = if self.applicants.len() >= 1 << 14 {
+            use rayon::prelude::*;
+            self.applicants
+                .par_iter()
+                .map(|a| merkle::leaf_hash(&applicant_leaf(d, a)))
+                .collect::<Vec<_>>()
+        } else {
+            self.applicants
+                .iter()
+                .map(|a| merkle::leaf_hash(&applicant_leaf(d, a)))
+                .collect()
+        };
+        leaves.extend(app);
+        leaves
+    }
+
+    /// (input root, tree size).
+    pub fn input_root(&self) -> (Digest, u64) {
+        let leaves = self.input_leaves();
+        (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
+    }
+
+    /// Leaf index of an applicant (3 + position in id order).
+    pub fn applicant_leaf_index(&self, id: &str) -> Option<u64> {
+        self.applicants
+            .binary_search_by(|a| a.id.as_bytes().cmp(id.as_bytes()))
+            .ok()
+            .map(|i| i as u64 + INPUT_FILES.len() as u64)
+    }
+}
