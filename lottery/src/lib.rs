@@ -6,13 +6,20 @@
 //! Each module implements one section of `docs/PROTOCOL.md`, named as the spec names it.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod digest;
+pub mod draw;
 pub mod encoding;
+pub mod log;
+pub mod manifest;
 pub mod merkle;
 pub mod policy;
+pub mod results;
 pub mod round;
 pub mod seed;
 pub mod stream;
+pub mod ticket;
+pub mod verify;
 
 pub mod classes;
 pub mod mechanism;

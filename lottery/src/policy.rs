@@ -355,10 +355,10 @@ impl Policy {
             ("round.birth_from", &self.round.birth_from),
             ("round.birth_to", &self.round.birth_to),
         ] {
-            if let Some(d) = v {
-                if !is_date(d) {
-                    return Err(invalid(k, "must be YYYY-MM-DD"));
-                }
+            if let Some(d) = v
+                && !is_date(d)
+            {
+                return Err(invalid(k, "must be YYYY-MM-DD"));
             }
         }
         if self.round.max_choices == 0 || self.round.max_choices > 64 {

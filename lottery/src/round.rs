@@ -266,15 +266,15 @@ pub fn parse_schools(bytes: &[u8]) -> Result<Vec<School>, RecordError> {
                 "use 1-64 characters of A-Z a-z 0-9 . _ -",
             ));
         }
-        if let Some(prev) = out.last() {
-            if prev.id.as_bytes() >= id.as_bytes() {
-                return Err(field_err(
-                    F,
-                    line,
-                    "school_id",
-                    format!("{id:?} is out of order or repeated (rows are sorted by school_id)"),
-                ));
-            }
+        if let Some(prev) = out.last()
+            && prev.id.as_bytes() >= id.as_bytes()
+        {
+            return Err(field_err(
+                F,
+                line,
+                "school_id",
+                format!("{id:?} is out of order or repeated (rows are sorted by school_id)"),
+            ));
         }
         if !is_text(f[1]) {
             return Err(field_err(
@@ -450,17 +450,15 @@ pub fn parse_applicants(
                 "use 1-64 characters of A-Z a-z 0-9 . _ -",
             ));
         }
-        if let Some(prev) = out.last() {
-            if prev.id.as_bytes() >= id.as_bytes() {
-                return Err(field_err(
-                    F,
-                    line,
-                    "application_id",
-                    format!(
-                        "{id:?} is out of order or repeated (rows are sorted by application_id)"
-                    ),
-                ));
-            }
+        if let Some(prev) = out.last()
+            && prev.id.as_bytes() >= id.as_bytes()
+        {
+            return Err(field_err(
+                F,
+                line,
+                "application_id",
+                format!("{id:?} is out of order or repeated (rows are sorted by application_id)"),
+            ));
         }
         if !policy.tracks.iter().any(|t| t == f[1]) {
             return Err(field_err(

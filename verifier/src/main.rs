@@ -1,1 +1,444 @@
-fn main() {}
+//! `fairdraw-verify`: re-checks a Fairdraw bundle — signatures, commitments, input root, seed and
+//! every placement — and co-signs it for a notary. Exit 0 verified, 1 a discrepancy, 2 unusable
+//! input. Depends only on `lottery` and small, well-known crates.
+#![forbid(unsafe_code)]
+
+use clap::{Parser, Subcommand};
+use lottery::verify::{self, Files, Report, Status};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod i18n;
+use i18n::Lang;
+
+/// Verify a Fairdraw bundle: signatures, commitments, input root, seed derivation and every
+/// placement, byte for byte.
+#[derive(Parser)]
+#[command(
+    name = "fairdraw-verify",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// The bundle directory.
+    dir: Option<PathBuf>,
+    /// Show one applicant's record, result and inclusion proof.
+    #[arg(long)]
+    applicant: Option<String>,
+    /// Report language: zh or en (default: from LANG / LC_ALL).
+    #[arg(long)]
+    lang: Option<String>,
+    /// Machine-readable JSON report on stdout.
+    #[arg(long)]
+    json: bool,
+    /// After every check passes, co-sign the manifest with this key file (from `keygen`) and
+    /// write `cosign-<signer>.json` into the bundle directory.
+    #[arg(long)]
+    cosign: Option<PathBuf>,
+    /// Require the manifest to be signed by this public key (hex or fingerprint).
+    #[arg(long)]
+    trust_key: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Make a notary key pair: KEYFILE (secret, owner-only) and KEYFILE.pub.
+    Keygen {
+        /// Key file to create.
+        keyfile: PathBuf,
+        /// Signer name written in co-signatures (ASCII, e.g. notary-1).
+        #[arg(long, default_value = "notary")]
+        signer: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = Lang::pick(cli.lang.as_deref());
+    match cli.command {
+        Some(Cmd::Keygen { keyfile, signer }) => return keygen(&keyfile, &signer, lang),
+        None => {}
+    }
+    let Some(dir) = cli.dir else {
+        eprintln!("{}", lang.t("usage: fairdraw-verify DIR [--applicant ID] [--json] [--lang zh|en] [--cosign KEYFILE]", "用法：fairdraw-verify 目录 [--applicant 报名号] [--json] [--lang zh|en] [--cosign 密钥文件]"));
+        return ExitCode::from(2);
+    };
+    let files = match read_bundle(&dir) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{}: {e}", lang.t("unusable input", "输入不可用"));
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(id) = cli.applicant {
+        return applicant(&files, &id, lang, cli.json);
+    }
+    let report = match verify::verify(&files) {
+        Ok(r) => r,
+        Err(e) => {
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"result": "unusable", "error": e.to_string()})
+                );
+            }
+            eprintln!("{}: {e}", lang.t("unusable input", "输入不可用"));
+            return ExitCode::from(2);
+        }
+    };
+    let mut ok = report.ok();
+    let mut trust_msg = None;
+    for want in &cli.trust_key {
+        let found = report
+            .signers
+            .iter()
+            .any(|s| s.public_key == *want || s.fingerprint == *want);
+        if !found {
+            ok = false;
+            trust_msg = Some(format!(
+                "{} {want}",
+                lang.t(
+                    "no valid signature by the trusted key",
+                    "没有受信任密钥的有效签名："
+                )
+            ));
+        }
+    }
+    if cli.json {
+        println!("{}", json_report(&report, ok, trust_msg.as_deref()));
+    } else {
+        print_report(&report, lang, ok, trust_msg.as_deref());
+    }
+    if !ok {
+        return ExitCode::from(1);
+    }
+    if let Some(keyfile) = cli.cosign {
+        return match cosign(&dir, &files, &keyfile) {
+            Ok(path) => {
+                if !cli.json {
+                    println!(
+                        "{} {}",
+                        lang.t("co-signature written:", "联署签名已写入："),
+                        path.display()
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", lang.t("cannot co-sign", "无法联署"));
+                ExitCode::from(2)
+            }
+        };
+    }
+    ExitCode::SUCCESS
+}
+
+/// Reads every regular file of the bundle directory (no subdirectories are expected).
+fn read_bundle(dir: &Path) -> Result<Files, String> {
+    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files = Files::new();
+    for entry in rd {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            return Err(format!("{name}: unexpected directory in the bundle"));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| format!("{name}: {e}"))?;
+        files.insert(name, bytes);
+    }
+    if !files.contains_key("manifest.json") {
+        return Err(format!("{}: manifest.json is missing", dir.display()));
+    }
+    Ok(files)
+}
+
+fn status_word(s: &Status, lang: Lang) -> &'static str {
+    match s {
+        Status::Pass => lang.t("PASS", "通过"),
+        Status::Fail(_) => lang.t("FAIL", "失败"),
+        Status::Skip(_) => lang.t("SKIP", "跳过"),
+    }
+}
+
+fn print_report(r: &Report, lang: Lang, ok: bool, trust: Option<&str>) {
+    let rehearsal = r.domain == Some(lottery::Domain::Rehearsal);
+    println!("{} {}", lang.t("Round:", "轮次："), r.round_id);
+    if rehearsal {
+        println!(
+            "{}",
+            lang.t(
+                "*** REHEARSAL bundle (演练) — not a real draw ***",
+                "*** 演练（REHEARSAL）数据包——不是正式摇号 ***"
+            )
+        );
+    }
+    for c in &r.checks {
+        let name = match lang {
+            Lang::Zh => c.zh,
+            Lang::En => c.en,
+        };
+        let extra = match &c.status {
+            Status::Fail(m) => format!("\n         {m}"),
+            Status::Skip(m) if !m.is_empty() => format!(" ({m})"),
+            _ => String::new(),
+        };
+        println!(
+            "  {:4} {:5} {name}{extra}",
+            c.id,
+            status_word(&c.status, lang)
+        );
+    }
+    for s in &r.signers {
+        println!(
+            "  {} {} [{}] {}",
+            lang.t("signer", "签名者"),
+            s.name,
+            s.fingerprint,
+            s.role
+        );
+    }
+    if let Some(t) = trust {
+        println!("  {t}");
+    }
+    if ok {
+        let kind = if rehearsal {
+            lang.t("REHEARSAL ", "演练 ")
+        } else {
+            ""
+        };
+        println!(
+            "VERIFIED {kind}round {} — {} applicants, {} placed, {} schools; seed {}; results root {}",
+            r.round_id, r.applicants, r.placed, r.schools, r.seed, r.results_root
+        );
+    } else if let Some(f) = r.first_failure() {
+        let msg = match &f.status {
+            Status::Fail(m) => m.as_str(),
+            _ => "",
+        };
+        println!(
+            "{} {}: {msg}",
+            lang.t(
+                "NOT VERIFIED — first discrepancy at",
+                "未通过验证——首个不一致："
+            ),
+            f.id
+        );
+    } else {
+        println!(
+            "{}",
+            lang.t(
+                "NOT VERIFIED — trusted key missing",
+                "未通过验证——缺少受信任密钥"
+            )
+        );
+    }
+}
+
+fn json_report(r: &Report, ok: bool, trust: Option<&str>) -> String {
+    let checks: Vec<serde_json::Value> = r
+        .checks
+        .iter()
+        .map(|c| {
+            let (status, detail) = match &c.status {
+                Status::Pass => ("pass", String::new()),
+                Status::Fail(m) => ("fail", m.clone()),
+                Status::Skip(m) => ("skip", m.clone()),
+            };
+            serde_json::json!({"id": c.id, "name": c.en, "status": status, "detail": detail})
+        })
+        .collect();
+    serde_json::json!({
+        "result": if ok { "verified" } else { "failed" },
+        "round_id": r.round_id,
+        "domain": r.domain.map(|d| d.as_str()).unwrap_or(""),
+        "applicants": r.applicants,
+        "placed": r.placed,
+        "schools": r.schools,
+        "input_root": r.input_root,
+        "seed": r.seed,
+        "results_root": r.results_root,
+        "checks": checks,
+        "signers": r.signers.iter().map(|s| serde_json::json!({"name": s.name, "fingerprint": s.fingerprint, "public_key": s.public_key, "role": s.role})).collect::<Vec<_>>(),
+        "trust": trust.unwrap_or(""),
+    })
+    .to_string()
+}
+
+fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
+    let view = match verify::applicant_view(files, id) {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            eprintln!(
+                "{} {id}",
+                lang.t("no such application id:", "没有此报名号：")
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", lang.t("unusable input", "输入不可用"));
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "application_id": id,
+                "record": view.record.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                "result": view.result.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                "waitlists": view.waitlists.iter().map(|(st, s, p)| serde_json::json!({"stage": st, "school_id": s, "position": p})).collect::<Vec<_>>(),
+                "leaf_index": view.leaf_index, "tree_size": view.tree_size, "proof": view.proof,
+                "input_root": view.input_root, "inclusion_proof": if view.proof_ok { "valid" } else { "invalid" },
+            })
+        );
+    } else {
+        println!("{} {id}", lang.t("Application", "报名号"));
+        for (k, v) in &view.record {
+            if k != "application_id" {
+                println!("  {k:22} {v}");
+            }
+        }
+        println!("{}", lang.t("Result", "结果"));
+        for (k, v) in &view.result {
+            if k != "application_id" {
+                println!("  {k:22} {v}");
+            }
+        }
+        for (st, s, p) in &view.waitlists {
+            println!("  {} {st} / {s}: {p}", lang.t("waitlist", "候补"));
+        }
+        println!(
+            "{} {} / {} → {}: {}",
+            lang.t("Inclusion proof: leaf", "包含证明：叶"),
+            view.leaf_index,
+            view.tree_size,
+            view.input_root,
+            if view.proof_ok {
+                lang.t("valid", "有效")
+            } else {
+                lang.t("INVALID", "无效")
+            }
+        );
+    }
+    if view.proof_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn keygen(path: &Path, signer: &str, lang: Lang) -> ExitCode {
+    if !lottery::policy::is_id(signer) {
+        eprintln!(
+            "{}",
+            lang.t(
+                "--signer must be ASCII letters, digits, . _ -",
+                "--signer 只能包含 ASCII 字母、数字、. _ -"
+            )
+        );
+        return ExitCode::from(2);
+    }
+    if path.exists() {
+        eprintln!(
+            "{} {}",
+            lang.t("refusing to overwrite", "拒绝覆盖"),
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let mut secret = [0u8; 32];
+    if getrandom::fill(&mut secret).is_err() {
+        eprintln!("no system random source");
+        return ExitCode::from(2);
+    }
+    let key = lottery::manifest::signing_key(&secret);
+    let public = hex::encode(key.verifying_key().to_bytes());
+    let body = lottery::manifest::key_file(signer, &key);
+    if let Err(e) = write_private(path, body.as_bytes()) {
+        eprintln!("{}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    let pub_path = path.with_extension("pub");
+    if let Err(e) = std::fs::write(&pub_path, format!("signer={signer}\npublic={public}\n")) {
+        eprintln!("{}: {e}", pub_path.display());
+        return ExitCode::from(2);
+    }
+    println!(
+        "{} {} ({} {})",
+        lang.t("key written:", "密钥已写入："),
+        path.display(),
+        lang.t("fingerprint", "指纹"),
+        lottery::manifest::fingerprint(&key.verifying_key().to_bytes())
+    );
+    ExitCode::SUCCESS
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Reads a key file written by `keygen` (or `fairdraw keygen`).
+fn read_key(path: &Path) -> Result<(String, ed25519_dalek_key::Key), String> {
+    ed25519_dalek_key::read(path)
+}
+
+fn cosign(dir: &Path, files: &Files, keyfile: &Path) -> Result<PathBuf, String> {
+    let (signer, key) = read_key(keyfile)?;
+    let man: serde_json::Value =
+        serde_json::from_slice(files.get("manifest.json").map(Vec::as_slice).unwrap_or(&[]))
+            .map_err(|e| e.to_string())?;
+    let doc = &man["manifest"];
+    let domain = lottery::Domain::parse(doc["domain"].as_str().unwrap_or(""))
+        .ok_or("manifest: bad domain")?;
+    let bytes = lottery::bundle::cosign_file(domain, doc, &signer, &key.0);
+    let path = dir.join(format!("cosign-{signer}.json"));
+    std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+mod ed25519_dalek_key {
+    //! The key-file format shared with `fairdraw keygen`.
+    use std::path::Path;
+
+    /// A signing key.
+    pub struct Key(pub lottery::manifest::Key);
+
+    /// Reads `fairdraw-key-v1` files, refusing keys other users can read.
+    pub fn read(path: &Path) -> Result<(String, Key), String> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                return Err(format!(
+                    "{}: key file is readable by others; run chmod 600",
+                    path.display()
+                ));
+            }
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        lottery::manifest::parse_key_file(&text)
+            .map(|(s, k)| (s, Key(k)))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}

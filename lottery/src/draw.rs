@@ -1,0 +1,895 @@
+//! The draw: a frozen round and a master seed in, every placement out (PROTOCOL.md §6).
+//!
+//! Order of work: the global lottery (§6.1), manual placements (§6.2), the policy's stages in
+//! order (§6.3), then class assignment and the homeroom-teacher draw for every school (§6.4) and
+//! the quota allocation (§6.5). Everything is a pure function of `(round, seed)`.
+
+use crate::classes::{self, ClassPolicy, FamilyRule, Student};
+use crate::digest::Digest;
+use crate::mechanism::{self as mech, Instance, UNPLACED};
+use crate::policy::{
+    Fallback, MechanismKind, PriorityBasis, SchoolKind, SeatPool, Stage, TieBreaking,
+};
+use crate::round::{FrozenRound, Gender};
+use crate::seed::purpose_key;
+use crate::stream::Stream;
+use crate::ticket;
+
+/// Why an applicant is unplaced, or how a placement came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Manual placement (一人一案).
+    Manual,
+    /// An open seat in a stage.
+    Open,
+    /// A reserved seat for a priority group (the group's index in the school's `reserved`).
+    Reserved(u32),
+    /// Reallocation by further preference.
+    Preference,
+    /// Reallocation by distance.
+    Distance,
+    /// Reallocation by the bureau's order.
+    BureauOrder,
+    /// Unplaced: no stage admits this applicant's track.
+    NoStage,
+    /// Unplaced: no eligible choice in any stage it took part in, and no reallocation.
+    NoChoice,
+    /// Unplaced: every school it could go to was full.
+    NoSeat,
+}
+
+impl Detail {
+    /// The word written in `results.csv`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Detail::Manual => "manual",
+            Detail::Open => "open",
+            Detail::Reserved(_) => "reserved",
+            Detail::Preference => "preference",
+            Detail::Distance => "distance",
+            Detail::BureauOrder => "bureau_order",
+            Detail::NoStage => "no_stage",
+            Detail::NoChoice => "no_choice",
+            Detail::NoSeat => "no_seat",
+        }
+    }
+}
+
+/// Points of one applicant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Points {
+    /// Total in milli-points.
+    pub total: i64,
+    /// Per policy indicator, in policy order.
+    pub parts: Vec<i64>,
+    /// Meets every threshold.
+    pub eligible: bool,
+}
+
+/// A school's waitlist in one stage: applicant indices in the school's priority order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waitlist {
+    /// Stage index.
+    pub stage: u32,
+    /// School index.
+    pub school: u32,
+    /// Applicants, best first.
+    pub applicants: Vec<u32>,
+}
+
+/// The whole outcome, indexed like the round's applicants and schools.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// The global lottery ticket of each applicant.
+    pub tickets: Vec<Digest>,
+    /// Lottery number (1 = best).
+    pub numbers: Vec<u32>,
+    /// School index or `UNPLACED`.
+    pub school: Vec<u32>,
+    /// Stage index that placed the applicant (`u32::MAX` manual or none).
+    pub stage: Vec<u32>,
+    /// Detail / reason.
+    pub detail: Vec<Option<Detail>>,
+    /// Category used at the placed school (0 = none).
+    pub category: Vec<u32>,
+    /// Points, for applicants with indicators (when the policy defines points).
+    pub points: Vec<Option<Points>>,
+    /// Waitlists of oversubscribed schools, stage by stage, school order.
+    pub waitlists: Vec<Waitlist>,
+    /// Class per applicant (u32::MAX when unplaced).
+    pub class: Vec<u32>,
+    /// Per school: teacher index per class.
+    pub class_teachers: Vec<Vec<u32>>,
+    /// Per quota high school: seats per school (aligned with `schools`).
+    pub quota: Vec<Vec<u64>>,
+}
+
+/// A round that cannot be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrawError {
+    /// More manual placements than seats.
+    #[error("school {school}: {manual} manual placements exceed its {capacity} seats")]
+    ManualOverCapacity {
+        /// School id.
+        school: String,
+        /// Manual placements.
+        manual: u32,
+        /// Seats.
+        capacity: u32,
+    },
+    /// Points arithmetic failed for one applicant.
+    #[error("applicant {applicant}: points: {reason}")]
+    Points {
+        /// Application id.
+        applicant: String,
+        /// Why.
+        reason: String,
+    },
+    /// Class assignment impossible at a school.
+    #[error("school {school}: class assignment: {reason}")]
+    Classes {
+        /// School id.
+        school: String,
+        /// Why.
+        reason: String,
+    },
+    /// Quota allocation impossible.
+    #[error("quota for {high_school}: {reason}")]
+    Quota {
+        /// High school id.
+        high_school: String,
+        /// Why.
+        reason: String,
+    },
+    /// A mechanism refused its instance (a bug or an inconsistent round).
+    #[error("stage {stage}: {reason}")]
+    Mechanism {
+        /// Stage name.
+        stage: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Purpose labels (PROTOCOL.md §4.4).
+pub mod labels {
+    /// The global lottery.
+    pub const LOTTERY: &str = "lottery";
+    /// A per-school lottery.
+    pub fn school_lottery(school: &str) -> String {
+        format!("lottery/school/{school}")
+    }
+    /// A school's reserve-group lottery.
+    pub fn reserve_lottery(school: &str, group: &str) -> String {
+        format!("lottery/reserve/{school}/{group}")
+    }
+    /// Class assignment of a school.
+    pub fn classes(school: &str) -> String {
+        format!("classes/{school}")
+    }
+    /// Teacher draw of a school.
+    pub fn teachers(school: &str) -> String {
+        format!("teachers/{school}")
+    }
+    /// Quota allocation of a high school.
+    pub fn quota(high_school: &str) -> String {
+        format!("quota/{high_school}")
+    }
+}
+
+/// The name an applicant's ticket is drawn under: the family (`family:ID`) for a joint family
+/// draw, else the application id.
+pub fn ticket_name(round: &FrozenRound, i: usize) -> String {
+    let a = &round.applicants[i];
+    match (&a.family, round.policy.families) {
+        (Some(f), crate::policy::Families::Joint) => format!("family:{f}"),
+        _ => a.id.clone(),
+    }
+}
+
+fn rank_within(tickets: &[Digest], ids: &[u32]) -> Vec<u32> {
+    // ids: applicant indices (ascending = id order); rank by (ticket, id).
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_unstable_by_key(|&k| (tickets[k], ids[k]));
+    let mut rank = vec![0u32; ids.len()];
+    for (r, &k) in order.iter().enumerate() {
+        rank[k] = r as u32 + 1;
+    }
+    rank
+}
+
+/// Runs the draw.
+pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
+    let domain = round.domain();
+    let policy = &round.policy;
+    let n = round.applicants.len();
+    let m = round.schools.len();
+    let names: Vec<String> = (0..n).map(|i| ticket_name(round, i)).collect();
+    let lottery_key = purpose_key(domain, seed, labels::LOTTERY);
+    let tickets = ticket::tickets(domain, &lottery_key, &names);
+    let numbers = ticket::lottery_numbers(&tickets);
+    let mut out = Outcome {
+        tickets,
+        numbers,
+        school: vec![UNPLACED; n],
+        stage: vec![u32::MAX; n],
+        detail: vec![None; n],
+        category: vec![0; n],
+        points: vec![None; n],
+        ..Outcome::default()
+    };
+
+    // Points (§6.3.3): computed for every applicant with indicators when the policy has points.
+    if !policy.points.is_empty() {
+        let rules: Vec<mech::PointsRule> = policy
+            .points
+            .iter()
+            .map(|p| mech::PointsRule {
+                name: p.name.clone(),
+                weight: p.weight,
+                cap: p.cap,
+                threshold: p.threshold,
+            })
+            .collect();
+        for (i, a) in round.applicants.iter().enumerate() {
+            if a.indicators.is_empty() {
+                continue;
+            }
+            let values: Vec<i64> = policy
+                .points
+                .iter()
+                .map(|p| {
+                    a.indicators
+                        .iter()
+                        .find(|(n, _)| *n == p.name)
+                        .map_or(0, |(_, v)| *v)
+                })
+                .collect();
+            let s = mech::score(&values, &rules).map_err(|e| DrawError::Points {
+                applicant: a.id.clone(),
+                reason: e.to_string(),
+            })?;
+            out.points[i] = Some(Points {
+                total: s.total_milli,
+                parts: s.parts,
+                eligible: s.eligible,
+            });
+        }
+    }
+
+    // Seat pools (§6.2): general = capacity − points seats; manual placements consume general
+    // seats first, then points seats.
+    let mut general: Vec<u32> = round
+        .schools
+        .iter()
+        .map(|s| s.capacity - s.points_seats)
+        .collect();
+    let mut points_pool: Vec<u32> = round.schools.iter().map(|s| s.points_seats).collect();
+    for (i, a) in round.applicants.iter().enumerate() {
+        if let Some((sid, _)) = &a.manual {
+            let Some(s) = crate::round::school_index(&round.schools, sid) else {
+                continue;
+            };
+            if general[s] > 0 {
+                general[s] -= 1;
+            } else if points_pool[s] > 0 {
+                points_pool[s] -= 1;
+            } else {
+                let manual = round
+                    .applicants
+                    .iter()
+                    .filter(|b| b.manual.as_ref().is_some_and(|(x, _)| x == sid))
+                    .count();
+                return Err(DrawError::ManualOverCapacity {
+                    school: sid.clone(),
+                    manual: manual as u32,
+                    capacity: round.schools[s].capacity,
+                });
+            }
+            out.school[i] = s as u32;
+            out.detail[i] = Some(Detail::Manual);
+        }
+    }
+
+    let mut took_part = vec![false; n];
+    let mut had_choice = vec![false; n];
+    let choice_idx: Vec<Vec<u32>> = round
+        .applicants
+        .iter()
+        .map(|a| {
+            a.choices
+                .iter()
+                .filter_map(|c| crate::round::school_index(&round.schools, c).map(|s| s as u32))
+                .collect()
+        })
+        .collect();
+
+    for (k, stage) in policy.stages.iter().enumerate() {
+        let in_stage = |s: usize| match stage.schools {
+            SchoolKind::Any => true,
+            SchoolKind::Private => round.schools[s].private,
+            SchoolKind::Public => !round.schools[s].private,
+        };
+        let participants: Vec<u32> = (0..n as u32)
+            .filter(|&i| {
+                let a = &round.applicants[i as usize];
+                out.school[i as usize] == UNPLACED
+                    && stage.tracks.contains(&a.track)
+                    && (stage.priority != PriorityBasis::Points
+                        || out.points[i as usize].as_ref().is_some_and(|p| p.eligible))
+            })
+            .collect();
+        for &i in &participants {
+            took_part[i as usize] = true;
+        }
+        // Seats this stage may use.
+        let mut cap = vec![0u32; m];
+        for s in 0..m {
+            if in_stage(s) {
+                cap[s] = match stage.seats {
+                    SeatPool::General => general[s],
+                    SeatPool::Points => points_pool[s],
+                    SeatPool::All => general[s] + points_pool[s],
+                };
+            }
+        }
+        let assigned: Vec<(u32, Detail)> = if stage.mechanism == MechanismKind::Reallocation {
+            run_reallocation(
+                round,
+                &out,
+                stage,
+                &participants,
+                &choice_idx,
+                &cap,
+                &in_stage,
+            )
+            .map_err(|reason| DrawError::Mechanism {
+                stage: stage.name.clone(),
+                reason,
+            })?
+        } else {
+            run_stage(
+                round,
+                seed,
+                &mut out,
+                k as u32,
+                stage,
+                &participants,
+                &choice_idx,
+                &cap,
+                &in_stage,
+                &mut had_choice,
+            )
+            .map_err(|reason| DrawError::Mechanism {
+                stage: stage.name.clone(),
+                reason,
+            })?
+        };
+        for (p, &i) in participants.iter().enumerate() {
+            let (s, d) = assigned[p];
+            if s == UNPLACED {
+                if d == Detail::NoSeat && stage.mechanism == MechanismKind::Reallocation {
+                    out.detail[i as usize] = Some(Detail::NoSeat);
+                }
+                continue;
+            }
+            let su = s as usize;
+            // Consume: the stage's pool first; `All` takes general seats before points seats.
+            match stage.seats {
+                SeatPool::General => general[su] -= 1,
+                SeatPool::Points => points_pool[su] -= 1,
+                SeatPool::All => {
+                    if general[su] > 0 {
+                        general[su] -= 1
+                    } else {
+                        points_pool[su] -= 1
+                    }
+                }
+            }
+            out.school[i as usize] = s;
+            out.stage[i as usize] = k as u32;
+            out.detail[i as usize] = Some(d);
+            out.category[i as usize] = round.applicants[i as usize]
+                .category_at(&round.schools[su].id)
+                .unwrap_or(0);
+        }
+    }
+    for i in 0..n {
+        if out.school[i] == UNPLACED && out.detail[i].is_none() {
+            out.detail[i] = Some(if !took_part[i] {
+                Detail::NoStage
+            } else if !had_choice[i] {
+                Detail::NoChoice
+            } else {
+                Detail::NoSeat
+            });
+        }
+    }
+
+    assign_classes(round, seed, &mut out)?;
+    allocate_quota(round, seed, &mut out)?;
+    Ok(out)
+}
+
+/// Priority key of applicant `i` at school `s` (§6.3.1): lower is better.
+fn priority_key(
+    round: &FrozenRound,
+    out: &Outcome,
+    basis: PriorityBasis,
+    i: usize,
+    s: usize,
+    rank: u32,
+) -> u64 {
+    let rank = u64::from(rank);
+    match basis {
+        PriorityBasis::Lottery => rank,
+        PriorityBasis::Category => {
+            let worst = round.policy.categories.len() as u64 + 1;
+            let c = round.applicants[i]
+                .category_at(&round.schools[s].id)
+                .map_or(worst, u64::from);
+            (c << 32) | rank
+        }
+        PriorityBasis::Points => {
+            let total = out.points[i]
+                .as_ref()
+                .map_or(0, |p| p.total)
+                .clamp(0, i64::from(u32::MAX)) as u64;
+            ((u64::from(u32::MAX) - total) << 32) | rank
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_stage(
+    round: &FrozenRound,
+    seed: &Digest,
+    out: &mut Outcome,
+    k: u32,
+    stage: &Stage,
+    participants: &[u32],
+    choice_idx: &[Vec<u32>],
+    cap: &[u32],
+    in_stage: &dyn Fn(usize) -> bool,
+    had_choice: &mut [bool],
+) -> Result<Vec<(u32, Detail)>, String> {
+    let domain = round.domain();
+    let m = round.schools.len();
+    // Preference lists restricted to the stage's schools.
+    let mut pref_start = vec![0u32];
+    let mut pref_school: Vec<u32> = Vec::new();
+    for &i in participants {
+        for &s in &choice_idx[i as usize] {
+            if in_stage(s as usize) {
+                pref_school.push(s);
+            }
+        }
+        if pref_school.len() as u32 > *pref_start.last().unwrap_or(&0) {
+            had_choice[i as usize] = true;
+        }
+        pref_start.push(pref_school.len() as u32);
+    }
+    // Ranks: the global lottery number, or a per-school draw among the stage's applicants there.
+    let mut rank = vec![0u32; pref_school.len()];
+    match stage.tie_breaking {
+        TieBreaking::Single => {
+            for (p, &i) in participants.iter().enumerate() {
+                for e in pref_start[p]..pref_start[p + 1] {
+                    rank[e as usize] = out.numbers[i as usize];
+                }
+            }
+        }
+        TieBreaking::PerSchool => {
+            let mut by_school: Vec<Vec<(u32, usize)>> = vec![Vec::new(); m];
+            for (p, &i) in participants.iter().enumerate() {
+                for e in pref_start[p]..pref_start[p + 1] {
+                    by_school[pref_school[e as usize] as usize].push((i, e as usize));
+                }
+            }
+            for (s, list) in by_school.iter().enumerate() {
+                if list.is_empty() {
+                    continue;
+                }
+                let key = purpose_key(domain, seed, &labels::school_lottery(&round.schools[s].id));
+                let names: Vec<String> = list
+                    .iter()
+                    .map(|&(i, _)| ticket_name(round, i as usize))
+                    .collect();
+                let t = ticket::tickets(domain, &key, &names);
+                let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
+                for (r, &(_, e)) in rank_within(&t, &ids).iter().zip(list) {
+                    rank[e] = *r;
+                }
+            }
+        }
+    }
+    let pref_key: Vec<u64> = (0..participants.len())
+        .flat_map(|p| (pref_start[p]..pref_start[p + 1]).map(move |e| (p, e as usize)))
+        .map(|(p, e)| {
+            priority_key(
+                round,
+                out,
+                stage.priority,
+                participants[p] as usize,
+                pref_school[e] as usize,
+                rank[e],
+            )
+        })
+        .collect();
+    let inst = Instance {
+        capacity: cap.to_vec(),
+        pref_start,
+        pref_school,
+        pref_key,
+    };
+    let valid = inst.validate().map_err(|e| e.to_string())?;
+
+    let mut detail = vec![Detail::Open; participants.len()];
+    let assignment: Vec<u32> = match stage.mechanism {
+        MechanismKind::SerialDictatorship => {
+            // Order: priority key of the applicant's first entry basis, school-independent for
+            // lottery and points priority; for category priority the best category they hold.
+            let mut order: Vec<u32> = (0..participants.len() as u32).collect();
+            let key_of = |p: u32| {
+                let i = participants[p as usize] as usize;
+                priority_key(round, out, stage.priority, i, 0, out.numbers[i])
+            };
+            order.sort_unstable_by_key(|&p| (key_of(p), p));
+            mech::serial_dictatorship(valid, &order).map_err(|e| e.to_string())?
+        }
+        kind => {
+            let has_reserves = (0..m).any(|s| in_stage(s) && !round.schools[s].reserved.is_empty())
+                && stage.seats != SeatPool::Points;
+            if has_reserves {
+                let (a, reserved) = run_with_reserves(
+                    round,
+                    seed,
+                    stage,
+                    kind,
+                    participants,
+                    valid,
+                    cap,
+                    in_stage,
+                )?;
+                for (p, g) in reserved.iter().enumerate() {
+                    if let Some(g) = g {
+                        detail[p] = Detail::Reserved(*g);
+                    }
+                }
+                a
+            } else {
+                match kind {
+                    MechanismKind::DeferredAcceptance => mech::deferred_acceptance(valid),
+                    _ => mech::first_choice_first(valid, None, stage.choice_rounds)
+                        .map_err(|e| e.to_string())?,
+                }
+            }
+        }
+    };
+    // Waitlists (§6.3.5) for every school of the stage with somebody on it.
+    let wl = mech::waitlists(valid, &assignment).map_err(|e| e.to_string())?;
+    for s in 0..m {
+        let range = wl.of(s);
+        if !range.is_empty() {
+            out.waitlists.push(Waitlist {
+                stage: k,
+                school: s as u32,
+                applicants: wl.applicants()[range]
+                    .iter()
+                    .map(|&p| participants[p as usize])
+                    .collect(),
+            });
+        }
+    }
+    Ok(assignment.into_iter().zip(detail).collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_with_reserves(
+    round: &FrozenRound,
+    seed: &Digest,
+    stage: &Stage,
+    kind: MechanismKind,
+    participants: &[u32],
+    valid: mech::ValidInstance<'_>,
+    cap: &[u32],
+    in_stage: &dyn Fn(usize) -> bool,
+) -> Result<(Vec<u32>, Vec<Option<u32>>), String> {
+    let domain = round.domain();
+    let m = round.schools.len();
+    let inst = valid.get();
+    // Reserved seats per school (never more than the seats the stage has there).
+    let mut reserves: Vec<mech::ReservedSeats> = Vec::new();
+    #[allow(clippy::needless_range_loop)]
+    for s in 0..m {
+        if !in_stage(s) {
+            continue;
+        }
+        let mut left = cap[s];
+        for (g, (_, n)) in round.schools[s].reserved.iter().enumerate() {
+            let r = (*n).min(left);
+            left -= r;
+            if r > 0 {
+                reserves.push(mech::ReservedSeats {
+                    school: s as u32,
+                    group: g as u32,
+                    seats: r,
+                });
+            }
+        }
+    }
+    // Per entry: the group the applicant qualifies under at that school (the first of the
+    // school's groups it belongs to), and its rank in that group's own lottery.
+    let mut entry_group = vec![mech::NO_GROUP; inst.pref_school.len()];
+    let mut members: Vec<Vec<(u32, usize)>> = vec![Vec::new(); reserves.len()];
+    for (p, &i) in participants.iter().enumerate() {
+        let a = &round.applicants[i as usize];
+        if a.priority.is_empty() {
+            continue;
+        }
+        for e in inst.entries(p) {
+            let s = inst.pref_school[e] as usize;
+            let sid = &round.schools[s].id;
+            if let Some(r) = reserves.iter().position(|r| {
+                r.school as usize == s
+                    && a.priority.iter().any(|(ps, pg)| {
+                        ps == sid && *pg == round.schools[s].reserved[r.group as usize].0
+                    })
+            }) {
+                entry_group[e] = reserves[r].group;
+                members[r].push((i, e));
+            }
+        }
+    }
+    let mut reserve_key: Vec<u64> = inst.pref_key.clone();
+    for (r, list) in reserves.iter().zip(&members) {
+        if list.is_empty() {
+            continue;
+        }
+        let school = &round.schools[r.school as usize];
+        let key = purpose_key(
+            domain,
+            seed,
+            &labels::reserve_lottery(&school.id, &school.reserved[r.group as usize].0),
+        );
+        let names: Vec<String> = list
+            .iter()
+            .map(|&(i, _)| ticket_name(round, i as usize))
+            .collect();
+        let t = ticket::tickets(domain, &key, &names);
+        let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
+        for (rank, &(_, e)) in rank_within(&t, &ids).iter().zip(list) {
+            reserve_key[e] = u64::from(*rank);
+        }
+    }
+    let order = match stage.reserve_order {
+        crate::policy::ReserveOrder::ReservedFirst => mech::ReserveOrder::ReservedFirst,
+        crate::policy::ReserveOrder::OpenFirst => mech::ReserveOrder::OpenFirst,
+    };
+    let mechanism = match kind {
+        MechanismKind::DeferredAcceptance => mech::Mechanism::DeferredAcceptance,
+        _ => mech::Mechanism::FirstChoiceFirst {
+            batch: None,
+            max_rounds: stage.choice_rounds,
+        },
+    };
+    let spec = mech::ReserveSpec {
+        reserves: &reserves,
+        entry_group: &entry_group,
+        reserve_key: Some(&reserve_key),
+        order,
+    };
+    let outcome = mech::with_reserves(valid, &spec, mechanism).map_err(|e| e.to_string())?;
+    let groups = (0..participants.len())
+        .map(|p| {
+            if !outcome.reserved[p] {
+                return None;
+            }
+            let s = outcome.school[p];
+            inst.entries(p)
+                .find(|&e| inst.pref_school[e] == s)
+                .map(|e| entry_group[e])
+        })
+        .collect();
+    Ok((outcome.school, groups))
+}
+
+fn run_reallocation(
+    round: &FrozenRound,
+    out: &Outcome,
+    stage: &Stage,
+    participants: &[u32],
+    choice_idx: &[Vec<u32>],
+    cap: &[u32],
+    in_stage: &dyn Fn(usize) -> bool,
+) -> Result<Vec<(u32, Detail)>, String> {
+    let m = round.schools.len();
+    let mut pref_start = vec![0u32];
+    let mut pref_school: Vec<u32> = Vec::new();
+    for &i in participants {
+        pref_school.extend(
+            choice_idx[i as usize]
+                .iter()
+                .copied()
+                .filter(|&s| in_stage(s as usize)),
+        );
+        pref_start.push(pref_school.len() as u32);
+    }
+    // Keys are unused by reallocation but must be distinct per school: the lottery number.
+    let pref_key: Vec<u64> = (0..participants.len())
+        .flat_map(|p| (pref_start[p]..pref_start[p + 1]).map(move |_| p))
+        .map(|p| u64::from(out.numbers[participants[p] as usize]))
+        .collect();
+    let inst = Instance {
+        capacity: cap.to_vec(),
+        pref_start,
+        pref_school,
+        pref_key,
+    };
+    let valid = inst.validate().map_err(|e| e.to_string())?;
+    let mut order: Vec<u32> = (0..participants.len() as u32).collect();
+    order.sort_unstable_by_key(|&p| out.numbers[participants[p as usize] as usize]);
+    let coords =
+        if stage.fallback == Fallback::Distance && (0..m).all(|s| round.schools[s].xy.is_some()) {
+            let schools: Vec<mech::Point> = round
+                .schools
+                .iter()
+                .map(|s| {
+                    s.xy.map_or(mech::Point { x: 0, y: 0 }, |(x, y)| mech::Point { x, y })
+                })
+                .collect();
+            let applicants: Vec<Option<mech::Point>> = participants
+                .iter()
+                .map(|&i| {
+                    round.applicants[i as usize]
+                        .xy
+                        .map(|(x, y)| mech::Point { x, y })
+                })
+                .collect();
+            Some((schools, applicants))
+        } else {
+            None
+        };
+    let bureau: Vec<u32> = if stage.fallback == Fallback::None {
+        Vec::new()
+    } else {
+        (0..m as u32).filter(|&s| in_stage(s as usize)).collect()
+    };
+    let coords_ref = coords.as_ref().map(|(s, a)| mech::Coordinates {
+        applicant: a,
+        school: s,
+    });
+    let placed =
+        mech::reallocate(valid, cap, &order, coords_ref, &bureau).map_err(|e| e.to_string())?;
+    let mut result = vec![(UNPLACED, Detail::NoSeat); participants.len()];
+    for p in placed {
+        let d = match p.reason {
+            mech::Reason::Preference => Detail::Preference,
+            mech::Reason::Distance => Detail::Distance,
+            mech::Reason::BureauOrder => Detail::BureauOrder,
+            mech::Reason::NoCapacity => Detail::NoSeat,
+        };
+        result[p.applicant as usize] = (p.school, d);
+    }
+    Ok(result)
+}
+
+fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Result<(), DrawError> {
+    let n = round.applicants.len();
+    let m = round.schools.len();
+    out.class = vec![u32::MAX; n];
+    out.class_teachers = vec![Vec::new(); m];
+    let Some(cp) = &round.policy.classes else {
+        return Ok(());
+    };
+    let domain = round.domain();
+    let cap = round.policy.class_cap();
+    let balance: Vec<&String> = cp.balance.iter().filter(|g| *g != "gender").collect();
+    let family_rule = match cp.families.as_str() {
+        "apart" => FamilyRule::Apart,
+        "ignore" => FamilyRule::Ignore,
+        _ => FamilyRule::Together,
+    };
+    // Admitted students per school, in application-id order.
+    let mut admitted: Vec<Vec<u32>> = vec![Vec::new(); m];
+    for i in 0..n {
+        if out.school[i] != UNPLACED {
+            admitted[out.school[i] as usize].push(i as u32);
+        }
+    }
+    for (s, list) in admitted.iter().enumerate() {
+        let school = &round.schools[s];
+        // Family ids → small indices, by first appearance in id order.
+        let mut fams: Vec<&str> = Vec::new();
+        let students: Vec<Student> = list
+            .iter()
+            .map(|&i| {
+                let a = &round.applicants[i as usize];
+                let mut groups = 0u32;
+                for (b, g) in balance.iter().enumerate() {
+                    if a.groups.iter().any(|x| x == *g) {
+                        groups |= 1 << b;
+                    }
+                }
+                let family = a
+                    .family
+                    .as_deref()
+                    .map(|f| match fams.iter().position(|x| *x == f) {
+                        Some(p) => p as u32,
+                        None => {
+                            fams.push(f);
+                            fams.len() as u32 - 1
+                        }
+                    });
+                Student {
+                    gender: match a.gender {
+                        Gender::F => classes::Gender::F,
+                        Gender::M => classes::Gender::M,
+                    },
+                    groups,
+                    family,
+                }
+            })
+            .collect();
+        if students.is_empty() {
+            continue;
+        }
+        let policy = ClassPolicy {
+            classes: if school.classes == 0 {
+                None
+            } else {
+                Some(school.classes)
+            },
+            max_size: cap,
+            families: family_rule,
+        };
+        let mut stream = Stream::new(&purpose_key(domain, seed, &labels::classes(&school.id)));
+        let assignment = classes::assign_classes(&students, &policy, &mut stream).map_err(|e| {
+            DrawError::Classes {
+                school: school.id.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let k = assignment.classes;
+        for (&i, &c) in list.iter().zip(&assignment.class_of) {
+            out.class[i as usize] = c;
+        }
+        if cp.teachers {
+            let staff: Vec<usize> = round
+                .teachers
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.school == school.id)
+                .map(|(j, _)| j)
+                .collect();
+            let mut stream = Stream::new(&purpose_key(domain, seed, &labels::teachers(&school.id)));
+            let pick = classes::draw_teachers(k, staff.len() as u32, &mut stream).map_err(|e| {
+                DrawError::Classes {
+                    school: school.id.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            out.class_teachers[s] = pick.iter().map(|&t| staff[t as usize] as u32).collect();
+        }
+    }
+    Ok(())
+}
+
+fn allocate_quota(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Result<(), DrawError> {
+    let Some(q) = &round.policy.quota else {
+        return Ok(());
+    };
+    let domain = round.domain();
+    let cohorts: Vec<u64> = round.schools.iter().map(|s| s.graduates).collect();
+    for hs in &q.high_schools {
+        let mut stream = Stream::new(&purpose_key(domain, seed, &labels::quota(&hs.id)));
+        let alloc = crate::quota::allocate(hs.seats, &cohorts, &mut stream).map_err(|e| {
+            DrawError::Quota {
+                high_school: hs.id.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        out.quota.push(alloc);
+    }
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! Reading the bureau's tables: CSV (UTF-8 with or without BOM, GB18030, UTF-16 with BOM; comma-
+//! or tab-separated) and workbooks (`.xlsx`, `.xlsm`, `.xls`: the first sheet), into rows of
+//! text cells, and finding the columns by their English names or Chinese aliases.
+
+use super::problem::{Problem, ProblemKind};
+use calamine::{Data, Reader};
+use std::borrow::Cow;
+use std::io::Cursor;
+
+/// The encoding a text file was read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// UTF-8 without BOM.
+    Utf8,
+    /// UTF-8 with a byte-order mark (Excel's "CSV UTF-8").
+    Utf8Bom,
+    /// GB18030 (which includes GBK and GB2312: Excel's "CSV" on Chinese Windows).
+    Gb18030,
+    /// UTF-16 with a byte-order mark (Excel's "Unicode text").
+    Utf16,
+}
+
+/// A table as read: a row number (as a spreadsheet shows it, from 1) and its cells.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    /// File name.
+    pub file: String,
+    /// Rows in file order, blank rows left out.
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+/// Is this a workbook file name (by extension)?
+pub fn is_workbook(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+/// Decodes a text file: UTF-8 (BOM stripped), UTF-16 with BOM, else GB18030.
+pub fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<(Cow<'a, str>, TextEncoding), Problem> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return match std::str::from_utf8(rest) {
+            Ok(s) => Ok((Cow::Borrowed(s), TextEncoding::Utf8Bom)),
+            Err(e) => Err(not_text(file, &rest[..e.valid_up_to()])),
+        };
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let enc = if bytes[0] == 0xFF {
+            encoding_rs::UTF_16LE
+        } else {
+            encoding_rs::UTF_16BE
+        };
+        return match enc.decode_with_bom_removal(bytes) {
+            (s, false) => Ok((Cow::Owned(s.into_owned()), TextEncoding::Utf16)),
+            (_, true) => Err(Problem::file(
+                file,
+                ProblemKind::FileUnreadable,
+                "文件以 UTF-16 标记开头，但内容不是有效的 UTF-16",
+                "the file starts with a UTF-16 byte-order mark but is not valid UTF-16",
+            )),
+        };
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok((Cow::Borrowed(s), TextEncoding::Utf8)),
+        Err(e) => {
+            match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+                Some(s) => Ok((Cow::Owned(s.into_owned()), TextEncoding::Gb18030)),
+                None => Err(not_text(file, &bytes[..e.valid_up_to()])),
+            }
+        }
+    }
+}
+
+fn not_text(file: &str, valid_prefix: &[u8]) -> Problem {
+    let line = 1 + valid_prefix.iter().filter(|b| **b == b'\n').count();
+    Problem::file(
+        file,
+        ProblemKind::FileUnreadable,
+        format!(
+            "第 {line} 行起的内容既不是 UTF-8 也不是 GB18030 编码（文件可能已损坏，或不是文本表格）。请用 Excel 另存为“CSV UTF-8”或 .xlsx"
+        ),
+        format!(
+            "from line {line} on the file is neither UTF-8 nor GB18030 (it may be damaged, or not a text table). Save it from Excel as \"CSV UTF-8\" or .xlsx"
+        ),
+    )
+    .at_row(line)
+}
+
+/// Reads a table file: a workbook by extension, else delimited text.
+pub fn read_sheet(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
+    if is_workbook(file) {
+        read_workbook(file, bytes)
+    } else {
+        read_csv(file, bytes)
+    }
+}
+
+fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
+    let (text, _) = decode(file, bytes)?;
+    let first = text.lines().next().unwrap_or("");
+    let delimiter = if first.matches('\t').count() > first.matches(',').count() {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for (i, rec) in rd.records().enumerate() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map(|p| p.line() as usize).unwrap_or(i + 1);
+            Problem::file(
+                file,
+                ProblemKind::FileUnreadable,
+                format!("第 {line} 行附近无法按 CSV 读取（{e}），常见原因是引号不成对"),
+                format!("cannot be read as CSV near line {line} ({e}); unbalanced quotes are the usual cause"),
+            )
+            .at_row(line)
+        })?;
+        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+        if cells.iter().all(|c| c.chars().all(is_blank)) {
+            continue;
+        }
+        rows.push((i + 1, cells));
+    }
+    Ok(Sheet {
+        file: file.to_string(),
+        rows,
+    })
+}
+
+fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
+    let broken = |e: &dyn std::fmt::Display| {
+        Problem::file(
+            file,
+            ProblemKind::FileUnreadable,
+            format!("无法作为 Excel 工作簿打开（{e}）。文件可能已损坏或加了密码"),
+            format!(
+                "cannot be opened as a workbook ({e}); it may be damaged or password-protected"
+            ),
+        )
+    };
+    let mut wb =
+        calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| broken(&e))?;
+    let range = match wb.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(broken(&e)),
+        None => {
+            return Err(Problem::file(
+                file,
+                ProblemKind::FileUnreadable,
+                "工作簿中没有工作表",
+                "the workbook has no sheet",
+            ));
+        }
+    };
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    let mut rows = Vec::new();
+    for (i, r) in range.rows().enumerate() {
+        // Leading empty columns keep their place so cells line up with the header.
+        let mut cells: Vec<String> = vec![String::new(); col0 as usize];
+        cells.extend(r.iter().map(cell_text));
+        if cells.iter().all(|c| c.chars().all(is_blank)) {
+            continue;
+        }
+        rows.push((row0 as usize + i + 1, cells));
+    }
+    Ok(Sheet {
+        file: file.to_string(),
+        rows,
+    })
+}
+
+/// A workbook cell as the text a careful clerk would have typed.
+fn cell_text(c: &Data) -> String {
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => float_text(*f),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+        Data::DateTime(dt) if dt.is_datetime() => {
+            let (y, m, d, hh, mm, ss, ms) = dt.to_ymd_hms_milli();
+            if (hh, mm, ss, ms) == (0, 0, 0, 0) {
+                format!("{y:04}-{m:02}-{d:02}")
+            } else {
+                format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}")
+            }
+        }
+        Data::DateTime(dt) => float_text(dt.as_f64()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => e.to_string(),
+    }
+}
+
+/// Whole numbers below 10^15 print as integers; larger or fractional numbers keep their float
+/// form, so that an ID number stored as a number shows as the scientific notation it has become.
+fn float_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else if f.is_finite() && f.abs() >= 1e15 {
+        format!("{f:E}")
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Blank characters trimmed from cells: whitespace, no-break and ideographic spaces, zero-width
+/// spaces and stray byte-order marks.
+pub fn is_blank(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        )
+}
+
+/// Trims blank characters at both ends.
+pub fn trim(s: &str) -> &str {
+    s.trim_matches(is_blank)
+}
+
+/// Folds full-width ASCII forms (`０`–`９`, `Ａ`, `；`, `：`, …) and the ideographic space to ASCII.
+pub fn fold_width(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+                '\u{3000}' => ' ',
+                _ => c,
+            })
+            .collect(),
+    )
+}
+
+/// A spreadsheet error literal (`#N/A`, `#REF!`, …) or calamine's rendering of one.
+pub fn is_error_value(s: &str) -> bool {
+    const ERRS: [&str; 10] = [
+        "#N/A",
+        "#REF!",
+        "#VALUE!",
+        "#DIV/0!",
+        "#NAME?",
+        "#NUM!",
+        "#NULL!",
+        "#DATA!",
+        "#GETTING_DATA",
+        "#SPILL!",
+    ];
+    ERRS.contains(&s)
+}
+
+/// One column a table may have.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    /// Canonical English name.
+    pub key: &'static str,
+    /// Chinese (and other) aliases.
+    pub aliases: &'static [&'static str],
+    /// Must the column be present?
+    pub required: bool,
+}
+
+/// A table whose header has been matched to column specs.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// File name.
+    pub file: String,
+    /// Row number of the header.
+    pub header_row: usize,
+    /// For each spec (same order): the column index and its header text as written.
+    pub columns: Vec<Option<(usize, String)>>,
+    /// Data rows: row number and cells.
+    pub rows: Vec<(usize, Vec<String>)>,
+    /// Number of header cells.
+    pub width: usize,
+}
+
+fn header_key(s: &str) -> String {
+    fold_width(trim(s))
+        .chars()
+        .filter(|c| !is_blank(*c))
+        .collect::<String>()
+        .to_lowercase()
+}
+
+fn match_spec(specs: &[ColumnSpec], header: &str) -> Option<usize> {
+    let k = header_key(header);
+    if k.is_empty() {
+        return None;
+    }
+    specs.iter().position(|s| {
+        s.key == k || s.key.replace('_', " ") == k || s.aliases.iter().any(|a| header_key(a) == k)
+    })
+}
+
+/// Finds the header row (the first of the first ten rows in which at least two cells name known
+/// columns; title rows above it are skipped) and binds the columns, reporting missing, unknown
+/// and repeated columns. Columns whose header starts with `#` are ignored on purpose.
+pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> Option<Table> {
+    let file = sheet.file.clone();
+    let header_at = sheet.rows.iter().take(10).position(|(_, cells)| {
+        cells
+            .iter()
+            .filter(|c| match_spec(specs, c).is_some())
+            .count()
+            >= 2.min(specs.len())
+    });
+    let Some(h) = header_at else {
+        let names: Vec<&str> = specs.iter().map(|s| s.key).collect();
+        if sheet.rows.is_empty() {
+            problems.push(Problem::file(
+                &file,
+                ProblemKind::NoRows,
+                "文件是空的",
+                "the file is empty",
+            ));
+        } else {
+            problems.push(Problem::file(
+                &file,
+                ProblemKind::MissingColumn,
+                format!("前 10 行中找不到表头（应包含这些列：{}）", names.join("、")),
+                format!(
+                    "no header row among the first 10 rows (expected columns: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        return None;
+    };
+    let mut rows = sheet.rows;
+    let data = rows.split_off(h + 1);
+    let (header_row, header) = rows.pop()?;
+    let mut columns: Vec<Option<(usize, String)>> = vec![None; specs.len()];
+    let mut ok = true;
+    for (i, cell) in header.iter().enumerate() {
+        let text = trim(cell);
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        match match_spec(specs, text) {
+            Some(j) => {
+                if let Some((_, first)) = &columns[j] {
+                    ok = false;
+                    problems.push(
+                        Problem::file(
+                            &file,
+                            ProblemKind::DuplicateColumn,
+                            format!("列“{}”重复出现（与“{first}”是同一列）", text),
+                            format!("column {text:?} appears twice (same as {first:?})"),
+                        )
+                        .at_row(header_row)
+                        .in_column(text),
+                    );
+                } else {
+                    columns[j] = Some((i, text.to_string()));
+                }
+            }
+            None => {
+                ok = false;
+                let names: Vec<String> = specs
+                    .iter()
+                    .map(|s| match s.aliases.first() {
+                        Some(a) => format!("{}/{a}", s.key),
+                        None => s.key.to_string(),
+                    })
+                    .collect();
+                problems.push(
+                    Problem::file(
+                        &file,
+                        ProblemKind::UnknownColumn,
+                        format!(
+                            "不认识的列。可用的列：{}。不需要的列请删除，或在表头前加 # 表示忽略",
+                            names.join("、")
+                        ),
+                        format!(
+                            "unknown column. Known columns: {}. Delete columns you do not need, or start their header with # to ignore them",
+                            names.join(", ")
+                        ),
+                    )
+                    .at_row(header_row)
+                    .in_column(text),
+                );
+            }
+        }
+    }
+    for (j, spec) in specs.iter().enumerate() {
+        if spec.required && columns[j].is_none() {
+            ok = false;
+            let alias = spec.aliases.first().copied().unwrap_or(spec.key);
+            problems.push(
+                Problem::file(
+                    &file,
+                    ProblemKind::MissingColumn,
+                    format!("缺少必需的列“{}”（或“{alias}”）", spec.key),
+                    format!("required column {:?} (or {alias:?}) is missing", spec.key),
+                )
+                .at_row(header_row),
+            );
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(Table {
+        file,
+        header_row,
+        columns,
+        width: header.len(),
+        rows: data,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_utf8_bom_and_gb18030() {
+        let text = "学校代码,学校名称\nJJ01,晋江市第一实验小学\n";
+        let (s, e) = decode("a.csv", text.as_bytes()).expect("utf8");
+        assert_eq!((s.as_ref(), e), (text, TextEncoding::Utf8));
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(text.as_bytes());
+        let (s, e) = decode("a.csv", &bom).expect("bom");
+        assert_eq!((s.as_ref(), e), (text, TextEncoding::Utf8Bom));
+        let (gb, _, _) = encoding_rs::GB18030.encode(text);
+        let (s, e) = decode("a.csv", &gb).expect("gb");
+        assert_eq!((s.as_ref(), e), (text, TextEncoding::Gb18030));
+        let bad = [b'a', b'\n', 0xFF, 0xFF, 0xFF];
+        let p = decode("a.csv", &bad).expect_err("garbage");
+        assert_eq!(p.row, Some(2));
+    }
+
+    #[test]
+    fn folds_and_trims() {
+        assert_eq!(fold_width("３５０５８２；ＪＪ０１：１"), "350582;JJ01:1");
+        assert_eq!(trim("\u{FEFF} \u{3000}JJ01\u{A0}\t"), "JJ01");
+        assert!(is_error_value("#N/A") && is_error_value("#REF!") && !is_error_value("#备注"));
+    }
+
+    #[test]
+    fn floats_render_like_damaged_cells() {
+        assert_eq!(float_text(120.0), "120");
+        assert_eq!(float_text(4.501212019030512e17), "4.501212019030512E17");
+        assert_eq!(float_text(36.5), "36.5");
+    }
+
+    #[test]
+    fn binds_header_below_a_title_row() {
+        let sheet = read_csv(
+            "s.csv",
+            "晋江市2026年学校招生计划,,\n学校代码,学校名称,#备注\nJJ01,一小,x\n".as_bytes(),
+        )
+        .expect("csv");
+        let specs = [
+            ColumnSpec {
+                key: "school_id",
+                aliases: &["学校代码"],
+                required: true,
+            },
+            ColumnSpec {
+                key: "name",
+                aliases: &["学校名称"],
+                required: true,
+            },
+        ];
+        let mut p = Vec::new();
+        let t = bind(sheet, &specs, &mut p).expect("bound");
+        assert!(p.is_empty());
+        assert_eq!(t.header_row, 2);
+        assert_eq!(
+            t.rows,
+            vec![(3, vec!["JJ01".into(), "一小".into(), "x".into()])]
+        );
+        assert_eq!(t.columns[1], Some((1, "学校名称".into())));
+    }
+}

@@ -1,0 +1,2 @@
+//! Fairdraw service library: input import, the ceremony and the round service.
+pub mod import;
