@@ -24,6 +24,8 @@ pub enum Detail {
     Open,
     /// A reserved seat for a priority group (the group's index in the school's `reserved`).
     Reserved(u32),
+    /// Admitted with a sibling placed in the same stage (policy `family_overflow`).
+    Family,
     /// Reallocation by further preference.
     Preference,
     /// Reallocation by distance.
@@ -45,6 +47,7 @@ impl Detail {
             Detail::Manual => "manual",
             Detail::Open => "open",
             Detail::Reserved(_) => "reserved",
+            Detail::Family => "family",
             Detail::Preference => "preference",
             Detail::Distance => "distance",
             Detail::BureauOrder => "bureau_order",
@@ -393,6 +396,17 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
                 .category_at(&round.schools[su].id)
                 .unwrap_or(0);
         }
+        if policy.family_overflow && stage.mechanism != MechanismKind::Reallocation {
+            admit_siblings(
+                round,
+                &mut out,
+                k as u32,
+                &participants,
+                &choice_idx,
+                &mut general,
+                &mut points_pool,
+            );
+        }
     }
     for i in 0..n {
         if out.school[i] == UNPLACED && out.detail[i].is_none() {
@@ -409,6 +423,77 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
     assign_classes(round, seed, &mut out)?;
     allocate_quota(round, seed, &mut out)?;
     Ok(out)
+}
+
+/// Siblings follow (PROTOCOL.md §6.3.6, policy `family_overflow`): after a choice stage, every
+/// member of a linked family who took part in the stage, is still unplaced and listed the
+/// school where another member was admitted in this stage, is admitted there too — from the
+/// school's remaining seats when there are any (general, then points seats), else above
+/// capacity (多胞胎一人录取、同胞随同录取). Members are handled in application-id order.
+fn admit_siblings(
+    round: &FrozenRound,
+    out: &mut Outcome,
+    stage: u32,
+    participants: &[u32],
+    choice_idx: &[Vec<u32>],
+    general: &mut [u32],
+    points_pool: &mut [u32],
+) {
+    // (family id, applicant) for the stage's participants who belong to a family.
+    let mut fam: Vec<(&str, u32)> = participants
+        .iter()
+        .filter_map(|&i| {
+            round.applicants[i as usize]
+                .family
+                .as_deref()
+                .map(|f| (f, i))
+        })
+        .collect();
+    if fam.is_empty() {
+        return;
+    }
+    fam.sort_unstable();
+    let mut admitted: Vec<(u32, u32)> = Vec::new();
+    for group in fam.chunk_by(|a, b| a.0 == b.0) {
+        for &(_, i) in group {
+            let i = i as usize;
+            if out.stage[i] != stage || out.detail[i] == Some(Detail::Family) {
+                continue;
+            }
+            let s = out.school[i];
+            for &(_, j) in group {
+                let j = j as usize;
+                if out.school[j] != UNPLACED || !choice_idx[j].contains(&s) {
+                    continue;
+                }
+                let su = s as usize;
+                if general[su] > 0 {
+                    general[su] -= 1;
+                } else if points_pool[su] > 0 {
+                    points_pool[su] -= 1;
+                }
+                out.school[j] = s;
+                out.stage[j] = stage;
+                out.detail[j] = Some(Detail::Family);
+                out.category[j] = round.applicants[j]
+                    .category_at(&round.schools[su].id)
+                    .unwrap_or(0);
+                admitted.push((j as u32, s));
+            }
+        }
+    }
+    // A sibling admitted this way leaves the stage's waitlists of that school and of every
+    // school it ranked below it (it would not move there).
+    admitted.sort_unstable();
+    let rank = |j: u32, s: u32| choice_idx[j as usize].iter().position(|&c| c == s);
+    for w in out.waitlists.iter_mut().filter(|w| w.stage == stage) {
+        w.applicants
+            .retain(|&j| match admitted.binary_search_by_key(&j, |x| x.0) {
+                Ok(k) => rank(j, w.school) < rank(j, admitted[k].1),
+                Err(_) => true,
+            });
+    }
+    out.waitlists.retain(|w| !w.applicants.is_empty());
 }
 
 /// Priority key of applicant `i` at school `s` (§6.3.1): lower is better.

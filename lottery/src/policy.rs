@@ -32,6 +32,11 @@ pub struct Policy {
     /// How linked families (twins, siblings) are drawn.
     #[serde(default)]
     pub families: Families,
+    /// Siblings follow: when one member of a linked family is admitted to a school in a choice
+    /// stage, the members who listed that school are admitted with them, above capacity if need
+    /// be (多胞胎一人录取、同胞随同录取). Default false.
+    #[serde(default)]
+    pub family_overflow: bool,
     /// Manual placement reason codes (一人一案).
     #[serde(default)]
     pub manual_reasons: Vec<String>,

@@ -17,6 +17,7 @@ tracks = ["local", "migrant"]
 groups = ["migrant"]
 manual_reasons = ["disability"]
 families = "joint"
+family_overflow = true
 
 [round]
 id = "prop-round"
@@ -157,6 +158,17 @@ fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
     let mut applicants: Vec<Applicant> = Vec::new();
     let mut family: Option<String> = None;
     for (i, s) in specs.iter().enumerate() {
+        // Twins apply together: same track, choices and family indicators as the first twin.
+        let s = &match i.checked_sub(1).map(|p| &specs[p]) {
+            Some(prev) if prev.twin_with_next => Spec {
+                migrant: prev.migrant,
+                choices: prev.choices.clone(),
+                category: prev.category,
+                months: prev.months,
+                ..s.clone()
+            },
+            _ => s.clone(),
+        };
         let mut choices: Vec<String> = Vec::new();
         for &c in &s.choices {
             let id = schools[c].id.clone();
@@ -232,9 +244,10 @@ fn check_outcome(round: &FrozenRound, out: &Outcome) -> Result<(), TestCaseError
     nums.sort_unstable();
     prop_assert_eq!(nums, (1..=n as u32).collect::<Vec<_>>());
     // Capacity never exceeded; points seats only used by the points stage or reallocation.
+    // Siblings admitted with a family member (policy family_overflow) may exceed it.
     let mut count = vec![0u32; round.schools.len()];
     for i in 0..n {
-        if out.school[i] != UNPLACED {
+        if out.school[i] != UNPLACED && out.detail[i] != Some(Detail::Family) {
             count[out.school[i] as usize] += 1;
         }
     }
@@ -347,6 +360,22 @@ proptest! {
                     prop_assert_eq!(out.tickets[i - 1], out.tickets[i]);
                     // Joint draw: consecutive lottery numbers.
                     prop_assert_eq!(out.numbers[i - 1] + 1, out.numbers[i]);
+                    // Siblings follow: placed by the same choice stage at a school both
+                    // listed, they are never split by the lottery.
+                    for (x, y) in [(i - 1, i), (i, i - 1)] {
+                        let s = out.school[x];
+                        let choice_stage = out.stage[x] != u32::MAX
+                            && round.policy.stages[out.stage[x] as usize].name != "reallocation";
+                        // (A member placed elsewhere by the same stage took a school of its own.)
+                        if s != UNPLACED && choice_stage && round.applicants[y].manual.is_none()
+                            && round.applicants[y].choices.contains(&round.schools[s as usize].id)
+                        {
+                            prop_assert!(
+                                out.school[y] != UNPLACED && out.stage[y] <= out.stage[x],
+                                "twins {} and {} split", a.id, b.id
+                            );
+                        }
+                    }
                 }
             }
         }
