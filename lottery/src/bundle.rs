@@ -186,8 +186,19 @@ pub fn seed_for(
     size: u64,
     c: &Ceremony,
 ) -> Result<Digest, String> {
+    seed_for_round_id(round, &round.policy.round.id, root, size, c)
+}
+
+/// As [`seed_for`], with the commitments and seed bound to another round id (a supplement's
+/// `<round id>/<supplement id>`, PROTOCOL.md §10).
+pub fn seed_for_round_id(
+    round: &FrozenRound,
+    rid: &str,
+    root: &Digest,
+    size: u64,
+    c: &Ceremony,
+) -> Result<Digest, String> {
     let domain = round.domain();
-    let rid = &round.policy.round.id;
     if c.commitments.is_empty() {
         return Err("no commitments: at least one party must commit".into());
     }

@@ -18,6 +18,7 @@ pub mod results;
 pub mod round;
 pub mod seed;
 pub mod stream;
+pub mod supplement;
 pub mod ticket;
 pub mod verify;
 
