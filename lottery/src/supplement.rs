@@ -452,6 +452,9 @@ pub fn file_names(id: &str) -> [String; 7] {
     .map(|n| format!("{id}-{n}"))
 }
 
+/// Files as (name, bytes).
+pub type NamedFiles = Vec<(String, Vec<u8>)>;
+
 /// Everything needed to write a supplement.
 pub struct SupplementInput<'a> {
     /// The main round.
@@ -473,7 +476,7 @@ pub struct SupplementInput<'a> {
 /// Draws a supplement and builds its files: (name, bytes), `<id>-manifest.json` last.
 pub fn build(
     inp: &SupplementInput<'_>,
-) -> Result<(Vec<(String, Vec<u8>)>, SupplementOutcome), String> {
+) -> Result<(NamedFiles, SupplementOutcome), String> {
     use crate::bundle::{canonical, commitments_json, reveals_json, signed_file};
     let round = inp.round;
     let sup = inp.supplement;
