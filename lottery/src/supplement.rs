@@ -474,9 +474,7 @@ pub struct SupplementInput<'a> {
 }
 
 /// Draws a supplement and builds its files: (name, bytes), `<id>-manifest.json` last.
-pub fn build(
-    inp: &SupplementInput<'_>,
-) -> Result<(NamedFiles, SupplementOutcome), String> {
+pub fn build(inp: &SupplementInput<'_>) -> Result<(NamedFiles, SupplementOutcome), String> {
     use crate::bundle::{canonical, commitments_json, reveals_json, signed_file};
     let round = inp.round;
     let sup = inp.supplement;

@@ -1,0 +1,395 @@
+//! `fairdraw supplement`: refill declined seats (递补) and place late arrivals (随到随入) after
+//! the main draw, as a chained, signed supplement appended to the bundle (PROTOCOL.md §10).
+//!
+//! The main bundle is verified first; existing supplements are replayed; the new one starts from
+//! the placements they left. Nothing already published changes: the supplement's files are
+//! added beside the bundle's, its manifest (`<id>-manifest.json`) last, each written atomically.
+
+use crate::import::{self, InputFiles};
+use anyhow::{Context, Result, anyhow, bail};
+use ed25519_dalek::SigningKey;
+use lottery::bundle::{Beacon, Ceremony, Commitment};
+use lottery::draw::{Outcome, draw};
+use lottery::round::FrozenRound;
+use lottery::seed::{Reveal, commitment};
+use lottery::supplement::{self, Supplement, SupplementInput};
+use lottery::verify::Files;
+use lottery::{Digest, Domain};
+use std::path::Path;
+
+/// A main bundle read back, verified and replayed.
+pub struct Replayed {
+    /// The bundle's files.
+    pub files: Files,
+    /// The frozen round.
+    pub round: FrozenRound,
+    /// The main draw's outcome.
+    pub base: Outcome,
+    /// Placements after the existing supplements.
+    pub current: Vec<u32>,
+    /// Supplements already present.
+    pub existing: Vec<String>,
+    /// The public key that signed the main manifest first (the bureau).
+    pub bureau_key: [u8; 32],
+}
+
+/// Reads every regular file of a bundle directory.
+pub fn read_dir(dir: &Path) -> Result<Files> {
+    let mut files = Files::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !entry.file_type()?.is_file() {
+            continue;
+        }
+        files.insert(name, std::fs::read(entry.path())?);
+    }
+    Ok(files)
+}
+
+/// Verifies a main bundle (every check must pass) and replays its draw and supplements.
+pub fn replay(files: Files) -> Result<Replayed> {
+    let report = lottery::verify::verify(&files).map_err(|e| anyhow!("{e}"))?;
+    if let Some(f) = report.first_failure() {
+        bail!(
+            "the bundle does not verify ({} {}): fix or re-export it before a supplement",
+            f.id,
+            f.en
+        );
+    }
+    let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
+    let round = FrozenRound::parse(
+        get("policy.toml"),
+        get("schools.csv"),
+        get("teachers.csv"),
+        get("applicants.csv"),
+    )?;
+    let man: serde_json::Value = serde_json::from_slice(get("manifest.json"))?;
+    let seed = Digest::from_hex(man["manifest"]["seed"].as_str().unwrap_or(""))?;
+    let bureau_key = lottery::manifest::SignatureEntry::from_json(&man["signatures"][0])
+        .map_err(|e| anyhow!("manifest.json: {e}"))?
+        .public_key;
+    let base = draw(&round, &seed)?;
+    let check = supplement::verify_all(&files, &round, &base, Some(&bureau_key));
+    if let Some(f) = check.failure {
+        bail!("an existing supplement does not verify: {f}");
+    }
+    Ok(Replayed {
+        files,
+        round,
+        base,
+        current: check.school,
+        existing: check.ids,
+        bureau_key,
+    })
+}
+
+/// Canonical declines file from a clerk's list: one application id per line, an optional
+/// `application_id` header, blank lines and surrounding spaces ignored.
+pub fn canonical_declines(text: &str) -> String {
+    let mut out = format!("{}\n", supplement::DECLINES_HEADER);
+    for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if l == supplement::DECLINES_HEADER || l == "报名号" {
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+/// The inputs of one supplement, as the command collects them.
+pub struct Request<'a> {
+    /// Supplement id (`s1`, …); `None` = the next free one.
+    pub id: Option<&'a str>,
+    /// The clerk's declines list (text).
+    pub declines: &'a str,
+    /// Late applicants in the import format (`.csv`/`.xlsx`, private and public columns), if any.
+    pub late: Option<(String, Vec<u8>)>,
+    /// The bureau's salt key for the late applicants' secrets.
+    pub salt_key: [u8; 32],
+    /// Shares: (party, 32 bytes).
+    pub shares: Vec<(String, [u8; 32])>,
+    /// The beacon.
+    pub beacon: Beacon,
+    /// Time written in the manifest.
+    pub created: &'a str,
+}
+
+/// The written supplement.
+pub struct Written {
+    /// Its files.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Late applicants' private records (for secrets and notices), if any.
+    pub late_private: Option<import::ValidatedRound>,
+    /// Refill offers accepted.
+    pub refills: usize,
+    /// Late applicants placed / total.
+    pub late_placed: usize,
+    /// Late applicants in total.
+    pub late_total: usize,
+    /// The supplement id.
+    pub id: String,
+}
+
+/// Builds the next supplement of a replayed bundle.
+pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Written> {
+    let next = format!("s{}", r.existing.len() + 1);
+    let id = req.id.unwrap_or(&next).to_string();
+    if id != next {
+        bail!("the next supplement of this bundle is {next}, not {id}");
+    }
+    if key.verifying_key().to_bytes() != r.bureau_key {
+        bail!("the key does not belong to the bureau that signed the main manifest");
+    }
+    let previous_name = r
+        .existing
+        .last()
+        .map(|p| format!("{p}-manifest.json"))
+        .unwrap_or_else(|| "manifest.json".into());
+    let previous = lottery::encoding::sha256(
+        r.files
+            .get(&previous_name)
+            .ok_or_else(|| anyhow!("{previous_name} is missing"))?,
+    );
+    let declines_text = canonical_declines(req.declines);
+    let declines = supplement::parse_declines("declines", declines_text.as_bytes(), &r.round)?;
+    let late_private = match &req.late {
+        None => None,
+        Some((name, bytes)) => {
+            let files = InputFiles {
+                policy: ("policy.toml".into(), r.round.policy_bytes.clone()),
+                schools: (
+                    "schools.csv".into(),
+                    r.files.get("schools.csv").cloned().unwrap_or_default(),
+                ),
+                teachers: None,
+                applicants: (name.clone(), bytes.clone()),
+            };
+            match import::import_round(&files, &req.salt_key) {
+                Ok(v) => Some(v),
+                Err(problems) => {
+                    let lines: Vec<String> = problems
+                        .iter()
+                        .map(|p| format!("{}\n  {}", p.zh(), p.en()))
+                        .collect();
+                    bail!(
+                        "the late applicants file has {} problem(s); nothing was written:\n{}",
+                        problems.len(),
+                        lines.join("\n")
+                    );
+                }
+            }
+        }
+    };
+    let late = late_private
+        .as_ref()
+        .map(|v| v.round.applicants.clone())
+        .unwrap_or_default();
+    let sup = Supplement {
+        id: id.clone(),
+        previous,
+        declines_bytes: declines_text.into_bytes(),
+        declines,
+        late,
+    };
+    supplement::check_late(&r.round, &sup.late)?;
+    let domain: Domain = r.round.domain();
+    let (root, _) = supplement::input_root(domain, &sup);
+    let rid = supplement::round_id(&r.round, &sup);
+    if req.shares.is_empty() {
+        bail!("at least one party's share is needed (--share PARTY=FILE)");
+    }
+    let mut parties: Vec<&str> = req.shares.iter().map(|(p, _)| p.as_str()).collect();
+    parties.sort_unstable();
+    if parties.windows(2).any(|w| w[0] == w[1]) {
+        bail!("a party is named twice");
+    }
+    let ceremony = Ceremony {
+        commitments: req
+            .shares
+            .iter()
+            .map(|(p, s)| Commitment {
+                party: p.clone(),
+                commitment: commitment(domain, &rid, &root, p, s),
+            })
+            .collect(),
+        reveals: req
+            .shares
+            .iter()
+            .map(|(p, s)| Reveal {
+                party: p.clone(),
+                share: *s,
+            })
+            .collect(),
+        beacon: req.beacon.clone(),
+    };
+    let (files, out) = supplement::build(&SupplementInput {
+        round: &r.round,
+        base: &r.base,
+        current: &r.current,
+        supplement: &sup,
+        ceremony: &ceremony,
+        created: req.created,
+        signers: &[("bureau", key)],
+    })
+    .map_err(|e| anyhow!(e))?;
+    Ok(Written {
+        files,
+        late_private,
+        refills: out.refills.len(),
+        late_placed: out
+            .late_school
+            .iter()
+            .filter(|s| **s != lottery::mechanism::UNPLACED)
+            .count(),
+        late_total: sup.late.len(),
+        id,
+    })
+}
+
+/// Writes the supplement's files into the bundle directory, each atomically, the manifest last.
+pub fn write(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A simulated supplement for `fairdraw simulate --declines N --late N`: the first `declines`
+/// placed applicants of the private stage decline (the typical 民办 give-up), and `late` late
+/// arrivals with public choices join. Everything derives from the seed text.
+pub fn simulate(
+    bundle: &[(String, Vec<u8>)],
+    declines: usize,
+    late: usize,
+    seed_text: &str,
+    key: &SigningKey,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    use lottery::encoding::hash_fields;
+    let files: Files = bundle.iter().cloned().collect();
+    let r = replay(files)?;
+    let mut list = String::new();
+    for (i, a) in r.round.applicants.iter().enumerate() {
+        if list.lines().count() >= declines {
+            break;
+        }
+        let s = r.base.school[i];
+        if s != lottery::mechanism::UNPLACED && r.round.schools[s as usize].private {
+            list.push_str(&a.id);
+            list.push('\n');
+        }
+    }
+    let public: Vec<&lottery::round::School> =
+        r.round.schools.iter().filter(|s| !s.private).collect();
+    let mut late_sup = Vec::new();
+    for k in 0..late {
+        let d = hash_fields(
+            "fairdraw/sim/late",
+            &[seed_text.as_bytes(), &k.to_be_bytes()],
+        );
+        let pick = |b: u8| public[usize::from(b) % public.len().max(1)];
+        let a = pick(d.0[0]);
+        let b = pick(d.0[1]);
+        let id = format!("L2026-{:07}", k + 1);
+        let salt: [u8; 16] = d.0[16..].try_into().unwrap_or([0; 16]);
+        let (x, y) = a.xy.unwrap_or((0, 0));
+        let mut choices = vec![a.id.clone()];
+        if b.id != a.id {
+            choices.push(b.id.clone());
+        }
+        late_sup.push(lottery::round::Applicant {
+            id: id.clone(),
+            track: "migrant".into(),
+            gender: if d.0[2].is_multiple_of(2) {
+                lottery::round::Gender::F
+            } else {
+                lottery::round::Gender::M
+            },
+            groups: vec!["migrant".into()],
+            choices,
+            categories: Vec::new(),
+            indicators: Vec::new(),
+            family: None,
+            priority: Vec::new(),
+            manual: None,
+            xy: Some((x + i64::from(d.0[3]) * 10, y)),
+            private_hash: lottery::round::private_hash(
+                r.round.domain(),
+                &salt,
+                &lottery::round::PrivateRecord {
+                    application_id: &id,
+                    name: "Simulated late arrival",
+                    id_card: "000000000000000000",
+                    birth_date: "2014-01-01",
+                    phone: "",
+                    address: "",
+                },
+            ),
+        });
+    }
+    let declines_text = canonical_declines(&list);
+    let declines_idx = supplement::parse_declines("declines", declines_text.as_bytes(), &r.round)?;
+    let previous = lottery::encoding::sha256(r.files.get("manifest.json").map_or(&[][..], |v| v));
+    let sup = Supplement {
+        id: "s1".into(),
+        previous,
+        declines_bytes: declines_text.into_bytes(),
+        declines: declines_idx,
+        late: late_sup,
+    };
+    let domain = r.round.domain();
+    let (root, _) = supplement::input_root(domain, &sup);
+    let rid = supplement::round_id(&r.round, &sup);
+    let shares: Vec<(String, [u8; 32])> = ["bureau", "notary"]
+        .iter()
+        .map(|p| {
+            (
+                p.to_string(),
+                hash_fields(
+                    "fairdraw/sim/late-share",
+                    &[seed_text.as_bytes(), p.as_bytes()],
+                )
+                .0,
+            )
+        })
+        .collect();
+    let ceremony = Ceremony {
+        commitments: shares
+            .iter()
+            .map(|(p, s)| Commitment {
+                party: p.clone(),
+                commitment: commitment(domain, &rid, &root, p, s),
+            })
+            .collect(),
+        reveals: shares
+            .iter()
+            .map(|(p, s)| Reveal {
+                party: p.clone(),
+                share: *s,
+            })
+            .collect(),
+        beacon: Beacon {
+            kind: "text".into(),
+            source: format!("simulated late-arrival beacon from the seed text {seed_text:?}"),
+            value: hash_fields("fairdraw/sim/late-beacon", &[seed_text.as_bytes()])
+                .0
+                .to_vec(),
+        },
+    };
+    let created = format!("{}T10:00:00+08:00", r.round.policy.round.draw_date);
+    let (files, _) = supplement::build(&SupplementInput {
+        round: &r.round,
+        base: &r.base,
+        current: &r.current,
+        supplement: &sup,
+        ceremony: &ceremony,
+        created: &created,
+        signers: &[("bureau", key)],
+    })
+    .map_err(|e| anyhow!(e))?;
+    Ok(files)
+}
