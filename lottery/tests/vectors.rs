@@ -672,3 +672,257 @@ fn bundle_vectors() -> R {
     }
     Ok(())
 }
+
+fn u32s(v: &Value, k: &str) -> Result<Vec<u32>, String> {
+    arr(v, k)?
+        .iter()
+        .map(|x| {
+            x.as_u64()
+                .map(|x| x as u32)
+                .ok_or_else(|| format!("{k}: not an integer"))
+        })
+        .collect()
+}
+
+fn u64s(v: &Value, k: &str) -> Result<Vec<u64>, String> {
+    arr(v, k)?
+        .iter()
+        .map(|x| x.as_u64().ok_or_else(|| format!("{k}: not an integer")))
+        .collect()
+}
+
+/// Index or null (UNPLACED / NO_GROUP) lists.
+fn opt_u32s(v: &Value, k: &str, none: u32) -> Result<Vec<u32>, String> {
+    arr(v, k)?
+        .iter()
+        .map(|x| match x {
+            Value::Null => Ok(none),
+            x => x
+                .as_u64()
+                .map(|x| x as u32)
+                .ok_or_else(|| format!("{k}: not an integer or null")),
+        })
+        .collect()
+}
+
+#[test]
+fn mechanism_vectors() -> R {
+    use lottery::mechanism as mech;
+    let v = load("mechanisms.json")?;
+    for c in arr(&v, "cases")? {
+        let name = s(c, "name")?;
+        if let Some(rules) = c.get("rules") {
+            let rules: Vec<mech::PointsRule> = rules
+                .as_array()
+                .ok_or("rules")?
+                .iter()
+                .map(|r| {
+                    Ok(mech::PointsRule {
+                        name: s(r, "name")?.to_string(),
+                        weight: r.get("weight").and_then(Value::as_i64).ok_or("weight")?,
+                        cap: r.get("cap").and_then(Value::as_i64).ok_or("cap")?,
+                        threshold: r
+                            .get("threshold")
+                            .and_then(Value::as_i64)
+                            .ok_or("threshold")?,
+                    })
+                })
+                .collect::<Result<_, Box<dyn Error>>>()?;
+            for a in arr(c, "applicants")? {
+                let values: Vec<i64> = u64s(a, "values")?.iter().map(|&x| x as i64).collect();
+                let sc = mech::score(&values, &rules)?;
+                let parts: Vec<i64> = u64s(a, "parts")?.iter().map(|&x| x as i64).collect();
+                assert_eq!(
+                    sc.parts, parts,
+                    "mechanisms.json: {name}: parts of {values:?}"
+                );
+                assert_eq!(
+                    sc.total_milli as u64,
+                    u(a, "total_milli")?,
+                    "mechanisms.json: {name}: total of {values:?}"
+                );
+                assert_eq!(
+                    Some(sc.eligible),
+                    a.get("eligible").and_then(Value::as_bool),
+                    "mechanisms.json: {name}: eligibility of {values:?}"
+                );
+            }
+            continue;
+        }
+        let iv = c.get("instance").ok_or("instance")?;
+        let inst = mech::Instance {
+            capacity: u32s(iv, "capacity")?,
+            pref_start: u32s(iv, "pref_start")?,
+            pref_school: u32s(iv, "pref_school")?,
+            pref_key: u64s(iv, "pref_key")?,
+        };
+        let valid = inst.validate()?;
+        let lists = |w: &mech::Waitlists| -> Vec<Vec<u32>> {
+            (0..w.num_schools())
+                .map(|s| w.applicants()[w.of(s)].to_vec())
+                .collect()
+        };
+        let want_lists = |c: &Value| -> Result<Vec<Vec<u32>>, String> {
+            arr(c, "waitlists")?
+                .iter()
+                .map(|l| {
+                    l.as_array()
+                        .ok_or("waitlist")?
+                        .iter()
+                        .map(|x| x.as_u64().map(|x| x as u32).ok_or("index"))
+                        .collect::<Result<Vec<u32>, _>>()
+                        .map_err(str::to_string)
+                })
+                .collect()
+        };
+        if c.get("declined").is_some() {
+            let assignment = opt_u32s(c, "assignment", mech::UNPLACED)?;
+            let wl = mech::waitlists(valid, &assignment)?;
+            let r = mech::refill(valid, &wl, &assignment, &u32s(c, "declined")?)?;
+            assert_eq!(
+                r.assignment,
+                opt_u32s(c, "after", mech::UNPLACED)?,
+                "mechanisms.json: {name}: assignment after refill"
+            );
+            let events: Vec<(u32, u32, u32)> = arr(c, "events")?
+                .iter()
+                .map(|e| {
+                    Ok((
+                        u(e, "school")? as u32,
+                        u(e, "applicant")? as u32,
+                        e.get("vacated")
+                            .and_then(Value::as_u64)
+                            .map_or(mech::UNPLACED, |x| x as u32),
+                    ))
+                })
+                .collect::<Result<_, String>>()?;
+            let got: Vec<(u32, u32, u32)> = r
+                .events
+                .iter()
+                .map(|e| (e.school, e.applicant, e.vacated))
+                .collect();
+            assert_eq!(got, events, "mechanisms.json: {name}: refill events");
+            assert_eq!(
+                r.vacant,
+                u32s(c, "vacant")?,
+                "mechanisms.json: {name}: vacant"
+            );
+            continue;
+        }
+        if c.get("spare").is_some() {
+            let pt = |x: &Value| -> Option<mech::Point> {
+                let a = x.as_array()?;
+                Some(mech::Point {
+                    x: a.first()?.as_i64()?,
+                    y: a.get(1)?.as_i64()?,
+                })
+            };
+            let schools: Vec<mech::Point> = arr(c, "school_xy")?
+                .iter()
+                .map(|x| pt(x).ok_or("school_xy"))
+                .collect::<Result<_, _>>()?;
+            let apps: Vec<Option<mech::Point>> = arr(c, "applicant_xy")?.iter().map(pt).collect();
+            let placed = mech::reallocate(
+                valid,
+                &u32s(c, "spare")?,
+                &u32s(c, "order")?,
+                Some(mech::Coordinates {
+                    applicant: &apps,
+                    school: &schools,
+                }),
+                &u32s(c, "bureau_order")?,
+            )?;
+            let got: Vec<(u32, u32, String)> = placed
+                .iter()
+                .map(|p| (p.applicant, p.school, format!("{:?}", p.reason)))
+                .collect();
+            let want: Vec<(u32, u32, String)> = arr(c, "placements")?
+                .iter()
+                .map(|p| {
+                    Ok((
+                        u(p, "applicant")? as u32,
+                        p.get("school")
+                            .and_then(Value::as_u64)
+                            .map_or(mech::UNPLACED, |x| x as u32),
+                        s(p, "reason")?.to_string(),
+                    ))
+                })
+                .collect::<Result<_, String>>()?;
+            assert_eq!(got, want, "mechanisms.json: {name}: placements");
+            continue;
+        }
+        let mechanism = s(c, "mechanism")?;
+        let want = opt_u32s(c, "assignment", mech::UNPLACED)?;
+        if c.get("reserves").is_some() {
+            let reserves: Vec<mech::ReservedSeats> = arr(c, "reserves")?
+                .iter()
+                .map(|r| {
+                    Ok(mech::ReservedSeats {
+                        school: u(r, "school")? as u32,
+                        group: u(r, "group")? as u32,
+                        seats: u(r, "seats")? as u32,
+                    })
+                })
+                .collect::<Result<_, String>>()?;
+            let eg = opt_u32s(c, "entry_group", mech::NO_GROUP)?;
+            let rk = match c.get("reserve_key") {
+                Some(Value::Null) | None => None,
+                Some(_) => Some(u64s(c, "reserve_key")?),
+            };
+            let order = match s(c, "reserve_order")? {
+                "open_first" => mech::ReserveOrder::OpenFirst,
+                _ => mech::ReserveOrder::ReservedFirst,
+            };
+            let m = match mechanism {
+                "deferred_acceptance" => mech::Mechanism::DeferredAcceptance,
+                _ => mech::Mechanism::FirstChoiceFirst {
+                    batch: None,
+                    max_rounds: None,
+                },
+            };
+            let spec = mech::ReserveSpec {
+                reserves: &reserves,
+                entry_group: &eg,
+                reserve_key: rk.as_deref(),
+                order,
+            };
+            let o = mech::with_reserves(valid, &spec, m)?;
+            assert_eq!(o.school, want, "mechanisms.json: {name}: assignment");
+            let reserved: Vec<bool> = arr(c, "reserved")?
+                .iter()
+                .map(|x| x.as_bool().unwrap_or(false))
+                .collect();
+            assert_eq!(
+                o.reserved, reserved,
+                "mechanisms.json: {name}: reserved seats"
+            );
+            assert_eq!(
+                u64::from(o.runs),
+                u(c, "runs")?,
+                "mechanisms.json: {name}: runs"
+            );
+            continue;
+        }
+        let got = match mechanism {
+            "deferred_acceptance" => mech::deferred_acceptance(valid),
+            "first_choice_first" => mech::first_choice_first(
+                valid,
+                None,
+                c.get("choice_rounds")
+                    .and_then(Value::as_u64)
+                    .map(|x| x as u32),
+            )?,
+            "serial_dictatorship" => mech::serial_dictatorship(valid, &u32s(c, "order")?)?,
+            other => {
+                return Err(format!("mechanisms.json: {name}: unknown mechanism {other}").into());
+            }
+        };
+        assert_eq!(got, want, "mechanisms.json: {name}: assignment");
+        assert_eq!(
+            lists(&mech::waitlists(valid, &got)?),
+            want_lists(c)?,
+            "mechanisms.json: {name}: waitlists"
+        );
+    }
+    Ok(())
+}
