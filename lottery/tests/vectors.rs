@@ -926,3 +926,101 @@ fn mechanism_vectors() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn class_and_quota_vectors() -> R {
+    use lottery::classes::{self, ClassPolicy, FamilyRule, Gender, Student};
+    let v = load("classes.json")?;
+    for c in arr(&v, "class_assignment")? {
+        let name = s(c, "name")?;
+        let key = digest(s(c, "key")?)?;
+        let students: Vec<Student> = arr(c, "students")?
+            .iter()
+            .map(|x| {
+                Ok(Student {
+                    gender: if s(x, "gender")? == "F" {
+                        Gender::F
+                    } else {
+                        Gender::M
+                    },
+                    groups: u(x, "groups")? as u32,
+                    family: x.get("family").and_then(Value::as_u64).map(|f| f as u32),
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        if let Some(keys) = c.get("stratum_keys") {
+            let got: Vec<String> = students
+                .iter()
+                .map(|x| format!("{:#x}", classes::stratum_key(x)))
+                .collect();
+            let want: Vec<String> = keys
+                .as_array()
+                .ok_or("stratum_keys")?
+                .iter()
+                .map(|k| k.as_str().unwrap_or("").to_string())
+                .collect();
+            assert_eq!(got, want, "classes.json: {name}: stratum keys");
+        }
+        let policy = ClassPolicy {
+            classes: c.get("classes").and_then(Value::as_u64).map(|k| k as u32),
+            max_size: u(c, "max_size")? as u32,
+            families: match s(c, "families")? {
+                "apart" => FamilyRule::Apart,
+                "ignore" => FamilyRule::Ignore,
+                _ => FamilyRule::Together,
+            },
+        };
+        let got = classes::assign_classes(&students, &policy, &mut Stream::new(&key));
+        match c.get("want_err").and_then(Value::as_str) {
+            Some(_) => assert_eq!(
+                got.map_err(|e| e.to_string()).err().as_deref(),
+                Some(s(c, "message")?),
+                "classes.json: {name}: error"
+            ),
+            None => {
+                let a = got.map_err(|e| format!("classes.json: {name}: {e}"))?;
+                let want = c.get("expected").ok_or("expected")?;
+                assert_eq!(
+                    u64::from(a.classes),
+                    u(want, "k")?,
+                    "classes.json: {name}: k"
+                );
+                assert_eq!(
+                    a.class_of,
+                    u32s(want, "class_of")?,
+                    "classes.json: {name}: classes"
+                );
+                assert_eq!(
+                    u64::from(a.relaxed_swaps),
+                    u(want, "relaxed_swaps")?,
+                    "classes.json: {name}: relaxed swaps"
+                );
+            }
+        }
+    }
+    for c in arr(&v, "teacher_draw")? {
+        let name = s(c, "name")?;
+        let key = digest(s(c, "key")?)?;
+        let got = classes::draw_teachers(
+            u(c, "classes")? as u32,
+            u(c, "teachers")? as u32,
+            &mut Stream::new(&key),
+        );
+        match c.get("want_err") {
+            Some(_) => assert_eq!(
+                got.map_err(|e| e.to_string()).err().as_deref(),
+                Some(s(c, "message")?),
+                "classes.json: {name}"
+            ),
+            None => assert_eq!(got?, u32s(c, "expected")?, "classes.json: {name}"),
+        }
+    }
+    for c in arr(&v, "quota")? {
+        let name = s(c, "name")?;
+        let key = digest(s(c, "key")?)?;
+        let got =
+            lottery::quota::allocate(u(c, "seats")?, &u64s(c, "cohorts")?, &mut Stream::new(&key))?;
+        assert_eq!(got, u64s(c, "expected")?, "classes.json: {name}");
+    }
+    Ok(())
+}
