@@ -3,7 +3,7 @@
 
 mod county;
 
-use server::import::{self, InputFiles, Problem, ProblemKind};
+use server::import::{self, InputFiles, Problem};
 use std::path::{Path, PathBuf};
 
 const KEY: [u8; 32] = [7; 32];

@@ -562,7 +562,7 @@ fn address(rng: &mut Rng, town: &Town, migrant: bool) -> String {
 fn pick_town(rng: &mut Rng, migrant: bool) -> usize {
     // Migrant families live mostly in the industrial towns.
     let weight = |i: usize, t: &Town| {
-        if migrant && matches!(i, 7 | 8 | 9 | 10 | 11) {
+        if migrant && (7..=11).contains(&i) {
             t.weight * 3
         } else {
             t.weight
