@@ -1,0 +1,532 @@
+//! Import of the bureau's files: the example round under `examples/`, every validation rule, and
+//! one bad row among 100,000.
+
+mod county;
+
+use server::import::{self, InputFiles, Problem, ProblemKind};
+use std::path::{Path, PathBuf};
+
+const KEY: [u8; 32] = [7; 32];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Writes `examples/county*` from the generator. Run after changing `tests/county/mod.rs`:
+/// `cargo test -p server --test import -- --ignored generate_county_example`.
+#[test]
+#[ignore]
+fn generate_county_example() -> Result<(), Box<dyn std::error::Error>> {
+    for (path, bytes) in county::files() {
+        let p = root().join(path);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        std::fs::write(&p, bytes)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn county_example_is_reproducible() -> Result<(), Box<dyn std::error::Error>> {
+    for (path, bytes) in county::files() {
+        let committed = std::fs::read(root().join(&path))?;
+        assert!(
+            committed == bytes,
+            "{path} differs from what tests/county/mod.rs generates; regenerate with \
+             `cargo test -p server --test import -- --ignored generate_county_example`"
+        );
+    }
+    Ok(())
+}
+
+fn show(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .take(20)
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn load(dir: &str) -> InputFiles {
+    import::load_dir(&root().join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"))
+}
+
+#[test]
+fn county_example_imports_from_csv_xlsx_and_gb18030_alike() {
+    let csv = import::import_round(&load("examples/county"), &KEY)
+        .unwrap_or_else(|p| panic!("examples/county:\n{}", show(&p)));
+    assert_eq!(csv.private.len(), county::APPLICANTS);
+    assert_eq!(csv.round.applicants.len(), county::APPLICANTS);
+    assert_eq!(csv.round.schools.len(), 16);
+    for dir in ["examples/county-xlsx", "examples/county-gb18030"] {
+        let other = import::import_round(&load(dir), &KEY)
+            .unwrap_or_else(|p| panic!("{dir}:\n{}", show(&p)));
+        assert_eq!(other.public, csv.public, "{dir}: public files differ");
+        assert!(
+            other.private == csv.private,
+            "{dir}: private records differ"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation rules: each test breaks one thing in the example round and expects exactly the
+// problem that names it.
+
+/// Column index of a header in a table.
+fn col(t: &county::Table, header: &str) -> usize {
+    t.header
+        .iter()
+        .position(|h| *h == header)
+        .unwrap_or_else(|| panic!("no column {header}"))
+}
+
+/// The example's files with the tables changed by `f`, all as UTF-8 CSV.
+fn files_with(f: impl FnOnce(&mut county::County)) -> InputFiles {
+    let mut c = county::county();
+    f(&mut c);
+    InputFiles {
+        policy: ("policy.toml".into(), county::POLICY.as_bytes().to_vec()),
+        schools: ("schools.csv".into(), county::csv_utf8(&c.schools, false)),
+        teachers: Some(("teachers.csv".into(), county::csv_utf8(&c.teachers, false))),
+        applicants: (
+            "applicants.csv".into(),
+            county::csv_utf8(&c.applicants, true),
+        ),
+    }
+}
+
+/// Imports and returns the problems (the import must fail), checking that each one says where
+/// and what in both languages.
+fn problems(files: &InputFiles) -> Vec<Problem> {
+    match import::import_round(files, &KEY) {
+        Ok(_) => panic!("the import should have failed"),
+        Err(p) => {
+            for x in &p {
+                assert!(!x.file.is_empty());
+                assert!(!x.detail_zh.is_empty() && !x.detail_en.is_empty());
+                assert!(x.zh().starts_with(&x.file) && x.en().starts_with(&x.file));
+                if x.column.is_some() {
+                    assert!(x.row.is_some() && x.value.is_some(), "{x}");
+                }
+            }
+            p
+        }
+    }
+}
+
+/// Exactly one problem, of this kind, at this file/row/column.
+fn one(p: &[Problem], kind: ProblemKind, file: &str, row: usize, column: &str) -> Problem {
+    assert_eq!(p.len(), 1, "expected one problem, got:\n{}", show(p));
+    let x = &p[0];
+    assert_eq!(x.kind, kind, "{x}");
+    assert_eq!(x.file, file, "{x}");
+    assert_eq!(x.row, Some(row), "{x}");
+    assert_eq!(x.column.as_deref(), Some(column), "{x}");
+    x.clone()
+}
+
+/// Spreadsheet row of data row `i` in a CSV with the header on row 1.
+fn row(i: usize) -> usize {
+    i + 2
+}
+
+/// A valid ID-card number for data row `i` with another birth date (same region and gender).
+fn id_born(a: &county::Table, i: usize, y: i64, m: i64, d: i64) -> String {
+    let old = &a.rows[i][col(a, "身份证号")];
+    let region = &old[..6];
+    let seq: u32 = old[14..17].parse().unwrap_or(0);
+    county::id_number(region, y, m, d, seq)
+}
+
+#[test]
+fn the_example_validates_with_english_headers_too() {
+    let f = files_with(|c| {
+        c.schools.header = vec![
+            "school_id",
+            "name",
+            "kind",
+            "capacity",
+            "reserved",
+            "points_seats",
+            "classes",
+            "x",
+            "y",
+            "graduates",
+        ];
+        c.teachers.header = vec!["teacher_id", "school_id"];
+        c.applicants.header = vec![
+            "application_id",
+            "name",
+            "gender",
+            "birth_date",
+            "id_card",
+            "phone",
+            "address",
+            "track",
+            "groups",
+            "choices",
+            "categories",
+            "indicators",
+            "family",
+            "priority",
+            "manual",
+            "x",
+            "y",
+        ];
+    });
+    let english = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let chinese =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(english.public, chinese.public);
+}
+
+#[test]
+fn rule_id_card_check_digit() {
+    let mut bad = String::new();
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "身份证号");
+        let id = c.applicants.rows[9][j].clone();
+        let wrong = if id.ends_with('3') { '4' } else { '3' };
+        bad = format!("{}{wrong}", &id[..17]);
+        c.applicants.rows[9][j] = bad.clone();
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::IdCardCheckDigit,
+        "applicants.csv",
+        row(9),
+        "身份证号",
+    );
+    assert_eq!(x.value.as_deref(), Some(bad.as_str()));
+    assert!(x.detail_zh.contains("校验位") && x.detail_en.contains("check character"));
+}
+
+#[test]
+fn rule_id_card_damaged_by_a_spreadsheet() {
+    // Scientific notation, a lost trailing X, a 15-digit number.
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "身份证号");
+        let x_row = c.applicants.rows.iter().position(|r| r[j].ends_with('X'));
+        let x_row = x_row.expect("the example has IDs ending in X");
+        c.applicants.rows[x_row][j].pop();
+        c.applicants.rows[3][j] = "3.50582E+17".into();
+    });
+    let p = problems(&f);
+    let kinds: Vec<ProblemKind> = p.iter().map(|x| x.kind).collect();
+    assert_eq!(p.len(), 2, "{}", show(&p));
+    assert!(kinds.contains(&ProblemKind::ScientificNotation));
+    assert!(kinds.contains(&ProblemKind::IdCardLostX));
+}
+
+#[test]
+fn rule_birth_date_inside_the_age_window() {
+    // The window is 2012-09-01 ..= 2014-08-31: both ends are inside, the days beyond are not.
+    let dates = [(2012, 9, 1), (2014, 8, 31), (2012, 8, 31), (2014, 9, 1)];
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        let (jb, jd) = (col(a, "身份证号"), col(a, "出生日期"));
+        for (k, (y, m, d)) in dates.iter().enumerate() {
+            let id = id_born(a, 40 + k, *y, *m, *d);
+            a.rows[40 + k][jb] = id;
+            a.rows[40 + k][jd] = format!("{y:04}-{m:02}-{d:02}");
+        }
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 2, "{}", show(&p));
+    for (x, i) in p.iter().zip([42, 43]) {
+        assert_eq!(x.kind, ProblemKind::BirthDateOutsideWindow, "{x}");
+        assert_eq!(
+            (x.row, x.column.as_deref()),
+            (Some(row(i)), Some("出生日期"))
+        );
+        assert!(x.detail_zh.contains("2012-09-01") && x.detail_en.contains("2014-08-31"));
+    }
+    // Without a birth-date column the ID number's date is checked, and the problem points there.
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        let (jb, jd) = (col(a, "身份证号"), col(a, "出生日期"));
+        let id = id_born(a, 50, 2015, 1, 10);
+        a.rows[50][jb] = id;
+        a.header.remove(jd);
+        for r in &mut a.rows {
+            r.remove(jd);
+        }
+    });
+    let p = problems(&f);
+    one(
+        &p,
+        ProblemKind::BirthDateOutsideWindow,
+        "applicants.csv",
+        row(50),
+        "身份证号",
+    );
+}
+
+#[test]
+fn rule_birth_date_must_agree_with_the_id_number() {
+    let f = files_with(|c| {
+        let jd = col(&c.applicants, "出生日期");
+        c.applicants.rows[60][jd] = "2013-01-01".into();
+    });
+    let p = problems(&f);
+    one(
+        &p,
+        ProblemKind::BirthDateMismatch,
+        "applicants.csv",
+        row(60),
+        "出生日期",
+    );
+}
+
+#[test]
+fn rule_the_same_child_twice() {
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        for h in ["身份证号", "出生日期", "性别"] {
+            let j = col(a, h);
+            a.rows[300][j] = a.rows[20][j].clone();
+        }
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::DuplicateIdCard,
+        "applicants.csv",
+        row(300),
+        "身份证号",
+    );
+    assert!(x.detail_zh.contains(&format!("第 {} 行", row(20))), "{x}");
+    assert!(x.detail_en.contains("JJ2607-0021") && x.detail_en.contains("JJ2607-0301"));
+}
+
+#[test]
+fn rule_the_same_application_id_twice() {
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "申请编号");
+        c.applicants.rows[77][j] = c.applicants.rows[76][j].clone();
+    });
+    let p = problems(&f);
+    one(
+        &p,
+        ProblemKind::DuplicateApplicationId,
+        "applicants.csv",
+        row(77),
+        "申请编号",
+    );
+}
+
+#[test]
+fn rule_choice_of_an_unknown_school() {
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "志愿学校");
+        c.applicants.rows[100][j] = "JJ-GB-01;JJ-GB-99".into();
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::UnknownSchool,
+        "applicants.csv",
+        row(100),
+        "志愿学校",
+    );
+    assert!(x.detail_en.contains("JJ-GB-99"));
+    // Choices may name a school by its name.
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "志愿学校");
+        c.applicants.rows[100][j] = "晋江市养正中学；晋江市季延中学".into();
+    });
+    assert!(import::import_round(&f, &KEY).is_ok());
+}
+
+#[test]
+fn rule_choice_repeated() {
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "志愿学校");
+        c.applicants.rows[101][j] = "JJ-GB-02;JJ-GB-01;晋江市季延中学".into();
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::RepeatedEntry,
+        "applicants.csv",
+        row(101),
+        "志愿学校",
+    );
+    assert!(x.detail_en.contains("JJ-GB-02"));
+}
+
+#[test]
+fn rule_choices_beyond_the_policy_limit() {
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "志愿学校");
+        c.applicants.rows[102][j] =
+            "JJ-GB-01;JJ-GB-02;JJ-GB-03;JJ-GB-04;JJ-GB-05;JJ-GB-06;JJ-GB-07".into();
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::TooManyChoices,
+        "applicants.csv",
+        row(102),
+        "志愿学校",
+    );
+    assert!(x.detail_zh.contains("最多允许 6 个") && x.detail_en.contains("at most 6"));
+}
+
+#[test]
+fn rule_undefined_category() {
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "类别");
+        let i = c.applicants.rows.iter().position(|r| !r[j].is_empty());
+        let i = i.expect("a row with categories");
+        c.applicants.rows[i][j] = "JJ-GB-01:学区房".into();
+        assert_eq!(i, 1);
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::UnknownCategory,
+        "applicants.csv",
+        row(1),
+        "类别",
+    );
+    assert!(x.detail_zh.contains("房户一致"), "{x}");
+}
+
+#[test]
+fn rule_undefined_points_indicator() {
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "积分指标");
+        c.applicants.rows[0][j] = "社保月数=60;纳税年限=3".into();
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::UnknownIndicator,
+        "applicants.csv",
+        row(0),
+        "积分指标",
+    );
+    assert!(x.detail_en.contains("social_insurance_months"), "{x}");
+}
+
+#[test]
+fn rule_undefined_track_and_group() {
+    let f = files_with(|c| {
+        let (jt, jg) = (col(&c.applicants, "报名通道"), col(&c.applicants, "群体"));
+        c.applicants.rows[5][jt] = "户籍生".into();
+        c.applicants.rows[6][jg] = "vip".into();
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 2, "{}", show(&p));
+    assert_eq!(p[0].kind, ProblemKind::UnknownTrack);
+    assert_eq!(p[1].kind, ProblemKind::UnknownGroup);
+}
+
+#[test]
+fn rule_capacity_missing() {
+    let f = files_with(|c| {
+        let j = col(&c.schools, "招生计划");
+        c.schools.rows[3][j] = String::new();
+    });
+    let p = problems(&f);
+    one(&p, ProblemKind::Required, "schools.csv", row(3), "招生计划");
+}
+
+#[test]
+fn rule_capacity_not_positive() {
+    for bad in ["0", "-5"] {
+        let f = files_with(|c| {
+            let j = col(&c.schools, "招生计划");
+            c.schools.rows[4][j] = bad.into();
+        });
+        let p = problems(&f);
+        one(
+            &p,
+            ProblemKind::NotPositive,
+            "schools.csv",
+            row(4),
+            "招生计划",
+        );
+    }
+    let f = files_with(|c| {
+        let j = col(&c.schools, "招生计划");
+        c.schools.rows[4][j] = "五十".into();
+    });
+    one(
+        &problems(&f),
+        ProblemKind::BadNumber,
+        "schools.csv",
+        row(4),
+        "招生计划",
+    );
+}
+
+#[test]
+fn rule_family_link_to_a_missing_applicant() {
+    let mut expected_row = 0;
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        let j = col(a, "家庭编号");
+        // Delete the first twin of the first family: the second one is left alone.
+        let first = a.rows.iter().position(|r| !r[j].is_empty());
+        let first = first.expect("the example has families");
+        a.rows.remove(first);
+        expected_row = row(first);
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::FamilyAlone,
+        "applicants.csv",
+        expected_row,
+        "家庭编号",
+    );
+    assert_eq!(x.value.as_deref(), Some("JJF-001"));
+}
+
+#[test]
+fn rule_manual_placement_and_priority_references() {
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        let (jm, jp) = (col(a, "一人一案"), col(a, "优先"));
+        a.rows[10][jm] = "JJ-GB-01:关系户".into();
+        a.rows[11][jp] = "JJ-GB-01:staff".into();
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 2, "{}", show(&p));
+    assert_eq!(p[0].kind, ProblemKind::UnknownManualReason);
+    assert_eq!(p[1].kind, ProblemKind::GroupNotReserved);
+}
+
+#[test]
+fn every_problem_in_every_file_is_reported_at_once() {
+    let f = files_with(|c| {
+        let j = col(&c.schools, "招生计划");
+        c.schools.rows[0][j] = "0".into();
+        let j = col(&c.teachers, "学校代码");
+        c.teachers.rows[0][j] = "JJ-GB-77".into();
+        let j = col(&c.applicants, "监护人电话");
+        c.applicants.rows[0][j] = "12345".into();
+        c.applicants.rows[599][j] = "5958568123".into();
+    });
+    let p = problems(&f);
+    let got: Vec<(&str, Option<usize>, ProblemKind)> =
+        p.iter().map(|x| (x.file.as_str(), x.row, x.kind)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("schools.csv", Some(2), ProblemKind::NotPositive),
+            ("teachers.csv", Some(2), ProblemKind::UnknownSchool),
+            ("applicants.csv", Some(2), ProblemKind::BadPhone),
+            ("applicants.csv", Some(601), ProblemKind::LeadingZeros),
+        ]
+    );
+}
