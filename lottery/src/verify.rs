@@ -659,6 +659,15 @@ pub fn verify_with_progress(
                 Location::file(name),
                 format!("{name}: not a valid co-signature: {r}"),
             )),
+            Ok((e, _)) if *name != format!("cosign-{}.json", e.signer) => v2.note(Finding::msg(
+                Location::file(name)
+                    .field("signer")
+                    .values(name.trim_start_matches("cosign-").trim_end_matches(".json"), &e.signer),
+                format!(
+                    "{name}: signed as {:?}, but the file name says otherwise (a co-signature is published as cosign-<signer>.json)",
+                    e.signer
+                ),
+            )),
             Ok((e, canonical)) => match manifest::verify(domain, "manifest", &m.bytes, &e) {
                 Ok(()) if canonical => {
                     report.signers.push(signer(&e, format!("cosign ({name})")));
