@@ -1214,11 +1214,20 @@ fn finish(c: Ctx<'_>, mut report: Report, round: Option<&FrozenRound>) -> Report
                 (l, format!("{msg} [{id}]"))
             })
             .or_else(|| round.and_then(|r| locate_input_change(files, r, &file)));
-        if let (Some((loc, msg)), Some(v)) = (precise, checks.first_mut())
+        // Else the first consequence a later check saw (e.g. the input root differs).
+        let consequence = checks.iter().skip(1).find_map(|k| match &k.status {
+            Status::Fail(m) => Some(format!("{m} [{}]", k.id)),
+            _ => None,
+        });
+        if let Some(v) = checks.first_mut()
             && let Status::Fail(m) = &mut v.status
         {
-            *m = format!("{m} — first difference: {msg}");
-            v.location = Some(loc);
+            if let Some((loc, msg)) = precise {
+                *m = format!("{m} — first difference: {msg}");
+                v.location = Some(loc);
+            } else if let Some(msg) = consequence {
+                *m = format!("{m} — then: {msg}");
+            }
         }
     }
     report.checks = checks;

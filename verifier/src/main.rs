@@ -28,8 +28,8 @@ struct Cli {
     /// Show one applicant's record, result and inclusion proof.
     #[arg(long)]
     applicant: Option<String>,
-    /// Report language: zh or en (default: from LANG / LC_ALL).
-    #[arg(long)]
+    /// Report language: zh or en (default: from LC_ALL / LC_MESSAGES / LANG).
+    #[arg(long, global = true)]
     lang: Option<String>,
     /// Machine-readable JSON report on stdout.
     #[arg(long)]
