@@ -496,3 +496,52 @@ fn help_works() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("--applicant") && r.stdout.contains("--cosign"));
 }
+
+#[test]
+fn trusted_base_has_no_server_stack() -> Res {
+    // `cargo tree -p verifier -e normal` must show no web framework, database or async runtime.
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+    let o = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "verifier",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
+        .args(["--manifest-path", manifest])
+        .output()?;
+    if !o.status.success() {
+        let msg = format!("cargo tree failed: {}", String::from_utf8_lossy(&o.stderr));
+        if std::env::var("FAIRDRAW_REQUIRE_ALL").as_deref() == Ok("1") {
+            return Err(msg.into());
+        }
+        eprintln!("SKIP: {msg}");
+        return Ok(());
+    }
+    let tree = String::from_utf8_lossy(&o.stdout);
+    let crates: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(crates.contains(&"lottery"), "{tree}");
+    for banned in [
+        "axum",
+        "sqlx",
+        "tokio",
+        "hyper",
+        "server",
+        "rusqlite",
+        "tower",
+        "async-std",
+    ] {
+        assert!(
+            !crates.contains(&banned),
+            "{banned} in the verifier's tree:\n{tree}"
+        );
+    }
+    Ok(())
+}

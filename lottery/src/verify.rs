@@ -1360,6 +1360,17 @@ pub fn first_line_location(name: &str, expected: &[u8], found: &[u8]) -> Option<
         line += 1;
         match (el.next(), fl.next()) {
             (Some(a), Some(b)) if a == b => continue,
+            (Some(a), Some(b)) if a.is_empty() || b.is_empty() => {
+                // A line only one side has (restricted CSV has no empty lines).
+                let word = |x: &[u8]| {
+                    if x.is_empty() {
+                        "<no line>".to_string()
+                    } else {
+                        text(x)
+                    }
+                };
+                return Some(Location::file(name).line(line).values(word(a), word(b)));
+            }
             (Some(a), Some(b)) => {
                 let ea: Vec<String> = a.split(|c| *c == b',').map(text).collect();
                 let fb: Vec<String> = b.split(|c| *c == b',').map(text).collect();
@@ -1605,4 +1616,84 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
         signature_ok,
         ticket,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_location_names_record_field_and_values() {
+        let e = b"stage,school_id,position,application_id\nlottery,S1,1,A1\nlottery,S1,2,A2\n";
+        let f = b"stage,school_id,position,application_id\nlottery,S1,1,A1\nlottery,S2,2,A2\n";
+        let loc = first_line_location("waitlists.csv", e, f).expect("differs");
+        assert_eq!(loc.line, Some(3));
+        assert_eq!(loc.record.as_deref(), Some("A2"));
+        assert_eq!(loc.field.as_deref(), Some("school_id"));
+        assert_eq!(
+            loc.describe(),
+            "waitlists.csv, line 3 (record A2), field school_id: expected \"S1\", found \"S2\""
+        );
+        assert_eq!(first_line_location("x.csv", e, e), None);
+    }
+
+    #[test]
+    fn line_location_extra_and_missing_lines() {
+        let e = b"a,b\n1,2\n";
+        let longer = b"a,b\n1,2\n3,4\n";
+        let loc = first_line_location("x.csv", e, longer).expect("differs");
+        assert_eq!(loc.line, Some(3));
+        assert_eq!(loc.expected.as_deref(), Some("<no line>"));
+        assert_eq!(loc.found.as_deref(), Some("3,4"));
+        let loc = first_line_location("x.csv", longer, e).expect("differs");
+        assert_eq!(loc.line, Some(3));
+        assert_eq!(loc.found.as_deref(), Some("<no line>"));
+        // A missing column.
+        let loc = first_line_location("x.csv", b"a,b\n1,2\n", b"a,b\n1\n").expect("differs");
+        assert_eq!(loc.field.as_deref(), Some("b"));
+        assert_eq!(loc.found.as_deref(), Some("<missing>"));
+    }
+
+    #[test]
+    fn json_difference_path() {
+        let e =
+            serde_json::json!({"schools": [{"id": "S1", "seats": 3}, {"id": "S2", "seats": 4}]});
+        let f =
+            serde_json::json!({"schools": [{"id": "S1", "seats": 3}, {"id": "S2", "seats": 5}]});
+        let loc = first_json_difference("checkpoint.json", "", &e, &f);
+        assert_eq!(loc.field.as_deref(), Some("schools[1].seats"));
+        assert_eq!(loc.expected.as_deref(), Some("4"));
+        assert_eq!(loc.found.as_deref(), Some("5"));
+    }
+
+    fn manifest_with(format: &str) -> Files {
+        let doc = serde_json::json!({"format": format, "protocol": PROTOCOL, "domain": "real", "files": []});
+        let file = serde_json::json!({"manifest": doc, "signatures": []});
+        let mut files = Files::new();
+        files.insert(
+            MANIFEST_FILE.into(),
+            manifest::jcs(&file).unwrap_or_default(),
+        );
+        files
+    }
+
+    #[test]
+    fn unusable_bundles() {
+        assert_eq!(
+            verify(&Files::new()).err(),
+            Some(Unusable::Missing(MANIFEST_FILE.into()))
+        );
+        assert!(matches!(
+            verify(&manifest_with("fairdraw-bundle/9")),
+            Err(Unusable::Version { .. })
+        ));
+        // A current manifest that lists nothing: the required files are named as missing.
+        match verify(&manifest_with(FORMAT)) {
+            Err(Unusable::Missing(m)) => assert!(m.contains("policy.toml"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let mut bad = Files::new();
+        bad.insert(MANIFEST_FILE.into(), b"{".to_vec());
+        assert!(matches!(verify(&bad), Err(Unusable::Parse { .. })));
+    }
 }
