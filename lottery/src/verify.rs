@@ -1,8 +1,29 @@
-//! Bundle verification: the numbered checks V1–V11 of PROTOCOL.md §9.
+//! Bundle verification: the numbered checks of PROTOCOL.md §9.
 //!
 //! Input is the bundle's files as bytes (the caller reads the directory); output is a [`Report`]
 //! listing every check with its outcome. Checks continue after a mismatch where they can, so the
 //! report names the precise record that differs, not only the file whose hash changed.
+//!
+//! The checks (ids are stable; the Python verifier `verifier/python/` mirrors them):
+//!
+//! - **V1** bundle complete: every file the manifest lists is present with its SHA-256 and size,
+//!   no unlisted file (other than `cosign-*.json`), `manifest.json` in canonical JSON.
+//! - **V2** signatures: every manifest signature and the freeze-checkpoint signature verify, the
+//!   same key signed both, and every `cosign-*.json` co-signature verifies over the manifest.
+//! - **V3** input root: the Merkle root (and tree size, policy hash, round id, domain, checkpoint
+//!   hash) recomputed from `policy.toml`, `schools.csv`, `teachers.csv`, `applicants.csv` equals
+//!   the signed manifest's and checkpoint's.
+//! - **V4** checkpoint counts: `checkpoint.json` equals the counts recomputed from the inputs.
+//! - **V5** commitments: every commitment in `commitments.json` matches the share revealed in
+//!   `reveals.json`; none missing, none extra, no party twice; bound to the round and input root.
+//! - **V6** beacon: `beacon.json` has a value and a named source.
+//! - **V7** seed: the master seed re-derived from the shares, the beacon and the input root equals
+//!   the manifest's `seed`.
+//! - **V8** replay: every lottery number, ticket, placement, waitlist, points total, class list and
+//!   quota allocation re-computed and compared byte for byte with the five result files.
+//! - **V9** results root: the Merkle root of the re-computed result lines equals the manifest's.
+//! - **V10** ceremony log: the hash chain of `log.jsonl` (when present) ends at the manifest's
+//!   `log_head`.
 
 use crate::bundle::{
     self, Beacon, CEREMONY_FILES, Commitment, FORMAT, LOG_FILE, MANIFEST_FILE, PROTOCOL,
@@ -10,13 +31,21 @@ use crate::bundle::{
 use crate::digest::{Digest, parse_hex_bytes};
 use crate::encoding::{Domain, sha256};
 use crate::manifest::{self, SignatureEntry};
-use crate::round::FrozenRound;
+use crate::round::{FrozenRound, RecordError};
 use crate::seed::Reveal;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The bundle, file name → bytes.
 pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// The four public input files.
+pub const INPUTS: [&str; 4] = [
+    "policy.toml",
+    "schools.csv",
+    "teachers.csv",
+    "applicants.csv",
+];
 
 /// Outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +56,68 @@ pub enum Status {
     Fail(String),
     /// Not applicable / not run (with why).
     Skip(String),
+}
+
+/// Where a discrepancy is: file, line, record, field, expected vs found (each when known).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// Bundle file.
+    pub file: String,
+    /// 1-based line (CSV and JSON-lines files).
+    pub line: Option<usize>,
+    /// Record: application id, party, school id …
+    pub record: Option<String>,
+    /// Field (column or JSON key).
+    pub field: Option<String>,
+    /// Expected (recomputed or signed) value.
+    pub expected: Option<String>,
+    /// Value found in the bundle.
+    pub found: Option<String>,
+}
+
+impl Location {
+    fn file(f: &str) -> Location {
+        Location {
+            file: f.to_string(),
+            ..Location::default()
+        }
+    }
+    fn record(mut self, r: impl Into<String>) -> Self {
+        self.record = Some(r.into());
+        self
+    }
+    fn field(mut self, f: impl Into<String>) -> Self {
+        self.field = Some(f.into());
+        self
+    }
+    fn line(mut self, l: usize) -> Self {
+        self.line = Some(l);
+        self
+    }
+    fn values(mut self, expected: impl Into<String>, found: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self.found = Some(found.into());
+        self
+    }
+    /// `file, line L (record R), field F: expected "E", found "X"` (the parts that are known).
+    pub fn describe(&self) -> String {
+        let mut s = self.file.clone();
+        if let Some(l) = self.line {
+            s.push_str(&format!(", line {l}"));
+        }
+        if let Some(r) = &self.record {
+            s.push_str(&format!(" (record {r})"));
+        }
+        if let Some(f) = &self.field {
+            s.push_str(&format!(", field {f}"));
+        }
+        match (&self.expected, &self.found) {
+            (Some(e), Some(f)) => s.push_str(&format!(": expected {e:?}, found {f:?}")),
+            (Some(e), None) => s.push_str(&format!(": expected {e:?}")),
+            _ => {}
+        }
+        s
+    }
 }
 
 /// One numbered check.
@@ -40,6 +131,8 @@ pub struct Check {
     pub zh: &'static str,
     /// Result.
     pub status: Status,
+    /// For a failure: where, as precisely as known.
+    pub location: Option<Location>,
 }
 
 /// A verified signer.
@@ -78,6 +171,8 @@ pub struct Report {
     pub results_root: String,
     /// The input root.
     pub input_root: String,
+    /// Files whose SHA-256 or size differs from the manifest.
+    pub changed_files: Vec<String>,
 }
 
 impl Report {
@@ -87,7 +182,7 @@ impl Report {
             .iter()
             .all(|c| !matches!(c.status, Status::Fail(_)))
     }
-    /// The first failure.
+    /// The first failure (its message already carries the most precise location known).
     pub fn first_failure(&self) -> Option<&Check> {
         self.checks
             .iter()
@@ -109,145 +204,310 @@ pub enum Unusable {
         /// Why.
         reason: String,
     },
+    /// A format or protocol version this verifier does not implement.
+    #[error("{file}: refused: {reason}")]
+    Version {
+        /// File.
+        file: String,
+        /// What was found.
+        reason: String,
+    },
 }
 
-fn parse_json(files: &Files, name: &str) -> Result<Value, Unusable> {
-    let b = files
-        .get(name)
-        .ok_or_else(|| Unusable::Missing(name.into()))?;
-    serde_json::from_slice(b).map_err(|e| Unusable::Parse {
-        file: name.into(),
-        reason: e.to_string(),
-    })
+/// Stages of a verification, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Hashing files, signatures.
+    Inventory,
+    /// Parsing inputs and recomputing the input root.
+    InputRoot,
+    /// Commitments, reveals, seed.
+    Seed,
+    /// Replaying the draw and comparing result files.
+    Replay,
+    /// Results root and log.
+    ResultsRoot,
 }
+
+/// A discrepancy found by a check: its message and location.
+#[derive(Debug, Clone)]
+struct Finding {
+    msg: String,
+    loc: Location,
+}
+
+impl Finding {
+    /// The message is the location's description plus a note.
+    fn at(loc: Location, note: &str) -> Finding {
+        let mut msg = loc.describe();
+        if !note.is_empty() {
+            msg.push_str(note);
+        }
+        Finding { msg, loc }
+    }
+    fn msg(loc: Location, msg: impl Into<String>) -> Finding {
+        Finding {
+            msg: msg.into(),
+            loc,
+        }
+    }
+}
+
+/// Keeps the first finding of a check.
+#[derive(Default)]
+struct First(Option<Finding>);
+impl First {
+    fn note(&mut self, f: Finding) {
+        if self.0.is_none() {
+            self.0 = Some(f);
+        }
+    }
+}
+
+struct Ctx<'a> {
+    files: &'a Files,
+    changed: BTreeSet<String>,
+    checks: Vec<Check>,
+}
+
+impl Ctx<'_> {
+    fn get(&self, n: &str) -> &[u8] {
+        self.files.get(n).map(Vec::as_slice).unwrap_or(&[])
+    }
+    fn push(&mut self, id: &'static str, en: &'static str, zh: &'static str, r: Option<Finding>) {
+        let (status, location) = match r {
+            None => (Status::Pass, None),
+            Some(f) => (Status::Fail(f.msg), Some(f.loc)),
+        };
+        self.checks.push(Check {
+            id,
+            en,
+            zh,
+            status,
+            location,
+        });
+    }
+    fn skip(&mut self, id: &'static str, en: &'static str, zh: &'static str, why: &str) {
+        self.checks.push(Check {
+            id,
+            en,
+            zh,
+            status: Status::Skip(why.to_string()),
+            location: None,
+        });
+    }
+    /// A file that cannot be read: a discrepancy when its bytes differ from the signed manifest
+    /// (someone changed it), else the bundle is unusable.
+    fn unreadable(&self, loc: Location, reason: &str) -> Result<Finding, Unusable> {
+        if self.changed.contains(&loc.file) {
+            let msg = format!(
+                "{}: cannot be read ({reason}); its SHA-256 differs from the manifest",
+                loc.describe()
+            );
+            Ok(Finding::msg(loc, msg))
+        } else {
+            Err(Unusable::Parse {
+                file: loc.describe(),
+                reason: reason.to_string(),
+            })
+        }
+    }
+}
+
+const V1: (&str, &str, &str) = (
+    "V1",
+    "bundle complete, file hashes match the manifest",
+    "文件齐全，哈希与清单一致",
+);
+const V2: (&str, &str, &str) = (
+    "V2",
+    "signatures (manifest, freeze checkpoint, co-signatures)",
+    "签名（清单、冻结检查点、联署）",
+);
+const V3: (&str, &str, &str) = (
+    "V3",
+    "input root recomputed from policy, schools, teachers, applicants",
+    "由公开输入重算输入根",
+);
+const V4: (&str, &str, &str) = (
+    "V4",
+    "freeze checkpoint counts per school, track and category",
+    "冻结检查点的计数",
+);
+const V5: (&str, &str, &str) = (
+    "V5",
+    "every commitment matches its reveal, none missing",
+    "每份承诺与揭示一致，无缺失",
+);
+const V6: (&str, &str, &str) = (
+    "V6",
+    "beacon recorded (value and source)",
+    "公共信标已记录（值与来源）",
+);
+const V7: (&str, &str, &str) = (
+    "V7",
+    "master seed re-derived from shares, beacon and input root",
+    "由份额、信标与输入根重算主种子",
+);
+const V8: (&str, &str, &str) = (
+    "V8",
+    "every lottery number, placement, waitlist, points total, class list and quota re-computed",
+    "重算全部摇号号码、录取、候补、积分、分班与指标分配",
+);
+const V9: (&str, &str, &str) = ("V9", "results root", "结果根");
+const V10: (&str, &str, &str) = ("V10", "ceremony log hash chain", "仪式日志哈希链");
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
 }
 
-fn digest_field(v: &Value, k: &str, file: &str) -> Result<Digest, Unusable> {
-    Digest::from_hex(s(v, k)).map_err(|e| Unusable::Parse {
-        file: file.into(),
-        reason: format!("{k}: {e}"),
-    })
+/// A signed document file, split.
+struct Signed {
+    doc: Value,
+    /// JCS bytes of the document (what the signatures cover).
+    bytes: Vec<u8>,
+    sigs: Vec<Result<SignatureEntry, String>>,
+    /// Is the whole file in canonical form?
+    canonical: bool,
 }
 
-struct Checks(Vec<Check>);
-impl Checks {
-    fn push(&mut self, id: &'static str, en: &'static str, zh: &'static str, status: Status) {
-        self.0.push(Check { id, en, zh, status });
-    }
-}
-
-fn fail(msg: impl Into<String>) -> Status {
-    Status::Fail(msg.into())
-}
-
-/// Splits a signed file into (document, JCS bytes of the document, signatures).
-fn signed_parts(
-    files: &Files,
-    name: &str,
-    kind: &str,
-) -> Result<(Value, Vec<u8>, Vec<SignatureEntry>, bool), Unusable> {
-    let v = parse_json(files, name)?;
-    let doc = v.get(kind).cloned().ok_or_else(|| Unusable::Parse {
-        file: name.into(),
-        reason: format!("no {kind:?} object"),
-    })?;
+/// Splits a signed file `{"<kind>": doc, "signatures": [...]}`.
+fn signed_parts(raw: &[u8], kind: &str) -> Result<Signed, String> {
+    let v: Value = serde_json::from_slice(raw).map_err(|e| e.to_string())?;
+    let doc = v
+        .get(kind)
+        .cloned()
+        .ok_or_else(|| format!("no {kind:?} object"))?;
     let sigs = v
         .get("signatures")
         .and_then(Value::as_array)
-        .ok_or_else(|| Unusable::Parse {
-            file: name.into(),
-            reason: "no signatures array".into(),
-        })?
+        .ok_or_else(|| "no signatures array".to_string())?
         .iter()
         .map(SignatureEntry::from_json)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|reason| Unusable::Parse {
-            file: name.into(),
-            reason,
-        })?;
-    let canonical = manifest::jcs(&v).ok().as_deref() == files.get(name).map(Vec::as_slice);
-    let bytes = manifest::jcs(&doc).map_err(|e| Unusable::Parse {
-        file: name.into(),
-        reason: e.to_string(),
-    })?;
-    Ok((doc, bytes, sigs, canonical))
+        .collect();
+    let canonical = manifest::jcs(&v).ok().as_deref() == Some(raw);
+    let bytes = manifest::jcs(&doc).map_err(|e| e.to_string())?;
+    Ok(Signed {
+        doc,
+        bytes,
+        sigs,
+        canonical,
+    })
 }
 
-/// Verifies a bundle. `Err` only when the bundle is unusable (missing or unparsable core files).
+fn signer(e: &SignatureEntry, role: String) -> Signer {
+    Signer {
+        name: e.signer.clone(),
+        fingerprint: manifest::fingerprint(&e.public_key),
+        public_key: hex::encode(e.public_key),
+        role,
+    }
+}
+
+/// Location of a parse error in an input file (with the record id of the line when known).
+fn record_error_location(e: &RecordError, files: &Files) -> Location {
+    let with_record = |file: &str, line: usize| {
+        let mut loc = Location::file(file).line(line);
+        if line > 1
+            && let Some(text) = files
+                .get(file)
+                .and_then(|b| b.split(|c| *c == b'\n').nth(line - 1))
+        {
+            let id = String::from_utf8_lossy(text.split(|c| *c == b',').next().unwrap_or(&[]))
+                .into_owned();
+            if !id.is_empty() {
+                loc = loc.record(id);
+            }
+        }
+        loc
+    };
+    match e {
+        RecordError::Field {
+            file, line, column, ..
+        } => with_record(file, *line).field(*column),
+        RecordError::Line { file, line, .. } => with_record(file, *line),
+        RecordError::Policy(_) => Location::file("policy.toml"),
+    }
+}
+
+/// Verifies a bundle. `Err` only when the bundle is unusable (missing or unparsable core files,
+/// unknown format or protocol version).
 pub fn verify(files: &Files) -> Result<Report, Unusable> {
-    let mut c = Checks(Vec::new());
+    verify_with_progress(files, &mut |_| {})
+}
+
+/// As [`verify`], calling `progress` as each stage starts.
+pub fn verify_with_progress(
+    files: &Files,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Report, Unusable> {
+    let mut c = Ctx {
+        files,
+        changed: BTreeSet::new(),
+        checks: Vec::new(),
+    };
     let mut report = Report::default();
+    progress(Stage::Inventory);
 
     // V1 — manifest and file inventory.
-    let (man, man_bytes, man_sigs, man_canonical) = signed_parts(files, MANIFEST_FILE, "manifest")?;
-    if s(&man, "format") != FORMAT || s(&man, "protocol") != PROTOCOL {
-        return Err(Unusable::Parse {
+    let man_raw = files
+        .get(MANIFEST_FILE)
+        .ok_or_else(|| Unusable::Missing(MANIFEST_FILE.into()))?;
+    let m = signed_parts(man_raw, "manifest").map_err(|reason| Unusable::Parse {
+        file: MANIFEST_FILE.into(),
+        reason,
+    })?;
+    let man = &m.doc;
+    if s(man, "format") != FORMAT || s(man, "protocol") != PROTOCOL {
+        return Err(Unusable::Version {
             file: MANIFEST_FILE.into(),
             reason: format!(
-                "unknown format/protocol {:?}/{:?}; this verifier reads {FORMAT} / {PROTOCOL}",
-                s(&man, "format"),
-                s(&man, "protocol")
+                "unknown format/protocol {:?}/{:?}; this verifier implements {FORMAT} / {PROTOCOL} only",
+                s(man, "format"),
+                s(man, "protocol")
             ),
         });
     }
-    let domain = Domain::parse(s(&man, "domain")).ok_or_else(|| Unusable::Parse {
+    let domain = Domain::parse(s(man, "domain")).ok_or_else(|| Unusable::Parse {
         file: MANIFEST_FILE.into(),
-        reason: "domain must be real or rehearsal".into(),
+        reason: format!(
+            "domain must be real or rehearsal, found {:?}",
+            s(man, "domain")
+        ),
     })?;
     report.domain = Some(domain);
-    report.round_id = s(&man, "round_id").to_string();
-    let listed: Vec<(String, String, u64)> = man
+    report.round_id = s(man, "round_id").to_string();
+    let listed: Vec<(String, String, Option<u64>)> = man
         .get("files")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|f| {
-                    (
-                        s(f, "name").to_string(),
-                        s(f, "sha256").to_string(),
-                        f.get("bytes").and_then(Value::as_u64).unwrap_or(u64::MAX),
-                    )
-                })
-                .collect()
+        .ok_or_else(|| Unusable::Parse {
+            file: MANIFEST_FILE.into(),
+            reason: "no files list".into(),
+        })?
+        .iter()
+        .map(|f| {
+            (
+                s(f, "name").to_string(),
+                s(f, "sha256").to_string(),
+                f.get("bytes").and_then(Value::as_u64),
+            )
         })
-        .unwrap_or_default();
-    let mut inventory = Status::Pass;
-    if !man_canonical {
-        inventory = fail("manifest.json: the file is not in canonical JSON form (RFC 8785)");
+        .collect();
+    let missing: Vec<&str> = listed
+        .iter()
+        .map(|(n, _, _)| n.as_str())
+        .filter(|n| !files.contains_key(*n))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Unusable::Missing(format!(
+            "{} (listed in manifest.json, absent from the bundle)",
+            missing.join(", ")
+        )));
     }
-    for (name, hash, bytes) in &listed {
-        let Some(b) = files.get(name) else {
-            return Err(Unusable::Missing(name.clone()));
-        };
-        if inventory == Status::Pass && (sha256(b).to_hex() != *hash || b.len() as u64 != *bytes) {
-            inventory = fail(format!(
-                "{name}: SHA-256 differs from the manifest (expected {hash}, found {})",
-                sha256(b).to_hex()
-            ));
-        }
-    }
-    for name in files.keys() {
-        let cosign = name.starts_with("cosign-") && name.ends_with(".json");
-        if name != MANIFEST_FILE
-            && !cosign
-            && !listed.iter().any(|(n, _, _)| n == name)
-            && inventory == Status::Pass
-        {
-            inventory = fail(format!("{name}: file is not listed in the manifest"));
-        }
-    }
-    for required in [
-        "policy.toml",
-        "schools.csv",
-        "teachers.csv",
-        "applicants.csv",
-    ]
-    .into_iter()
-    .chain(CEREMONY_FILES)
-    .chain(crate::results::RESULT_FILES)
+    for required in INPUTS
+        .into_iter()
+        .chain(CEREMONY_FILES)
+        .chain(crate::results::RESULT_FILES)
     {
         if !listed.iter().any(|(n, _, _)| n == required) {
             return Err(Unusable::Missing(format!(
@@ -255,466 +515,915 @@ pub fn verify(files: &Files) -> Result<Report, Unusable> {
             )));
         }
     }
-    c.push(
-        "V1",
-        "bundle complete, file hashes match the manifest",
-        "文件齐全，哈希与清单一致",
-        inventory,
-    );
+    let mut v1: Vec<Finding> = Vec::new();
+    if !m.canonical {
+        v1.push(Finding::msg(
+            Location::file(MANIFEST_FILE),
+            "manifest.json: the file is not in canonical JSON form (RFC 8785)",
+        ));
+    }
+    for (name, hash, bytes) in &listed {
+        let b = files.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        let found = sha256(b).to_hex();
+        if found != *hash {
+            c.changed.insert(name.clone());
+            v1.push(Finding::msg(
+                Location::file(name).field("sha256").values(hash, &found),
+                format!(
+                    "{name}: SHA-256 differs from the manifest (expected {hash}, found {found})"
+                ),
+            ));
+        } else if Some(b.len() as u64) != *bytes {
+            c.changed.insert(name.clone());
+            let e = bytes.map(|b| b.to_string()).unwrap_or_default();
+            v1.push(Finding::msg(
+                Location::file(MANIFEST_FILE)
+                    .record(name)
+                    .field("bytes")
+                    .values(&e, b.len().to_string()),
+                format!(
+                    "manifest.json: files[{name}].bytes: expected {e}, the file has {} bytes",
+                    b.len()
+                ),
+            ));
+        }
+    }
+    for name in files.keys() {
+        let cosign = name.starts_with("cosign-") && name.ends_with(".json");
+        if name != MANIFEST_FILE && !cosign && !listed.iter().any(|(n, _, _)| n == name) {
+            v1.push(Finding::msg(
+                Location::file(name),
+                format!("{name}: file is not listed in the manifest (an extra file)"),
+            ));
+        }
+    }
+    report.changed_files = c.changed.iter().cloned().collect();
+    let v1_first = v1.first().cloned();
+    let v1_result = v1.first().cloned().map(|mut f| {
+        if v1.len() > 1 {
+            let others: Vec<&str> = v1[1..].iter().map(|f| f.loc.file.as_str()).collect();
+            f.msg
+                .push_str(&format!("; {} more: {}", others.len(), others.join(", ")));
+        }
+        f
+    });
+    c.push(V1.0, V1.1, V1.2, v1_result);
 
     // V2 — signatures (manifest, checkpoint, co-signatures).
-    let mut sig_status = Status::Pass;
-    if man_sigs.is_empty() {
-        sig_status = fail("manifest.json: no signatures");
+    let mut v2 = First::default();
+    if m.sigs.is_empty() {
+        v2.note(Finding::msg(
+            Location::file(MANIFEST_FILE).field("signatures"),
+            "manifest.json: no signatures",
+        ));
     }
-    for e in &man_sigs {
-        match manifest::verify(domain, "manifest", &man_bytes, e) {
-            Ok(()) => report.signers.push(Signer {
-                name: e.signer.clone(),
-                fingerprint: manifest::fingerprint(&e.public_key),
-                public_key: hex::encode(e.public_key),
-                role: "manifest".into(),
-            }),
-            Err(err) => {
-                if sig_status == Status::Pass {
-                    sig_status = fail(format!("manifest.json: {err}"));
-                }
+    for (k, e) in m.sigs.iter().enumerate() {
+        match e {
+            Err(r) => v2.note(Finding::msg(
+                Location::file(MANIFEST_FILE).field(format!("signatures[{k}]")),
+                format!("manifest.json: signatures[{k}]: {r}"),
+            )),
+            Ok(e) => match manifest::verify(domain, "manifest", &m.bytes, e) {
+                Ok(()) => report.signers.push(signer(e, "manifest".into())),
+                Err(err) => v2.note(Finding::msg(
+                    Location::file(MANIFEST_FILE)
+                        .record(&e.signer)
+                        .field("signature"),
+                    format!("manifest.json: signature of {}: {err}", e.signer),
+                )),
+            },
+        }
+    }
+    let cp = match signed_parts(c.get("checkpoint.json"), "checkpoint") {
+        Ok(cp) => Some(cp),
+        Err(reason) => {
+            v2.note(c.unreadable(Location::file("checkpoint.json"), &reason)?);
+            None
+        }
+    };
+    if let Some(cp) = &cp {
+        if !cp.canonical {
+            v2.note(Finding::msg(
+                Location::file("checkpoint.json"),
+                "checkpoint.json: not in canonical JSON form",
+            ));
+        }
+        if cp.sigs.is_empty() {
+            v2.note(Finding::msg(
+                Location::file("checkpoint.json").field("signatures"),
+                "checkpoint.json: no signatures",
+            ));
+        }
+        for (k, e) in cp.sigs.iter().enumerate() {
+            let r = e.as_ref().map_err(Clone::clone).and_then(|e| {
+                manifest::verify(domain, "checkpoint", &cp.bytes, e).map_err(|x| x.to_string())
+            });
+            if let Err(err) = r {
+                v2.note(Finding::msg(
+                    Location::file("checkpoint.json").field(format!("signatures[{k}]")),
+                    format!("checkpoint.json: signatures[{k}]: {err}"),
+                ));
             }
         }
-    }
-    let (cp, cp_bytes, cp_sigs, cp_canonical) =
-        signed_parts(files, "checkpoint.json", "checkpoint")?;
-    if !cp_canonical && sig_status == Status::Pass {
-        sig_status = fail("checkpoint.json: not in canonical JSON form");
-    }
-    for e in &cp_sigs {
-        if let Err(err) = manifest::verify(domain, "checkpoint", &cp_bytes, e)
-            && sig_status == Status::Pass
+        // The bureau signs both: the freeze checkpoint (before any randomness) and the manifest.
+        if let (Some(Ok(a)), Some(Ok(b))) = (cp.sigs.first(), m.sigs.first())
+            && a.public_key != b.public_key
         {
-            sig_status = fail(format!("checkpoint.json: {err}"));
+            v2.note(Finding::msg(
+                Location::file(MANIFEST_FILE).field("signatures[0].public_key").values(
+                    manifest::fingerprint(&a.public_key),
+                    manifest::fingerprint(&b.public_key),
+                ),
+                format!(
+                    "manifest.json: signed by key {} but the freeze checkpoint by key {} — the manifest was re-signed by another key",
+                    manifest::fingerprint(&b.public_key),
+                    manifest::fingerprint(&a.public_key)
+                ),
+            ));
         }
-    }
-    // The bureau signs both: the freeze checkpoint (before any randomness) and the manifest.
-    match (cp_sigs.first(), man_sigs.first()) {
-        (Some(a), Some(b)) if a.public_key == b.public_key => {}
-        (None, _) if sig_status == Status::Pass => {
-            sig_status = fail("checkpoint.json: no signatures")
-        }
-        (Some(a), Some(b)) if sig_status == Status::Pass => {
-            sig_status = fail(format!(
-                "manifest.json: signed by key {} but the freeze checkpoint by key {} — the manifest was re-signed by another key",
-                manifest::fingerprint(&b.public_key),
-                manifest::fingerprint(&a.public_key)
-            ))
-        }
-        _ => {}
     }
     for (name, bytes) in files.iter().filter(|(n, _)| n.starts_with("cosign-")) {
         let parsed = serde_json::from_slice::<Value>(bytes)
-            .ok()
-            .and_then(|v| v.get("cosignature").cloned())
-            .ok_or_else(|| Unusable::Parse {
-                file: name.clone(),
-                reason: "no cosignature object".into(),
-            })?;
-        let e = SignatureEntry::from_json(&parsed).map_err(|reason| Unusable::Parse {
-            file: name.clone(),
-            reason,
-        })?;
-        let canonical = manifest::jcs(&serde_json::json!({"cosignature": parsed}))
-            .ok()
-            .as_deref()
-            == Some(bytes.as_slice());
-        match manifest::verify(domain, "manifest", &man_bytes, &e) {
-            Ok(()) if canonical => report.signers.push(Signer {
-                name: e.signer.clone(),
-                fingerprint: manifest::fingerprint(&e.public_key),
-                public_key: hex::encode(e.public_key),
-                role: format!("cosign ({name})"),
-            }),
-            Ok(()) => {
-                if sig_status == Status::Pass {
-                    sig_status = fail(format!("{name}: not in canonical JSON form"));
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                let inner = v
+                    .get("cosignature")
+                    .cloned()
+                    .ok_or_else(|| "no cosignature object".to_string())?;
+                let e = SignatureEntry::from_json(&inner)?;
+                let canonical = manifest::jcs(&v).ok().as_deref() == Some(bytes.as_slice());
+                Ok((e, canonical))
+            });
+        match parsed {
+            Err(r) => v2.note(Finding::msg(
+                Location::file(name),
+                format!("{name}: not a valid co-signature: {r}"),
+            )),
+            Ok((e, _)) if *name != format!("cosign-{}.json", e.signer) => v2.note(Finding::msg(
+                Location::file(name)
+                    .field("signer")
+                    .values(name.trim_start_matches("cosign-").trim_end_matches(".json"), &e.signer),
+                format!(
+                    "{name}: signed as {:?}, but the file name says otherwise (a co-signature is published as cosign-<signer>.json)",
+                    e.signer
+                ),
+            )),
+            Ok((e, canonical)) => match manifest::verify(domain, "manifest", &m.bytes, &e) {
+                Ok(()) if canonical => {
+                    report.signers.push(signer(&e, format!("cosign ({name})")));
                 }
-            }
-            Err(err) => {
-                if sig_status == Status::Pass {
-                    sig_status = fail(format!("{name}: {err}"));
-                }
-            }
+                Ok(()) => v2.note(Finding::msg(
+                    Location::file(name),
+                    format!("{name}: not in canonical JSON form"),
+                )),
+                Err(err) => v2.note(Finding::msg(
+                    Location::file(name).record(&e.signer).field("signature"),
+                    format!(
+                        "{name}: the co-signature of {} does not verify over this manifest: {err}",
+                        e.signer
+                    ),
+                )),
+            },
         }
     }
-    c.push(
-        "V2",
-        "signatures (manifest, freeze checkpoint, co-signatures)",
-        "签名（清单、冻结检查点、联署）",
-        sig_status,
-    );
+    c.push(V2.0, V2.1, V2.2, v2.0);
 
     // V3 — input root.
-    let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
-    let round = FrozenRound::parse(
-        get("policy.toml"),
-        get("schools.csv"),
-        get("teachers.csv"),
-        get("applicants.csv"),
-    )
-    .map_err(|e| Unusable::Parse {
-        file: "inputs".into(),
-        reason: e.to_string(),
-    })?;
+    progress(Stage::InputRoot);
+    let round = match FrozenRound::parse(
+        c.get("policy.toml"),
+        c.get("schools.csv"),
+        c.get("teachers.csv"),
+        c.get("applicants.csv"),
+    ) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            let loc = record_error_location(&e, files);
+            let reason = e.to_string();
+            if INPUTS.iter().any(|f| c.changed.contains(*f)) && !c.changed.contains(&loc.file) {
+                // The error shows in a file that is intact, caused by one that changed.
+                let changed: Vec<&str> = INPUTS
+                    .into_iter()
+                    .filter(|f| c.changed.contains(*f))
+                    .collect();
+                let f = Finding::msg(
+                    loc,
+                    format!(
+                        "{reason} (after {} changed; its SHA-256 differs from the manifest)",
+                        changed.join(", ")
+                    ),
+                );
+                c.push(V3.0, V3.1, V3.2, Some(f));
+            } else {
+                let f = c.unreadable(loc, &reason)?;
+                c.push(V3.0, V3.1, V3.2, Some(f));
+            }
+            None
+        }
+    };
+    let Some(round) = round else {
+        for v in [V4, V5, V6, V7, V8, V9] {
+            c.skip(v.0, v.1, v.2, "the published inputs cannot be read");
+        }
+        v10(&mut c, domain, man)?;
+        return Ok(finish(c, report, None));
+    };
     report.applicants = round.applicants.len() as u64;
     report.schools = round.schools.len() as u64;
     let (root, size) = round.input_root();
     report.input_root = root.to_hex();
-    let mut st = Status::Pass;
-    let claims = [
+    let mut v3 = First::default();
+    let inputs_note = " (recomputed from policy.toml, schools.csv, teachers.csv, applicants.csv)";
+    let num = |v: &Value, k: &str| {
+        v.get(k)
+            .map(|x| x.as_u64().map_or_else(|| x.to_string(), |n| n.to_string()))
+            .unwrap_or_default()
+    };
+    let mut claims = vec![
         (
-            "manifest.json",
+            MANIFEST_FILE,
             "input_root",
-            s(&man, "input_root").to_string(),
+            s(man, "input_root").to_string(),
             root.to_hex(),
         ),
         (
-            "checkpoint.json",
-            "input_root",
-            s(&cp, "input_root").to_string(),
-            root.to_hex(),
-        ),
-        (
-            "manifest.json",
+            MANIFEST_FILE,
             "tree_size",
-            man.get("tree_size")
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-                .to_string(),
+            num(man, "tree_size"),
             size.to_string(),
         ),
         (
-            "checkpoint.json",
-            "tree_size",
-            cp.get("tree_size")
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-                .to_string(),
-            size.to_string(),
-        ),
-        (
-            "manifest.json",
+            MANIFEST_FILE,
             "policy_hash",
-            s(&man, "policy_hash").to_string(),
+            s(man, "policy_hash").to_string(),
             round.policy_hash().to_hex(),
         ),
         (
-            "manifest.json",
+            MANIFEST_FILE,
             "round_id",
             report.round_id.clone(),
             round.policy.round.id.clone(),
         ),
         (
-            "manifest.json",
+            MANIFEST_FILE,
             "domain",
             domain.as_str().to_string(),
             round.domain().as_str().to_string(),
         ),
         (
-            "checkpoint.json",
-            "domain",
-            s(&cp, "domain").to_string(),
-            round.domain().as_str().to_string(),
-        ),
-        (
-            "manifest.json",
+            MANIFEST_FILE,
             "checkpoint_hash",
-            s(&man, "checkpoint_hash").to_string(),
-            sha256(get("checkpoint.json")).to_hex(),
+            s(man, "checkpoint_hash").to_string(),
+            sha256(c.get("checkpoint.json")).to_hex(),
         ),
     ];
+    if let Some(cp) = &cp {
+        claims.push((
+            "checkpoint.json",
+            "input_root",
+            s(&cp.doc, "input_root").to_string(),
+            root.to_hex(),
+        ));
+        claims.push((
+            "checkpoint.json",
+            "tree_size",
+            num(&cp.doc, "tree_size"),
+            size.to_string(),
+        ));
+        claims.push((
+            "checkpoint.json",
+            "domain",
+            s(&cp.doc, "domain").to_string(),
+            round.domain().as_str().to_string(),
+        ));
+    }
     for (file, field, found, expected) in claims {
         if found != expected {
-            st = fail(format!(
-                "{file}: {field}: expected {expected} (recomputed), found {found}"
+            v3.note(Finding::at(
+                Location::file(file).field(field).values(expected, found),
+                inputs_note,
             ));
-            break;
         }
     }
-    c.push(
-        "V3",
-        "input root recomputed from policy, schools, teachers, applicants",
-        "由公开输入重算输入根",
-        st,
-    );
+    c.push(V3.0, V3.1, V3.2, v3.0);
 
     // V4 — checkpoint counts.
-    let expected_cp = bundle::checkpoint_with_root(&round, &root, size);
-    let st = if expected_cp == cp {
-        Status::Pass
-    } else {
-        fail(first_json_difference("checkpoint.json", &expected_cp, &cp))
-    };
-    c.push(
-        "V4",
-        "freeze checkpoint counts per school, track and category",
-        "冻结检查点的计数",
-        st,
-    );
-
-    // V5 — commitments and reveals.
-    let com = parse_json(files, "commitments.json")?;
-    let rev = parse_json(files, "reveals.json")?;
-    let commitments: Vec<Commitment> = com
-        .get("commitments")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|x| {
-                    Ok(Commitment {
-                        party: s(x, "party").to_string(),
-                        commitment: digest_field(x, "commitment", "commitments.json")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, Unusable>>()
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let reveals: Vec<Reveal> = rev
-        .get("reveals")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|x| {
-                    let b = parse_hex_bytes(s(x, "share"))
-                        .ok()
-                        .and_then(|v| <[u8; 32]>::try_from(v).ok())
-                        .ok_or_else(|| Unusable::Parse {
-                            file: "reveals.json".into(),
-                            reason: format!("party {}: share must be 64 hex digits", s(x, "party")),
-                        })?;
-                    Ok(Reveal {
-                        party: s(x, "party").to_string(),
-                        share: b,
-                    })
-                })
-                .collect::<Result<Vec<_>, Unusable>>()
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let beacon = Beacon::from_json(&parse_json(files, "beacon.json")?).map_err(|reason| {
-        Unusable::Parse {
-            file: "beacon.json".into(),
-            reason,
+    match &cp {
+        None => c.skip(V4.0, V4.1, V4.2, "checkpoint.json cannot be read"),
+        Some(cp) => {
+            let expected_cp = bundle::checkpoint_with_root(&round, &root, size);
+            let f = (expected_cp != cp.doc).then(|| {
+                let loc = first_json_difference("checkpoint.json", "", &expected_cp, &cp.doc);
+                Finding::at(loc, " (recomputed from the inputs)")
+            });
+            c.push(V4.0, V4.1, V4.2, f);
         }
-    })?;
-    let ceremony = bundle::Ceremony {
-        commitments,
-        reveals,
-        beacon,
-    };
-    let mut st = Status::Pass;
-    if s(&com, "round_id") != round.policy.round.id || s(&com, "input_root") != root.to_hex() {
-        st = fail("commitments.json: round_id or input_root differ from the frozen round");
     }
-    let mut parties: Vec<&str> = ceremony
-        .commitments
-        .iter()
-        .map(|c| c.party.as_str())
-        .collect();
-    parties.sort_unstable();
-    if parties.windows(2).any(|w| w[0] == w[1]) {
-        st = fail("commitments.json: a party committed twice");
-    }
-    let seed = match bundle::seed_for(&round, &root, size, &ceremony) {
-        Ok(seed) => Some(seed),
-        Err(e) => {
-            if st == Status::Pass {
-                st = fail(format!("reveals.json: {e}"));
-            }
+
+    // V5 — commitments and reveals; V6 — beacon.
+    progress(Stage::Seed);
+    let ceremony = read_ceremony(&c, &round, &root)?;
+    let seed = match ceremony {
+        Err(f) => {
+            c.push(V5.0, V5.1, V5.2, Some(f));
+            c.skip(V6.0, V6.1, V6.2, "ceremony files cannot be read");
             None
         }
+        Ok((ceremony, v5)) => {
+            let seed = if v5.is_none() {
+                bundle::seed_for(&round, &root, size, &ceremony).ok()
+            } else {
+                None
+            };
+            c.push(V5.0, V5.1, V5.2, v5);
+            let v6 = ceremony.beacon.source.trim().is_empty().then(|| {
+                Finding::at(
+                    Location::file("beacon.json").field("source"),
+                    ": the source is empty (a beacon must say where its value comes from)",
+                )
+            });
+            c.push(V6.0, V6.1, V6.2, v6);
+            seed
+        }
     };
-    c.push(
-        "V5",
-        "every commitment matches its reveal, none missing",
-        "每份承诺与揭示一致，无缺失",
-        st,
-    );
-    c.push(
-        "V6",
-        "beacon recorded (value and source)",
-        "公共信标已记录（值与来源）",
-        if ceremony.beacon.source.is_empty() {
-            fail("beacon.json: the source is empty")
-        } else {
-            Status::Pass
-        },
-    );
 
     // V7 — seed.
-    let st = match seed {
-        Some(seed) if seed.to_hex() == s(&man, "seed") => Status::Pass,
-        Some(seed) => fail(format!(
-            "manifest.json: seed: expected {} (re-derived), found {}",
-            seed.to_hex(),
-            s(&man, "seed")
-        )),
-        None => Status::Skip("no seed: commitments do not check".into()),
-    };
-    report.seed = seed.map(|d| d.to_hex()).unwrap_or_default();
-    c.push(
-        "V7",
-        "master seed re-derived from shares, beacon and input root",
-        "由份额、信标与输入根重算主种子",
-        st,
-    );
-
-    // V8 — replay the draw.
-    let mut placed = 0;
-    let st = match seed {
-        None => Status::Skip("no seed".into()),
+    match seed {
+        None => c.skip(V7.0, V7.1, V7.2, "no seed: the commitments do not check"),
         Some(seed) => {
+            let found = s(man, "seed");
+            let f = (seed.to_hex() != found).then(|| {
+                let file = ["beacon.json", "reveals.json"]
+                    .into_iter()
+                    .find(|f| c.changed.contains(*f))
+                    .unwrap_or(MANIFEST_FILE);
+                let mut loc = Location::file(MANIFEST_FILE)
+                    .field("seed")
+                    .values(seed.to_hex(), found);
+                let note = format!(
+                    " (re-derived from reveals.json, beacon.json and the input root{})",
+                    if file == MANIFEST_FILE {
+                        String::new()
+                    } else {
+                        format!("; {file} differs from the manifest")
+                    }
+                );
+                let mut f = Finding::at(loc.clone(), &note);
+                loc.file = file.to_string();
+                if file != MANIFEST_FILE {
+                    loc.field = None;
+                }
+                f.loc = loc;
+                f
+            });
+            c.push(V7.0, V7.1, V7.2, f);
+        }
+    }
+    report.seed = seed.map(|d| d.to_hex()).unwrap_or_default();
+
+    // V8 — replay the draw; V9 — results root.
+    let mut rendered = None;
+    match seed {
+        None => {
+            c.skip(V8.0, V8.1, V8.2, "no seed");
+            c.skip(V9.0, V9.1, V9.2, "no seed");
+        }
+        Some(seed) => {
+            progress(Stage::Replay);
             match crate::draw::draw(&round, &seed) {
-                Err(e) => fail(format!("the draw cannot be replayed: {e}")),
+                Err(e) => {
+                    let f = Finding::msg(
+                        Location::file("policy.toml"),
+                        format!("the draw cannot be replayed: {e}"),
+                    );
+                    c.push(V8.0, V8.1, V8.2, Some(f));
+                    c.skip(V9.0, V9.1, V9.2, "no replay");
+                }
                 Ok(outcome) => {
-                    placed = outcome
+                    report.placed = outcome
                         .school
                         .iter()
                         .filter(|s| **s != crate::mechanism::UNPLACED)
                         .count() as u64;
                     let expected = crate::results::render(&round, &outcome);
-                    let mut st = Status::Pass;
+                    drop(outcome);
+                    let inputs_changed = INPUTS.iter().any(|f| c.changed.contains(*f));
+                    let mut v8 = First::default();
                     for (name, text) in &expected {
-                        if let Some(d) = first_line_difference(name, text.as_bytes(), get(name)) {
-                            st = fail(d);
+                        if let Some(loc) = first_line_location(name, text.as_bytes(), c.get(name)) {
+                            let note = if inputs_changed {
+                                " (replayed from published inputs that differ from the signed ones, see V3)"
+                            } else {
+                                ""
+                            };
+                            v8.note(Finding::at(loc, note));
                             break;
                         }
                     }
-                    if st == Status::Pass {
-                        let pairs: Vec<(&str, &str)> =
-                            expected.iter().map(|(n, t)| (*n, t.as_str())).collect();
-                        let (rr, rs) = crate::results::results_root(domain, &pairs);
-                        report.results_root = rr.to_hex();
-                        if rr.to_hex() != s(&man, "results_root")
-                            || Some(rs) != man.get("results_size").and_then(Value::as_u64)
-                        {
-                            c.push("V8", "every lottery number, placement, waitlist, points total, class list and quota re-computed", "重算全部摇号号码、录取、候补、积分、分班与指标分配", Status::Pass);
-                            c.push("V9", "results root", "结果根", fail(format!("manifest.json: results_root: expected {} (recomputed), found {}", rr.to_hex(), s(&man, "results_root"))));
-                            Status::Skip(String::new())
-                        } else {
-                            st
-                        }
-                    } else {
-                        st
+                    c.push(V8.0, V8.1, V8.2, v8.0);
+                    progress(Stage::ResultsRoot);
+                    let pairs: Vec<(&str, &str)> =
+                        expected.iter().map(|(n, t)| (*n, t.as_str())).collect();
+                    let (rr, rs) = crate::results::results_root(domain, &pairs);
+                    report.results_root = rr.to_hex();
+                    let mut v9 = First::default();
+                    if rr.to_hex() != s(man, "results_root") {
+                        v9.note(Finding::at(
+                            Location::file(MANIFEST_FILE)
+                                .field("results_root")
+                                .values(rr.to_hex(), s(man, "results_root")),
+                            " (recomputed from the replayed result files)",
+                        ));
                     }
+                    if Some(rs) != man.get("results_size").and_then(Value::as_u64) {
+                        v9.note(Finding::at(
+                            Location::file(MANIFEST_FILE)
+                                .field("results_size")
+                                .values(rs.to_string(), num(man, "results_size")),
+                            "",
+                        ));
+                    }
+                    c.push(V9.0, V9.1, V9.2, v9.0);
+                    rendered = Some(expected);
                 }
             }
         }
-    };
-    report.placed = placed;
-    if st != Status::Skip(String::new()) {
-        let v9 = if st == Status::Pass {
-            Status::Pass
-        } else {
-            Status::Skip("results differ".into())
-        };
-        c.push("V8", "every lottery number, placement, waitlist, points total, class list and quota re-computed", "重算全部摇号号码、录取、候补、积分、分班与指标分配", st);
-        c.push("V9", "results root", "结果根", v9);
     }
 
-    // V10 — ceremony log chain.
-    let st = match files.get(LOG_FILE) {
-        None => {
-            if s(&man, "log_head").is_empty() {
-                Status::Skip("no ceremony log in this bundle".into())
-            } else {
-                fail("manifest.json names a log head but log.jsonl is missing")
-            }
+    v10(&mut c, domain, man)?;
+    let mut report = finish(c, report, Some(&round));
+    if let (Some(f), Some(expected)) = (v1_first, rendered) {
+        // A result file whose hash differs but which reproduces byte for byte: the manifest's
+        // entry is what changed.
+        if let Some((_, text)) = expected.iter().find(|(n, _)| *n == f.loc.file)
+            && text.as_bytes() == files.get(&f.loc.file).map(Vec::as_slice).unwrap_or(&[])
+            && let Some(v) = report.checks.first_mut()
+            && let Status::Fail(msg) = &mut v.status
+        {
+            msg.push_str(&format!(
+                " — the file reproduces byte for byte from the replay, so manifest.json's entry for {} is what changed",
+                f.loc.file
+            ));
+            v.location = Some(
+                Location::file(MANIFEST_FILE)
+                    .record(&f.loc.file)
+                    .field("sha256"),
+            );
         }
-        Some(log) => match crate::log::verify_chain(domain, log) {
-            Ok(head) if head.to_hex() == s(&man, "log_head") => Status::Pass,
-            Ok(head) => fail(format!(
-                "log.jsonl: chain head {} differs from the manifest's log_head {}",
-                head.to_hex(),
-                s(&man, "log_head")
-            )),
-            Err(e) => fail(format!("log.jsonl: {e}")),
-        },
-    };
-    c.push("V10", "ceremony log hash chain", "仪式日志哈希链", st);
-    report.checks = c.0;
+    }
     Ok(report)
 }
 
-fn first_json_difference(file: &str, expected: &Value, found: &Value) -> String {
+/// Reads commitments, reveals and beacon; `Err(finding)` when one cannot be read (after a change),
+/// `Ok((ceremony, V5 finding))` otherwise.
+#[allow(clippy::type_complexity)]
+fn read_ceremony(
+    c: &Ctx<'_>,
+    round: &FrozenRound,
+    root: &Digest,
+) -> Result<Result<(bundle::Ceremony, Option<Finding>), Finding>, Unusable> {
+    let json = |name: &str| -> Result<Result<Value, Finding>, Unusable> {
+        match serde_json::from_slice::<Value>(c.get(name)) {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) => Ok(Err(c.unreadable(Location::file(name), &e.to_string())?)),
+        }
+    };
+    let com = match json("commitments.json")? {
+        Ok(v) => v,
+        Err(f) => return Ok(Err(f)),
+    };
+    let rev = match json("reveals.json")? {
+        Ok(v) => v,
+        Err(f) => return Ok(Err(f)),
+    };
+    let beacon_v = match json("beacon.json")? {
+        Ok(v) => v,
+        Err(f) => return Ok(Err(f)),
+    };
+    let beacon = match Beacon::from_json(&beacon_v) {
+        Ok(b) => b,
+        Err(r) => return Ok(Err(c.unreadable(Location::file("beacon.json"), &r)?)),
+    };
+    let mut v5 = First::default();
+    let mut commitments = Vec::new();
+    for (k, x) in com
+        .get("commitments")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let party = s(x, "party");
+        match Digest::from_hex(s(x, "commitment")) {
+            Ok(d) => commitments.push(Commitment {
+                party: party.to_string(),
+                commitment: d,
+            }),
+            Err(e) => {
+                let loc = Location::file("commitments.json")
+                    .record(party)
+                    .field(format!("commitments[{k}].commitment"));
+                return Ok(Err(c.unreadable(loc, &e.to_string())?));
+            }
+        }
+    }
+    let mut reveals = Vec::new();
+    for (k, x) in rev
+        .get("reveals")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let party = s(x, "party");
+        match parse_hex_bytes(s(x, "share"))
+            .ok()
+            .and_then(|v| <[u8; 32]>::try_from(v).ok())
+        {
+            Some(share) => reveals.push(Reveal {
+                party: party.to_string(),
+                share,
+            }),
+            None => {
+                let loc = Location::file("reveals.json")
+                    .record(party)
+                    .field(format!("reveals[{k}].share"));
+                return Ok(Err(c.unreadable(loc, "a share must be 64 hex digits")?));
+            }
+        }
+    }
+    let rid = &round.policy.round.id;
+    if s(&com, "round_id") != rid {
+        v5.note(Finding::at(
+            Location::file("commitments.json")
+                .field("round_id")
+                .values(rid, s(&com, "round_id")),
+            "",
+        ));
+    }
+    if s(&com, "input_root") != root.to_hex() {
+        v5.note(Finding::at(
+            Location::file("commitments.json")
+                .field("input_root")
+                .values(root.to_hex(), s(&com, "input_root")),
+            " (recomputed)",
+        ));
+    }
+    if commitments.is_empty() {
+        v5.note(Finding::msg(
+            Location::file("commitments.json").field("commitments"),
+            "commitments.json: no commitments: at least one party must commit",
+        ));
+    }
+    let mut by_party: BTreeMap<&str, &Reveal> = BTreeMap::new();
+    for r in &reveals {
+        if by_party.insert(r.party.as_str(), r).is_some() {
+            v5.note(Finding::msg(
+                Location::file("reveals.json").record(&r.party),
+                format!("reveals.json: party {} revealed twice", r.party),
+            ));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let domain = round.domain();
+    for com in &commitments {
+        if !seen.insert(com.party.as_str()) {
+            v5.note(Finding::msg(
+                Location::file("commitments.json").record(&com.party),
+                format!("commitments.json: party {} committed twice", com.party),
+            ));
+            continue;
+        }
+        match by_party.get(com.party.as_str()) {
+            None => v5.note(Finding::msg(
+                Location::file("reveals.json").record(&com.party),
+                format!(
+                    "reveals.json: party {} committed (commitments.json) but its reveal is missing",
+                    com.party
+                ),
+            )),
+            Some(r) => {
+                let expected = crate::seed::commitment(domain, rid, root, &r.party, &r.share);
+                if expected != com.commitment {
+                    let loc = if c.changed.contains("reveals.json")
+                        && !c.changed.contains("commitments.json")
+                    {
+                        Location::file("reveals.json")
+                            .record(&r.party)
+                            .field("share")
+                    } else {
+                        Location::file("commitments.json")
+                            .record(&com.party)
+                            .field("commitment")
+                            .values(expected.to_hex(), com.commitment.to_hex())
+                    };
+                    v5.note(Finding::at(
+                        loc,
+                        " (the revealed share does not match the commitment)",
+                    ));
+                }
+            }
+        }
+    }
+    for r in &reveals {
+        if !seen.contains(r.party.as_str()) {
+            v5.note(Finding::msg(
+                Location::file("commitments.json").record(&r.party),
+                format!(
+                    "commitments.json: party {} revealed (reveals.json) but its commitment is missing",
+                    r.party
+                ),
+            ));
+        }
+    }
+    Ok(Ok((
+        bundle::Ceremony {
+            commitments,
+            reveals,
+            beacon,
+        },
+        v5.0,
+    )))
+}
+
+fn v10(c: &mut Ctx<'_>, domain: Domain, man: &Value) -> Result<(), Unusable> {
+    match c.files.get(LOG_FILE) {
+        None => {
+            if s(man, "log_head").is_empty() {
+                c.skip(V10.0, V10.1, V10.2, "no ceremony log in this bundle");
+            } else {
+                let f = Finding::msg(
+                    Location::file(LOG_FILE),
+                    "log.jsonl: manifest.json names a log head but the log is missing",
+                );
+                c.push(V10.0, V10.1, V10.2, Some(f));
+            }
+        }
+        Some(log) => {
+            let f = match crate::log::verify_chain(domain, log) {
+                Ok(head) if head.to_hex() == s(man, "log_head") => None,
+                Ok(head) => Some(Finding::at(
+                    Location::file(MANIFEST_FILE)
+                        .field("log_head")
+                        .values(head.to_hex(), s(man, "log_head")),
+                    " (the head of the chain recomputed from log.jsonl)",
+                )),
+                Err(crate::log::LogError::Line { line, reason }) => {
+                    let loc = Location::file(LOG_FILE).line(line);
+                    Some(Finding::msg(
+                        loc,
+                        format!("log.jsonl, line {line}: {reason}"),
+                    ))
+                }
+            };
+            c.push(V10.0, V10.1, V10.2, f);
+        }
+    }
+    Ok(())
+}
+
+/// Completes the report: when V1 failed on a changed file, names the precise record where a later
+/// check found it (or, for inputs, where it can be located).
+fn finish(c: Ctx<'_>, mut report: Report, round: Option<&FrozenRound>) -> Report {
+    let files = c.files;
+    let changed = c.changed;
+    let mut checks = c.checks;
+    let first_changed = checks
+        .first()
+        .and_then(|v| v.location.clone())
+        .filter(|l| l.file != MANIFEST_FILE && changed.contains(&l.file));
+    if let Some(hash_loc) = first_changed {
+        let file = hash_loc.file.clone();
+        let precise = checks
+            .iter()
+            .skip(1)
+            .filter(|k| matches!(k.status, Status::Fail(_)))
+            .find_map(|k| {
+                k.location
+                    .as_ref()
+                    .filter(|l| l.file == file)
+                    .map(|l| (k.id, l.clone(), k.status.clone()))
+            })
+            .map(|(id, l, st)| {
+                let msg = match st {
+                    Status::Fail(m) => m,
+                    _ => String::new(),
+                };
+                (l, format!("{msg} [{id}]"))
+            })
+            .or_else(|| round.and_then(|r| locate_input_change(files, r, &file)));
+        // Else the first consequence a later check saw (e.g. the input root differs).
+        let consequence = checks.iter().skip(1).find_map(|k| match &k.status {
+            Status::Fail(m) => Some(format!("{m} [{}]", k.id)),
+            _ => None,
+        });
+        if let Some(v) = checks.first_mut()
+            && let Status::Fail(m) = &mut v.status
+        {
+            if let Some((loc, msg)) = precise {
+                *m = format!("{m} — first difference: {msg}");
+                v.location = Some(loc);
+            } else if let Some(msg) = consequence {
+                *m = format!("{m} — then: {msg}");
+            }
+        }
+    }
+    report.checks = checks;
+    report
+}
+
+/// Locates a change in an input file that still parses: a line not in the form the engine
+/// writes, or (for applicants.csv) an application id that differs from the signed results.csv.
+fn locate_input_change(
+    files: &Files,
+    round: &FrozenRound,
+    file: &str,
+) -> Option<(Location, String)> {
+    let found = files.get(file)?;
+    let canonical = match file {
+        "schools.csv" => crate::round::write_schools(&round.schools),
+        "teachers.csv" => crate::round::write_teachers(&round.teachers),
+        "applicants.csv" => crate::round::write_applicants(&round.applicants),
+        _ => return None,
+    };
+    if let Some(loc) = first_line_location(file, canonical.as_bytes(), found) {
+        let msg = format!("{} (not in the form the engine writes)", loc.describe());
+        return Some((loc, msg));
+    }
+    if file == "applicants.csv" {
+        let results = files.get("results.csv")?;
+        for (k, (a, r)) in found
+            .split(|c| *c == b'\n')
+            .zip(results.split(|c| *c == b'\n'))
+            .enumerate()
+            .skip(1)
+        {
+            let id = |l: &[u8]| {
+                String::from_utf8_lossy(l.split(|c| *c == b',').next().unwrap_or(&[])).into_owned()
+            };
+            let (ia, ir) = (id(a), id(r));
+            if ia != ir {
+                let loc = Location::file(file)
+                    .line(k + 1)
+                    .record(&ir)
+                    .field("application_id")
+                    .values(&ir, &ia);
+                let msg = format!(
+                    "{} (the signed results.csv lists {ir} on this line)",
+                    loc.describe()
+                );
+                return Some((loc, msg));
+            }
+        }
+    }
+    None
+}
+
+/// Names the first difference between two JSON values: `path` into `file`.
+fn first_json_difference(file: &str, path: &str, expected: &Value, found: &Value) -> Location {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
     match (expected, found) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, v) in a {
                 match b.get(k) {
-                    None => return format!("{file}: field {k} is missing"),
-                    Some(w) if w != v => {
-                        return first_json_difference(&format!("{file}: {k}"), v, w);
+                    None => {
+                        return Location::file(file)
+                            .field(join(k))
+                            .values(v.to_string(), "<missing>");
                     }
+                    Some(w) if w != v => return first_json_difference(file, &join(k), v, w),
                     _ => {}
                 }
             }
-            format!("{file}: unexpected extra field")
+            let extra = b
+                .keys()
+                .find(|k| !a.contains_key(*k))
+                .cloned()
+                .unwrap_or_default();
+            Location::file(file).field(join(&extra)).values(
+                "<absent>",
+                b.get(&extra).map(Value::to_string).unwrap_or_default(),
+            )
         }
         (Value::Array(a), Value::Array(b)) => {
             for (i, (v, w)) in a.iter().zip(b).enumerate() {
                 if v != w {
-                    return first_json_difference(&format!("{file}[{i}]"), v, w);
+                    return first_json_difference(file, &format!("{path}[{i}]"), v, w);
                 }
             }
-            format!("{file}: expected {} entries, found {}", a.len(), b.len())
+            Location::file(file).field(path).values(
+                format!("{} entries", a.len()),
+                format!("{} entries", b.len()),
+            )
         }
-        _ => format!("{file}: expected {expected}, found {found}"),
+        _ => Location::file(file)
+            .field(path)
+            .values(expected.to_string(), found.to_string()),
     }
 }
 
 /// Names the first differing line and field of a CSV file.
 pub fn first_line_difference(name: &str, expected: &[u8], found: &[u8]) -> Option<String> {
+    first_line_location(name, expected, found).map(|l| l.describe())
+}
+
+/// Locates the first differing line and field of a CSV file: the record is the line's
+/// `application_id` (or its first column when the file has none).
+pub fn first_line_location(name: &str, expected: &[u8], found: &[u8]) -> Option<Location> {
     if expected == found {
         return None;
     }
-    let e = String::from_utf8_lossy(expected);
-    let f = String::from_utf8_lossy(found);
-    let mut el = e.split('\n');
-    let mut fl = f.split('\n');
-    let header: Vec<&str> = e.lines().next().unwrap_or("").split(',').collect();
+    let mut el = expected.split(|c| *c == b'\n');
+    let mut fl = found.split(|c| *c == b'\n');
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let header: Vec<String> = expected
+        .split(|c| *c == b'\n')
+        .next()
+        .unwrap_or(&[])
+        .split(|c| *c == b',')
+        .map(text)
+        .collect();
+    let key = header
+        .iter()
+        .position(|h| h == "application_id")
+        .unwrap_or(0);
     let mut line = 0;
     loop {
         line += 1;
         match (el.next(), fl.next()) {
             (Some(a), Some(b)) if a == b => continue,
-            (Some(a), Some(b)) => {
-                let ea: Vec<&str> = a.split(',').collect();
-                let fb: Vec<&str> = b.split(',').collect();
-                let record = if line > 1 {
-                    format!(" (record {})", ea.first().copied().unwrap_or(""))
-                } else {
-                    String::new()
+            (Some(a), Some(b)) if a.is_empty() || b.is_empty() => {
+                // A line only one side has (restricted CSV has no empty lines).
+                let word = |x: &[u8]| {
+                    if x.is_empty() {
+                        "<no line>".to_string()
+                    } else {
+                        text(x)
+                    }
                 };
+                return Some(Location::file(name).line(line).values(word(a), word(b)));
+            }
+            (Some(a), Some(b)) => {
+                let ea: Vec<String> = a.split(|c| *c == b',').map(text).collect();
+                let fb: Vec<String> = b.split(|c| *c == b',').map(text).collect();
+                let mut loc = Location::file(name).line(line);
+                if line > 1 {
+                    loc = loc.record(ea.get(key).cloned().unwrap_or_default());
+                }
                 for (k, col) in header.iter().enumerate() {
-                    let x = ea.get(k).copied().unwrap_or("");
-                    let y = fb.get(k).copied().unwrap_or("<missing>");
+                    let x = ea.get(k).cloned().unwrap_or_default();
+                    let y = fb.get(k).cloned().unwrap_or_else(|| "<missing>".into());
                     if x != y {
-                        return Some(format!(
-                            "{name}, line {line}{record}, field {col}: expected {x:?}, found {y:?}"
-                        ));
+                        return Some(loc.field(col).values(x, y));
                     }
                 }
-                return Some(format!(
-                    "{name}, line {line}{record}: expected {a:?}, found {b:?}"
-                ));
+                return Some(loc.values(text(a), text(b)));
             }
             (Some(a), None) => {
-                return Some(format!(
-                    "{name}, line {line}: expected {a:?}, the file ends"
-                ));
+                return Some(
+                    Location::file(name)
+                        .line(line)
+                        .values(text(a), "<end of file>"),
+                );
             }
-            (None, Some(b)) => return Some(format!("{name}, line {line}: unexpected line {b:?}")),
-            (None, None) => return Some(format!("{name}: bytes differ")),
+            (None, Some(b)) => {
+                return Some(
+                    Location::file(name)
+                        .line(line)
+                        .values("<end of file>", text(b)),
+                );
+            }
+            (None, None) => return Some(Location::file(name)),
         }
     }
+}
+/// How a parent recomputes their ticket with standard tools: two SHA-256 hashes of exact bytes.
+#[derive(Debug, Clone)]
+pub struct TicketRecipe {
+    /// The master seed signed in the manifest (hex).
+    pub seed: String,
+    /// The purpose label (`lottery`).
+    pub label: String,
+    /// Bytes hashed to make the purpose key: `H(tag "purpose", seed, label)` (hex).
+    pub key_input_hex: String,
+    /// The purpose key (hex).
+    pub key: String,
+    /// The name the ticket is drawn under (application id, or `family:ID`).
+    pub name: String,
+    /// Bytes hashed to make the ticket: `H(tag "ticket", key, name)` (hex).
+    pub ticket_input_hex: String,
+    /// The recomputed ticket (hex).
+    pub ticket: String,
+    /// Does it equal the ticket in results.csv?
+    pub matches_results: bool,
 }
 
 /// One applicant's view, checked against the signed input root (`fairdraw-verify --applicant`).
@@ -726,21 +1435,62 @@ pub struct ApplicantView {
     pub result: Vec<(String, String)>,
     /// Waitlist entries: (stage, school, position).
     pub waitlists: Vec<(String, String, String)>,
+    /// classes.csv entries: (school, class).
+    pub classes: Vec<(String, String)>,
     /// Leaf index in the input tree.
     pub leaf_index: u64,
     /// Tree size.
     pub tree_size: u64,
+    /// The leaf hash (hex).
+    pub leaf_hash: String,
     /// Audit path (hex).
     pub proof: Vec<String>,
     /// The committed input root.
     pub input_root: String,
     /// Did the inclusion proof verify?
     pub proof_ok: bool,
+    /// Manifest signers whose signature verifies.
+    pub signers: Vec<Signer>,
+    /// Did every manifest signature verify (and is there at least one)?
+    pub signature_ok: bool,
+    /// How to recompute the lottery ticket.
+    pub ticket: Option<TicketRecipe>,
 }
 
-/// Looks up one applicant in a bundle and checks its inclusion proof.
+impl ApplicantView {
+    /// A field of the results.csv row.
+    pub fn result_field(&self, k: &str) -> &str {
+        self.result
+            .iter()
+            .find(|(h, _)| h == k)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Looks up one applicant in a bundle, checks the manifest signatures and the applicant's
+/// inclusion proof against the signed input root, and recomputes the lottery ticket.
 pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, Unusable> {
     let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
+    let m = signed_parts(
+        files
+            .get(MANIFEST_FILE)
+            .ok_or_else(|| Unusable::Missing(MANIFEST_FILE.into()))?,
+        "manifest",
+    )
+    .map_err(|reason| Unusable::Parse {
+        file: MANIFEST_FILE.into(),
+        reason,
+    })?;
+    if s(&m.doc, "format") != FORMAT || s(&m.doc, "protocol") != PROTOCOL {
+        return Err(Unusable::Version {
+            file: MANIFEST_FILE.into(),
+            reason: format!(
+                "unknown format/protocol {:?}/{:?}",
+                s(&m.doc, "format"),
+                s(&m.doc, "protocol")
+            ),
+        });
+    }
     let round = FrozenRound::parse(
         get("policy.toml"),
         get("schools.csv"),
@@ -748,21 +1498,34 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
         get("applicants.csv"),
     )
     .map_err(|e| Unusable::Parse {
-        file: "inputs".into(),
+        file: record_error_location(&e, files).describe(),
         reason: e.to_string(),
     })?;
     let Some(index) = round.applicant_leaf_index(id) else {
         return Ok(None);
     };
-    let (man, _, _, _) = signed_parts(files, MANIFEST_FILE, "manifest")?;
-    let committed = digest_field(&man, "input_root", MANIFEST_FILE)?;
+    let domain = round.domain();
+    let mut signers = Vec::new();
+    let mut signature_ok = !m.sigs.is_empty();
+    for e in &m.sigs {
+        match e {
+            Ok(e) if manifest::verify(domain, "manifest", &m.bytes, e).is_ok() => {
+                signers.push(signer(e, "manifest".into()));
+            }
+            _ => signature_ok = false,
+        }
+    }
+    let committed = Digest::from_hex(s(&m.doc, "input_root")).map_err(|e| Unusable::Parse {
+        file: MANIFEST_FILE.into(),
+        reason: format!("input_root: {e}"),
+    })?;
     let leaves = round.input_leaves();
     let size = leaves.len() as u64;
     let leaf = leaves[index as usize];
     let tree = crate::merkle::Tree::new(leaves);
     let proof = tree.inclusion_proof(index).unwrap_or_default();
     let proof_ok = crate::merkle::verify_inclusion(&leaf, index, size, &proof, &committed).is_ok();
-    let row = |file: &str, key_col: usize| -> Vec<Vec<(String, String)>> {
+    let rows = |file: &str, key_col: &str| -> Vec<Vec<(String, String)>> {
         let text = String::from_utf8_lossy(get(file)).into_owned();
         let mut lines = text.lines();
         let header: Vec<String> = lines
@@ -771,8 +1534,11 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
             .split(',')
             .map(str::to_string)
             .collect();
+        let Some(k) = header.iter().position(|h| h == key_col) else {
+            return Vec::new();
+        };
         lines
-            .filter(|l| l.split(',').nth(key_col) == Some(id))
+            .filter(|l| l.split(',').nth(k) == Some(id))
             .map(|l| {
                 header
                     .iter()
@@ -782,31 +1548,152 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
             })
             .collect()
     };
-    let record = row("applicants.csv", 0)
+    let field = |r: &[(String, String)], k: &str| {
+        r.iter()
+            .find(|(h, _)| h == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let record = rows("applicants.csv", "application_id")
         .into_iter()
         .next()
         .unwrap_or_default();
-    let result = row("results.csv", 0).into_iter().next().unwrap_or_default();
-    let waitlists = row("waitlists.csv", 3)
+    let result = rows("results.csv", "application_id")
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let waitlists = rows("waitlists.csv", "application_id")
         .into_iter()
         .map(|r| {
-            let g = |k: &str| {
-                r.iter()
-                    .find(|(h, _)| h == k)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
-            (g("stage"), g("school_id"), g("position"))
+            (
+                field(&r, "stage"),
+                field(&r, "school_id"),
+                field(&r, "position"),
+            )
         })
         .collect();
+    let classes = rows("classes.csv", "application_id")
+        .into_iter()
+        .map(|r| (field(&r, "school_id"), field(&r, "class")))
+        .collect();
+    let ticket = Digest::from_hex(s(&m.doc, "seed")).ok().map(|seed| {
+        let label = crate::draw::labels::LOTTERY;
+        let key_input = crate::encoding::encode_fields(
+            &domain.tag("purpose"),
+            &[seed.as_bytes(), label.as_bytes()],
+        );
+        let key = crate::seed::purpose_key(domain, &seed, label);
+        let name =
+            crate::draw::ticket_name(&round, index as usize - crate::round::INPUT_FILES.len());
+        let ticket_input = crate::encoding::encode_fields(
+            &domain.tag("ticket"),
+            &[key.as_bytes(), name.as_bytes()],
+        );
+        let t = crate::ticket::ticket(domain, &key, &name);
+        TicketRecipe {
+            seed: seed.to_hex(),
+            label: label.to_string(),
+            key_input_hex: hex::encode(&key_input),
+            key: key.to_hex(),
+            name,
+            ticket_input_hex: hex::encode(&ticket_input),
+            ticket: t.to_hex(),
+            matches_results: field(&result, "ticket") == t.to_hex(),
+        }
+    });
     Ok(Some(ApplicantView {
         record,
         result,
         waitlists,
+        classes,
         leaf_index: index,
         tree_size: size,
+        leaf_hash: leaf.to_hex(),
         proof: proof.iter().map(Digest::to_hex).collect(),
         input_root: committed.to_hex(),
         proof_ok,
+        signers,
+        signature_ok,
+        ticket,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_location_names_record_field_and_values() {
+        let e = b"stage,school_id,position,application_id\nlottery,S1,1,A1\nlottery,S1,2,A2\n";
+        let f = b"stage,school_id,position,application_id\nlottery,S1,1,A1\nlottery,S2,2,A2\n";
+        let loc = first_line_location("waitlists.csv", e, f).expect("differs");
+        assert_eq!(loc.line, Some(3));
+        assert_eq!(loc.record.as_deref(), Some("A2"));
+        assert_eq!(loc.field.as_deref(), Some("school_id"));
+        assert_eq!(
+            loc.describe(),
+            "waitlists.csv, line 3 (record A2), field school_id: expected \"S1\", found \"S2\""
+        );
+        assert_eq!(first_line_location("x.csv", e, e), None);
+    }
+
+    #[test]
+    fn line_location_extra_and_missing_lines() {
+        let e = b"a,b\n1,2\n";
+        let longer = b"a,b\n1,2\n3,4\n";
+        let loc = first_line_location("x.csv", e, longer).expect("differs");
+        assert_eq!(loc.line, Some(3));
+        assert_eq!(loc.expected.as_deref(), Some("<no line>"));
+        assert_eq!(loc.found.as_deref(), Some("3,4"));
+        let loc = first_line_location("x.csv", longer, e).expect("differs");
+        assert_eq!(loc.line, Some(3));
+        assert_eq!(loc.found.as_deref(), Some("<no line>"));
+        // A missing column.
+        let loc = first_line_location("x.csv", b"a,b\n1,2\n", b"a,b\n1\n").expect("differs");
+        assert_eq!(loc.field.as_deref(), Some("b"));
+        assert_eq!(loc.found.as_deref(), Some("<missing>"));
+    }
+
+    #[test]
+    fn json_difference_path() {
+        let e =
+            serde_json::json!({"schools": [{"id": "S1", "seats": 3}, {"id": "S2", "seats": 4}]});
+        let f =
+            serde_json::json!({"schools": [{"id": "S1", "seats": 3}, {"id": "S2", "seats": 5}]});
+        let loc = first_json_difference("checkpoint.json", "", &e, &f);
+        assert_eq!(loc.field.as_deref(), Some("schools[1].seats"));
+        assert_eq!(loc.expected.as_deref(), Some("4"));
+        assert_eq!(loc.found.as_deref(), Some("5"));
+    }
+
+    fn manifest_with(format: &str) -> Files {
+        let doc = serde_json::json!({"format": format, "protocol": PROTOCOL, "domain": "real", "files": []});
+        let file = serde_json::json!({"manifest": doc, "signatures": []});
+        let mut files = Files::new();
+        files.insert(
+            MANIFEST_FILE.into(),
+            manifest::jcs(&file).unwrap_or_default(),
+        );
+        files
+    }
+
+    #[test]
+    fn unusable_bundles() {
+        assert_eq!(
+            verify(&Files::new()).err(),
+            Some(Unusable::Missing(MANIFEST_FILE.into()))
+        );
+        assert!(matches!(
+            verify(&manifest_with("fairdraw-bundle/9")),
+            Err(Unusable::Version { .. })
+        ));
+        // A current manifest that lists nothing: the required files are named as missing.
+        match verify(&manifest_with(FORMAT)) {
+            Err(Unusable::Missing(m)) => assert!(m.contains("policy.toml"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let mut bad = Files::new();
+        bad.insert(MANIFEST_FILE.into(), b"{".to_vec());
+        assert!(matches!(verify(&bad), Err(Unusable::Parse { .. })));
+    }
 }

@@ -28,8 +28,8 @@ struct Cli {
     /// Show one applicant's record, result and inclusion proof.
     #[arg(long)]
     applicant: Option<String>,
-    /// Report language: zh or en (default: from LANG / LC_ALL).
-    #[arg(long)]
+    /// Report language: zh or en (default: from LC_ALL / LC_MESSAGES / LANG).
+    #[arg(long, global = true)]
     lang: Option<String>,
     /// Machine-readable JSON report on stdout.
     #[arg(long)]
@@ -66,6 +66,10 @@ fn main() -> ExitCode {
         eprintln!("{}", lang.t("usage: fairdraw-verify DIR [--applicant ID] [--json] [--lang zh|en] [--cosign KEYFILE]", "用法：fairdraw-verify 目录 [--applicant 报名号] [--json] [--lang zh|en] [--cosign 密钥文件]"));
         return ExitCode::from(2);
     };
+    let bar = progress_bar(lang);
+    if let Some(b) = &bar {
+        b.set_message(lang.t("reading the bundle", "读取数据包"));
+    }
     let files = match read_bundle(&dir) {
         Ok(f) => f,
         Err(e) => {
@@ -74,9 +78,20 @@ fn main() -> ExitCode {
         }
     };
     if let Some(id) = cli.applicant {
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
         return applicant(&files, &id, lang, cli.json);
     }
-    let report = match verify::verify(&files) {
+    let result = verify::verify_with_progress(&files, &mut |stage| {
+        if let Some(b) = &bar {
+            b.set_message(stage_name(stage, lang));
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             if cli.json {
@@ -86,6 +101,9 @@ fn main() -> ExitCode {
                 );
             }
             eprintln!("{}: {e}", lang.t("unusable input", "输入不可用"));
+            if !cli.json {
+                println!("{}: {e}", lang.t("UNUSABLE INPUT", "输入不可用"));
+            }
             return ExitCode::from(2);
         }
     };
@@ -134,6 +152,63 @@ fn main() -> ExitCode {
         };
     }
     ExitCode::SUCCESS
+}
+
+/// A spinner on stderr, only when stderr is a terminal.
+fn progress_bar(lang: Lang) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+        b.set_style(style);
+    }
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    b.set_message(lang.t("starting", "开始"));
+    Some(b)
+}
+
+fn stage_name(s: verify::Stage, lang: Lang) -> &'static str {
+    use verify::Stage::*;
+    match s {
+        Inventory => lang.t(
+            "reading: file hashes and signatures",
+            "读取：文件哈希与签名",
+        ),
+        InputRoot => lang.t("input root", "输入根"),
+        Seed => lang.t(
+            "seed: commitments, reveals, beacon",
+            "种子：承诺、揭示、信标",
+        ),
+        Replay => lang.t("replay: re-running the draw", "重放：重新运行摇号"),
+        ResultsRoot => lang.t("results root", "结果根"),
+    }
+}
+
+/// A discrepancy's location in words.
+fn describe(l: &verify::Location, lang: Lang) -> String {
+    match lang {
+        Lang::En => l.describe(),
+        Lang::Zh => {
+            let mut s = l.file.clone();
+            if let Some(n) = l.line {
+                s.push_str(&format!("，第 {n} 行"));
+            }
+            if let Some(r) = &l.record {
+                s.push_str(&format!("（记录 {r}）"));
+            }
+            if let Some(f) = &l.field {
+                s.push_str(&format!("，字段 {f}"));
+            }
+            match (&l.expected, &l.found) {
+                (Some(e), Some(f)) => s.push_str(&format!("：应为 {e:?}，实为 {f:?}")),
+                (Some(e), None) => s.push_str(&format!("：应为 {e:?}")),
+                _ => {}
+            }
+            s
+        }
+    }
 }
 
 /// Reads every regular file of the bundle directory (no subdirectories are expected).
@@ -230,6 +305,9 @@ fn print_report(r: &Report, lang: Lang, ok: bool, trust: Option<&str>) {
             ),
             f.id
         );
+        if let Some(l) = &f.location {
+            println!("  {} {}", lang.t("where:", "位置："), describe(l, lang));
+        }
     } else {
         println!(
             "{}",
@@ -251,7 +329,7 @@ fn json_report(r: &Report, ok: bool, trust: Option<&str>) -> String {
                 Status::Fail(m) => ("fail", m.clone()),
                 Status::Skip(m) => ("skip", m.clone()),
             };
-            serde_json::json!({"id": c.id, "name": c.en, "status": status, "detail": detail})
+            serde_json::json!({"id": c.id, "name": c.en, "name_zh": c.zh, "status": status, "detail": detail, "location": c.location.as_ref().map(location_json)})
         })
         .collect();
     serde_json::json!({
@@ -267,69 +345,268 @@ fn json_report(r: &Report, ok: bool, trust: Option<&str>) -> String {
         "checks": checks,
         "signers": r.signers.iter().map(|s| serde_json::json!({"name": s.name, "fingerprint": s.fingerprint, "public_key": s.public_key, "role": s.role})).collect::<Vec<_>>(),
         "trust": trust.unwrap_or(""),
+        "changed_files": r.changed_files,
+        "first_discrepancy": r.first_failure().map(|c| serde_json::json!({
+            "check": c.id,
+            "message": match &c.status { Status::Fail(m) => m.as_str(), _ => "" },
+            "location": c.location.as_ref().map(location_json),
+        })),
     })
     .to_string()
+}
+
+fn location_json(l: &verify::Location) -> serde_json::Value {
+    serde_json::json!({
+        "file": l.file, "line": l.line, "record": l.record, "field": l.field,
+        "expected": l.expected, "found": l.found,
+    })
 }
 
 fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
     let view = match verify::applicant_view(files, id) {
         Ok(Some(v)) => v,
         Ok(None) => {
-            eprintln!(
-                "{} {id}",
-                lang.t("no such application id:", "没有此报名号：")
+            let msg = format!(
+                "{} {id} {}",
+                lang.t("no such application id:", "没有此报名号："),
+                lang.t(
+                    "(it is not in applicants.csv; check the spelling, e.g. A2026-0000123)",
+                    "（applicants.csv 中没有；请核对拼写，例如 A2026-0000123）"
+                )
             );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"application_id": id, "result": "not_found", "error": msg})
+                );
+            }
+            eprintln!("{msg}");
             return ExitCode::from(1);
         }
         Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"result": "unusable", "error": e.to_string()})
+                );
+            }
             eprintln!("{}: {e}", lang.t("unusable input", "输入不可用"));
             return ExitCode::from(2);
         }
     };
+    let ok = view.proof_ok
+        && view.signature_ok
+        && view.ticket.as_ref().is_some_and(|t| t.matches_results);
+    let map = |v: &[(String, String)]| {
+        v.iter()
+            .cloned()
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
     if json {
+        let ticket = view.ticket.as_ref().map(|t| {
+            serde_json::json!({
+                "seed": t.seed, "label": t.label, "key_input_hex": t.key_input_hex, "key": t.key,
+                "name": t.name, "ticket_input_hex": t.ticket_input_hex, "ticket": t.ticket,
+                "matches_results": t.matches_results,
+                "commands": [
+                    format!("printf '%s' {} | xxd -r -p | sha256sum", t.key_input_hex),
+                    format!("printf '%s' {} | xxd -r -p | sha256sum", t.ticket_input_hex),
+                ],
+            })
+        });
         println!(
             "{}",
             serde_json::json!({
                 "application_id": id,
-                "record": view.record.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-                "result": view.result.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                "result": if ok { "verified" } else { "failed" },
+                "record": map(&view.record),
+                "placement": map(&view.result),
+                "school_id": view.result_field("school_id"),
+                "lottery_number": view.result_field("lottery_number"),
+                "points": view.result_field("points"),
+                "points_parts": view.result_field("points_parts"),
+                "class": view.result_field("class"),
                 "waitlists": view.waitlists.iter().map(|(st, s, p)| serde_json::json!({"stage": st, "school_id": s, "position": p})).collect::<Vec<_>>(),
-                "leaf_index": view.leaf_index, "tree_size": view.tree_size, "proof": view.proof,
+                "classes": view.classes.iter().map(|(s, c)| serde_json::json!({"school_id": s, "class": c})).collect::<Vec<_>>(),
+                "ticket": ticket,
+                "leaf_index": view.leaf_index, "tree_size": view.tree_size, "leaf_hash": view.leaf_hash,
+                "proof": view.proof,
                 "input_root": view.input_root, "inclusion_proof": if view.proof_ok { "valid" } else { "invalid" },
+                "manifest_signature": if view.signature_ok { "valid" } else { "invalid" },
+                "signers": view.signers.iter().map(|s| serde_json::json!({"name": s.name, "fingerprint": s.fingerprint, "public_key": s.public_key, "role": s.role})).collect::<Vec<_>>(),
             })
         );
-    } else {
-        println!("{} {id}", lang.t("Application", "报名号"));
-        for (k, v) in &view.record {
-            if k != "application_id" {
-                println!("  {k:22} {v}");
-            }
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
+    let yes_no = |b: bool| {
+        if b {
+            lang.t("valid", "有效")
+        } else {
+            lang.t("INVALID", "无效")
         }
-        println!("{}", lang.t("Result", "结果"));
-        for (k, v) in &view.result {
-            if k != "application_id" {
-                println!("  {k:22} {v}");
-            }
+    };
+    println!("{} {id}", lang.t("Application", "报名号"));
+    println!(
+        "{}",
+        lang.t("Record (applicants.csv)", "报名记录（applicants.csv）")
+    );
+    for (k, v) in &view.record {
+        if k != "application_id" {
+            println!("  {k:22} {v}");
         }
-        for (st, s, p) in &view.waitlists {
-            println!("  {} {st} / {s}: {p}", lang.t("waitlist", "候补"));
+    }
+    println!("{}", lang.t("Result (results.csv)", "结果（results.csv）"));
+    let school = view.result_field("school_id");
+    println!(
+        "  {:22} {}",
+        lang.t("placed at", "录取学校"),
+        if school.is_empty() {
+            lang.t("(not placed)", "（未录取）")
+        } else {
+            school
         }
+    );
+    println!(
+        "  {:22} {}",
+        lang.t("lottery number", "摇号号码"),
+        view.result_field("lottery_number")
+    );
+    println!(
+        "  {:22} {} / {}",
+        lang.t("stage / detail", "阶段 / 说明"),
+        view.result_field("stage"),
+        view.result_field("detail")
+    );
+    if !view.result_field("points").is_empty() {
         println!(
-            "{} {} / {} → {}: {}",
-            lang.t("Inclusion proof: leaf", "包含证明：叶"),
-            view.leaf_index,
-            view.tree_size,
-            view.input_root,
-            if view.proof_ok {
-                lang.t("valid", "有效")
-            } else {
-                lang.t("INVALID", "无效")
+            "  {:22} {}",
+            lang.t("points total", "积分总分"),
+            view.result_field("points")
+        );
+        for part in view.result_field("points_parts").split(';') {
+            if !part.is_empty() {
+                println!("      {part}");
             }
+        }
+    }
+    let class = view.result_field("class");
+    if !class.is_empty() {
+        println!("  {:22} {class}", lang.t("class", "班级"));
+    }
+    for (s, c) in &view.classes {
+        println!("  {} {s}: {c}", lang.t("classes.csv", "分班表"));
+    }
+    if view.waitlists.is_empty() {
+        println!("  {}", lang.t("on no waitlist", "不在任何候补名单上"));
+    }
+    for (st, s, p) in &view.waitlists {
+        println!(
+            "  {} {st} / {s}: {} {p}",
+            lang.t("waitlist", "候补"),
+            lang.t("position", "位次")
         );
     }
-    if view.proof_ok {
+    if let Some(t) = &view.ticket {
+        println!("{}", lang.t("Lottery ticket", "摇号票值"));
+        println!("  {:22} {}", lang.t("ticket", "票值"), t.ticket);
+        println!(
+            "  {:22} {}",
+            lang.t("equals results.csv", "与 results.csv 一致"),
+            if t.matches_results {
+                lang.t("yes", "是")
+            } else {
+                lang.t("NO", "否")
+            }
+        );
+        println!(
+            "{}",
+            lang.t(
+                "  Recompute it yourself (each field is a 4-byte big-endian length, then its bytes):",
+                "  自行重算（每个字段为 4 字节大端长度，后接字段内容）："
+            )
+        );
+        println!(
+            "  1. {} {:?}:",
+            lang.t(
+                "purpose key = SHA-256(tag, seed, label), label",
+                "用途密钥 = SHA-256(标签, 种子, 用途)，用途"
+            ),
+            t.label
+        );
+        println!(
+            "     printf '%s' {} | xxd -r -p | sha256sum",
+            t.key_input_hex
+        );
+        println!("     → {}", t.key);
+        println!(
+            "  2. {} {:?}:",
+            lang.t(
+                "ticket = SHA-256(tag, purpose key, name), name",
+                "票值 = SHA-256(标签, 用途密钥, 名称)，名称"
+            ),
+            t.name
+        );
+        println!(
+            "     printf '%s' {} | xxd -r -p | sha256sum",
+            t.ticket_input_hex
+        );
+        println!("     → {}", t.ticket);
+        println!(
+            "{}",
+            lang.t(
+                "  Lottery number = rank of the ticket among all tickets, smallest first (1 = best).",
+                "  摇号号码 = 该票值在全部票值中从小到大的名次（1 为最优）。"
+            )
+        );
+    }
+    println!("{}", lang.t("Proofs", "证明"));
+    println!(
+        "  {} {} / {} → {}: {}",
+        lang.t("inclusion proof: leaf", "包含证明：叶"),
+        view.leaf_index,
+        view.tree_size,
+        view.input_root,
+        yes_no(view.proof_ok)
+    );
+    println!("    {} {}", lang.t("leaf hash", "叶哈希"), view.leaf_hash);
+    for (k, p) in view.proof.iter().enumerate() {
+        println!("    {} {k}: {p}", lang.t("path", "路径"));
+    }
+    println!(
+        "  {}: {}",
+        lang.t("manifest signature", "清单签名"),
+        yes_no(view.signature_ok)
+    );
+    for s in &view.signers {
+        println!(
+            "    {} {} [{}]",
+            lang.t("signer", "签名者"),
+            s.name,
+            s.fingerprint
+        );
+    }
+    if ok {
+        println!(
+            "{} {id}",
+            lang.t(
+                "INCLUDED — the signed input root contains",
+                "已包含——签名的输入根包含"
+            )
+        );
+        println!(
+            "{}",
+            lang.t(
+                "(run fairdraw-verify DIR without --applicant to re-check the seed and every placement)",
+                "（不带 --applicant 运行 fairdraw-verify 目录，可重算种子与全部录取结果）"
+            )
+        );
         ExitCode::SUCCESS
     } else {
+        println!("{} {id}", lang.t("NOT VERIFIED —", "未通过验证——"));
         ExitCode::from(1)
     }
 }
