@@ -64,16 +64,19 @@ pub fn verify_chain(domain: Domain, log: &[u8]) -> Result<Digest, LogError> {
         });
     }
     let mut head = Digest([0; 32]);
-    for (k, line) in log
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .enumerate()
-    {
+    let Some(body) = log.strip_suffix(b"\n") else {
+        return Ok(head);
+    };
+    for (k, line) in body.split(|b| *b == b'\n').enumerate() {
         let n = k + 1;
         let err = |reason: &str| LogError::Line {
             line: n,
             reason: reason.to_string(),
         };
+        // One entry per line, none blank: a log has exactly one written form.
+        if line.is_empty() {
+            return Err(err("empty line"));
+        }
         let v: Value = serde_json::from_slice(line).map_err(|_| err("not JSON"))?;
         if jcs(&v).ok().as_deref() != Some(line) {
             return Err(err("not in canonical JSON form"));
@@ -119,5 +122,22 @@ mod tests {
         assert!(verify_chain(d, swapped.as_bytes()).is_err());
         // A rehearsal chain differs.
         assert_ne!(verify_chain(Domain::Rehearsal, &log), Ok(h2));
+    }
+
+    #[test]
+    fn blank_lines_are_refused() {
+        let d = Domain::Real;
+        let (log, _) = append(d, b"", obj(json!({"step": "freeze"}))).unwrap_or_default();
+        let mut blank = log.clone();
+        blank.push(b'\n');
+        assert_eq!(
+            verify_chain(d, &blank),
+            Err(LogError::Line {
+                line: 2,
+                reason: "empty line".into()
+            })
+        );
+        assert!(verify_chain(d, b"\n").is_err());
+        assert_eq!(verify_chain(d, b""), Ok(Digest([0; 32])));
     }
 }

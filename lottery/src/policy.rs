@@ -10,6 +10,12 @@ pub const PRIMARY_CLASS_CAP: u32 = 45;
 /// Junior-high class cap.
 pub const JUNIOR_CLASS_CAP: u32 = 50;
 
+/// Largest weight (milli-points per unit) and cap (milli-points) of a points indicator. With
+/// indicator values at most 1,000,000 (the applicant file's limit), `value × weight` stays below
+/// 2^50 and a total needs billions of indicators to overflow: the draw's exact 64-bit points
+/// arithmetic cannot fail on a policy that parses.
+pub const MAX_POINTS_MILLI: i64 = 1_000_000_000;
+
 /// The whole policy.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -400,10 +406,10 @@ impl Policy {
                     "weight, cap and threshold must not be negative",
                 ));
             }
-            if p.cap > 1_000_000_000 {
+            if p.cap > MAX_POINTS_MILLI || p.weight > MAX_POINTS_MILLI {
                 return Err(invalid(
                     format!("points.{}", p.name),
-                    "cap must be at most 1000000000 milli-points",
+                    "weight and cap must be at most 1000000000 milli-points",
                 ));
             }
         }

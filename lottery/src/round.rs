@@ -304,9 +304,16 @@ pub fn parse_schools(bytes: &[u8]) -> Result<Vec<School>, RecordError> {
             let (g, n) = item
                 .split_once('=')
                 .ok_or_else(|| field_err(F, line, "reserved", "expected group=seats;…"))?;
-            let n = parse_uint(n).filter(|n| *n >= 1).ok_or_else(|| {
-                field_err(F, line, "reserved", "seats must be a positive whole number")
-            })?;
+            let n = parse_uint(n)
+                .filter(|n| (1..=u64::from(capacity)).contains(n))
+                .ok_or_else(|| {
+                    field_err(
+                        F,
+                        line,
+                        "reserved",
+                        "seats must be a positive whole number, at most the capacity",
+                    )
+                })?;
             if !is_id(g) || reserved.last().is_some_and(|(p, _)| p.as_str() >= g) {
                 return Err(field_err(
                     F,
@@ -317,9 +324,17 @@ pub fn parse_schools(bytes: &[u8]) -> Result<Vec<School>, RecordError> {
             }
             reserved.push((g.to_string(), n as u32));
         }
+        // Bounded before the cast: 4294967297 must not be read as 1.
         let points_seats = parse_uint(f[5])
-            .ok_or_else(|| field_err(F, line, "points_seats", "expected a whole number"))?
-            as u32;
+            .filter(|n| *n <= u64::from(capacity))
+            .ok_or_else(|| {
+                field_err(
+                    F,
+                    line,
+                    "points_seats",
+                    "expected a whole number, at most the capacity",
+                )
+            })? as u32;
         let reserved_total: u64 = reserved.iter().map(|(_, n)| u64::from(*n)).sum();
         if u64::from(points_seats) + reserved_total > u64::from(capacity) {
             return Err(field_err(
@@ -488,8 +503,22 @@ pub fn parse_applicants(
             }
             groups.push(g.to_string());
         }
-        let mut choices: Vec<String> = Vec::new();
-        for c in list(f[4]) {
+        // Counted before the duplicate check, which is quadratic in the list's length.
+        let listed = list(f[4]);
+        if listed.len() > policy.round.max_choices as usize {
+            return Err(field_err(
+                F,
+                line,
+                "choices",
+                format!(
+                    "{} choices, the policy allows {}",
+                    listed.len(),
+                    policy.round.max_choices
+                ),
+            ));
+        }
+        let mut choices: Vec<String> = Vec::with_capacity(listed.len());
+        for c in listed {
             if school_index(schools, c).is_none() {
                 return Err(field_err(
                     F,
@@ -507,18 +536,6 @@ pub fn parse_applicants(
                 ));
             }
             choices.push(c.to_string());
-        }
-        if choices.len() > policy.round.max_choices as usize {
-            return Err(field_err(
-                F,
-                line,
-                "choices",
-                format!(
-                    "{} choices, the policy allows {}",
-                    choices.len(),
-                    policy.round.max_choices
-                ),
-            ));
         }
         let mut categories: Vec<(String, u32)> = Vec::new();
         for item in list(f[5]) {

@@ -207,7 +207,7 @@ fn find_table(
 
 fn read_file(dir: &Path, name: &str) -> Result<InputFile, LoadError> {
     let path = dir.join(name);
-    std::fs::read(&path)
+    read::read_file_limited(&path)
         .map(|b| (name.to_string(), b))
         .map_err(|source| LoadError::Io { path, source })
 }

@@ -29,6 +29,47 @@ pub struct Sheet {
     pub rows: Vec<(usize, Vec<String>)>,
 }
 
+/// Largest input file the import reads: 1 GiB. A province's applicant list with its private
+/// columns is a few hundred bytes per child, so this leaves room for several million rows; anything
+/// larger is refused before it is read (see [`read_file_limited`]).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Longest line of a text table: 64 KiB. A real row is well under 1 KiB; a longer line is a
+/// damaged or hostile file, refused with its line number instead of being parsed.
+pub const MAX_LINE_BYTES: usize = 1 << 16;
+
+/// Reads a file, refusing one larger than [`MAX_FILE_BYTES`] before reading it (by its metadata,
+/// and again while reading, in case it grows meanwhile).
+pub fn read_file_limited(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than {MAX_FILE_BYTES} bytes / 文件超过 {MAX_FILE_BYTES} 字节"),
+        )
+    };
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+fn too_large(file: &str, len: usize) -> Problem {
+    Problem::file(
+        file,
+        ProblemKind::FileUnreadable,
+        format!("文件有 {len} 字节，超过上限 {MAX_FILE_BYTES} 字节"),
+        format!("the file has {len} bytes, more than the limit of {MAX_FILE_BYTES}"),
+    )
+}
+
 /// Is this a workbook file name (by extension)?
 pub fn is_workbook(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -89,6 +130,9 @@ fn not_text(file: &str, valid_prefix: &[u8]) -> Problem {
 
 /// Reads a table file: a workbook by extension, else delimited text.
 pub fn read_sheet(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(file, bytes.len()));
+    }
     if is_workbook(file) {
         read_workbook(file, bytes)
     } else {
@@ -98,6 +142,26 @@ pub fn read_sheet(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
 
 fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     let (text, _) = decode(file, bytes)?;
+    if let Some((i, l)) = text
+        .split('\n')
+        .enumerate()
+        .find(|(_, l)| l.len() > MAX_LINE_BYTES)
+    {
+        let line = i + 1;
+        return Err(Problem::file(
+            file,
+            ProblemKind::FileUnreadable,
+            format!(
+                "第 {line} 行有 {} 字节，超过每行上限 {MAX_LINE_BYTES} 字节（文件可能已损坏，或不是文本表格）",
+                l.len()
+            ),
+            format!(
+                "line {line} has {} bytes, more than the limit of {MAX_LINE_BYTES} per line (the file may be damaged, or not a text table)",
+                l.len()
+            ),
+        )
+        .at_row(line));
+    }
     let first = text.lines().next().unwrap_or("");
     let delimiter = if first.matches('\t').count() > first.matches(',').count() {
         b'\t'
@@ -164,6 +228,17 @@ fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
         // Leading empty columns keep their place so cells line up with the header.
         let mut cells: Vec<String> = vec![String::new(); col0 as usize];
         cells.extend(r.iter().map(cell_text));
+        let len: usize = cells.iter().map(String::len).sum();
+        if len > MAX_LINE_BYTES {
+            let row = row0 as usize + i + 1;
+            return Err(Problem::file(
+                file,
+                ProblemKind::FileUnreadable,
+                format!("第 {row} 行有 {len} 字节，超过每行上限 {MAX_LINE_BYTES} 字节（文件可能已损坏）"),
+                format!("row {row} has {len} bytes, more than the limit of {MAX_LINE_BYTES} per row (the file may be damaged)"),
+            )
+            .at_row(row));
+        }
         if cells.iter().all(|c| c.chars().all(is_blank)) {
             continue;
         }

@@ -237,10 +237,14 @@ impl<'a> Cells<'a> {
     }
 
     fn problem(&self, j: usize, kind: K, zh: impl Into<String>, en: impl Into<String>) -> Problem {
+        // The value is kept only as far as a message quotes it (60 characters and a mark): a
+        // hostile cell with thousands of bad entries must not be copied into every problem.
+        let v = self.raw(j);
+        let v = v.char_indices().nth(61).map_or(v, |(i, _)| &v[..i]);
         Problem::file(&self.table.file, kind, zh, en)
             .at_row(self.row)
             .in_column(self.header(j))
-            .with_value(self.raw(j))
+            .with_value(v)
     }
 
     /// Reports spreadsheet error cells and a row wider than the header.
@@ -1150,7 +1154,17 @@ fn applicant_row(c: &Cells<'_>, ctx: &Ctx<'_>, p: &mut Vec<Problem>) -> Draft {
     // choices
     let mut choices: Vec<String> = Vec::new();
     let listed = items(c.raw(col::CHOICES));
-    for s in &listed {
+    // Counted first: a hostile cell of thousands of choices gets one problem, not one per entry.
+    let max = ctx.policy.map_or(64, |pol| pol.round.max_choices as usize);
+    if listed.len() > max {
+        p.push(c.problem(
+            col::CHOICES,
+            K::TooManyChoices,
+            format!("填了 {} 个志愿，策略最多允许 {max} 个", listed.len()),
+            format!("{} choices, the policy allows at most {max}", listed.len()),
+        ));
+    }
+    for s in listed.iter().take(max) {
         match ctx.schools.resolve(s) {
             Resolved::Ok(sc) => {
                 if choices.contains(&sc.id) {
@@ -1166,17 +1180,6 @@ fn applicant_row(c: &Cells<'_>, ctx: &Ctx<'_>, p: &mut Vec<Problem>) -> Draft {
             }
             Resolved::Skip => {}
             Resolved::Unknown(h) => p.push(ctx.schools.unknown(c, col::CHOICES, s, h)),
-        }
-    }
-    if let Some(pol) = ctx.policy {
-        let max = pol.round.max_choices as usize;
-        if listed.len() > max {
-            p.push(c.problem(
-                col::CHOICES,
-                K::TooManyChoices,
-                format!("填了 {} 个志愿，策略最多允许 {max} 个", listed.len()),
-                format!("{} choices, the policy allows at most {max}", listed.len()),
-            ));
         }
     }
 
