@@ -252,9 +252,20 @@ pub struct BundleInput<'a> {
 
 /// Draws and builds every bundle file: (name, bytes), manifest last.
 pub fn build(inp: &BundleInput<'_>) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let (root, size) = inp.round.input_root();
+    build_with_root(inp, &root, size)
+}
+
+/// [`build`] for a caller that already computed the round's input root `(root, size)` (it must be
+/// `inp.round.input_root()`).
+pub fn build_with_root(
+    inp: &BundleInput<'_>,
+    root: &Digest,
+    size: u64,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let (root, size) = (*root, size);
     let round = inp.round;
     let domain = round.domain();
-    let (root, size) = round.input_root();
     let seed = seed_for(round, &root, size, inp.ceremony)?;
     let outcome = crate::draw::draw(round, &seed).map_err(|e| e.to_string())?;
     let results = crate::results::render(round, &outcome);

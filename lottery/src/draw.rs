@@ -203,6 +203,17 @@ fn rank_within(tickets: &[Digest], ids: &[u32]) -> Vec<u32> {
 
 /// Runs the draw.
 pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
+    draw_observed(round, seed, &mut |_| {})
+}
+
+/// Runs the draw, calling `done(phase)` as each phase finishes (`"tickets"`, `"numbers"`,
+/// `"points"`, `"manual"`, `"stage:NAME"` per stage, `"classes"`, `"quota"`). Benchmarks use it to
+/// time the phases; the outcome is exactly [`draw`]'s.
+pub fn draw_observed(
+    round: &FrozenRound,
+    seed: &Digest,
+    done: &mut dyn FnMut(&str),
+) -> Result<Outcome, DrawError> {
     let domain = round.domain();
     let policy = &round.policy;
     let n = round.applicants.len();
@@ -210,7 +221,9 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
     let names: Vec<String> = (0..n).map(|i| ticket_name(round, i)).collect();
     let lottery_key = purpose_key(domain, seed, labels::LOTTERY);
     let tickets = ticket::tickets(domain, &lottery_key, &names);
+    done("tickets");
     let numbers = ticket::lottery_numbers(&tickets);
+    done("numbers");
     let mut out = Outcome {
         tickets,
         numbers,
@@ -260,6 +273,8 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
         }
     }
 
+    done("points");
+
     // Seat pools (§6.2): general = capacity − points seats; manual placements consume general
     // seats first, then points seats.
     let mut general: Vec<u32> = round
@@ -293,6 +308,8 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
             out.detail[i] = Some(Detail::Manual);
         }
     }
+
+    done("manual");
 
     let mut took_part = vec![false; n];
     let mut had_choice = vec![false; n];
@@ -407,6 +424,7 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
                 &mut points_pool,
             );
         }
+        done(&format!("stage:{}", stage.name));
     }
     for i in 0..n {
         if out.school[i] == UNPLACED && out.detail[i].is_none() {
@@ -421,7 +439,9 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
     }
 
     assign_classes(round, seed, &mut out)?;
+    done("classes");
     allocate_quota(round, seed, &mut out)?;
+    done("quota");
     Ok(out)
 }
 

@@ -4,6 +4,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+mod bench;
 mod output;
 mod simulate;
 
@@ -48,7 +49,13 @@ enum Command {
         /// Print a machine-readable summary.
         #[arg(long)]
         json: bool,
+        /// Ranked choices per applicant (1–10; default: the usual 3–7 of a district round).
+        #[arg(long)]
+        choices: Option<usize>,
     },
+    /// Measure the engine: time and peak memory of every phase at 10k / 100k / 1M applicants
+    /// (or one given size), and `bench da` for the peer comparison.
+    Bench(bench::BenchArgs),
 }
 
 fn main() {
@@ -70,7 +77,9 @@ fn run() -> Result<()> {
             seed_text,
             out,
             json,
-        } => cmd_simulate(applicants, schools, &seed_text, &out, json),
+            choices,
+        } => cmd_simulate(applicants, schools, &seed_text, &out, json, choices),
+        Command::Bench(args) => bench::run(args),
         Command::Demo { dir, .. } => cmd_demo(dir),
     }
 }
@@ -81,61 +90,9 @@ fn simulate_bundle(
     schools: usize,
     seed_text: &str,
 ) -> Result<Vec<(String, Vec<u8>)>> {
-    use lottery::bundle::{self, Beacon, Ceremony, Commitment};
-    use lottery::seed::{Reveal, commitment};
-    let round = simulate::generate(applicants, schools, seed_text).map_err(anyhow::Error::msg)?;
-    let domain = round.domain();
-    let secrets = simulate::parties(seed_text);
-    let keys: Vec<(String, ed25519_dalek::SigningKey)> = secrets
-        .parties
-        .iter()
-        .map(|(p, _, k)| (p.clone(), lottery::manifest::signing_key(k)))
-        .collect();
-    let (root, size) = round.input_root();
-    let bureau = &keys[0].1;
-    let checkpoint = bundle::checkpoint_with_root(&round, &root, size);
-    let checkpoint_file =
-        bundle::signed_file(domain, "checkpoint", &checkpoint, &[("bureau", bureau)]);
-    let rid = round.policy.round.id.clone();
-    let mut commitments: Vec<Commitment> = secrets
-        .parties
-        .iter()
-        .map(|(p, share, _)| Commitment {
-            party: p.clone(),
-            commitment: commitment(domain, &rid, &root, p, share),
-        })
-        .collect();
-    commitments.sort_by(|a, b| a.party.cmp(&b.party));
-    let mut reveals: Vec<Reveal> = secrets
-        .parties
-        .iter()
-        .map(|(p, share, _)| Reveal {
-            party: p.clone(),
-            share: *share,
-        })
-        .collect();
-    reveals.sort_by(|a, b| a.party.cmp(&b.party));
-    let ceremony = Ceremony {
-        commitments,
-        reveals,
-        beacon: Beacon {
-            kind: "text".into(),
-            source: format!("simulated beacon derived from the seed text {seed_text:?}"),
-            value: secrets.beacon.clone(),
-        },
-    };
-    let created = format!("{}T10:00:00+08:00", round.policy.round.draw_date);
-    let files = bundle::build(&bundle::BundleInput {
-        round: &round,
-        ceremony: &ceremony,
-        checkpoint_file: &checkpoint_file,
-        log: None,
-        log_head: String::new(),
-        created: &created,
-        signers: &[("bureau", bureau)],
-    })
-    .map_err(anyhow::Error::msg)?;
-    Ok(files)
+    let opts = simulate::Options::default();
+    simulate::bundle_files(applicants, schools, seed_text, &opts, &mut |_| {}, &mut |_| {})
+        .map_err(anyhow::Error::msg)
 }
 
 fn cmd_simulate(
@@ -144,11 +101,12 @@ fn cmd_simulate(
     seed_text: &str,
     out: &std::path::Path,
     json: bool,
+    choices: Option<usize>,
 ) -> Result<()> {
     if applicants == 0 {
         bail!("--applicants must be at least 1");
     }
-    let files = simulate_bundle(applicants, schools, seed_text)?;
+    let files = simulate::with_progress(applicants, schools, seed_text, choices)?;
     output::write_dir_atomic(out, &files)
         .with_context(|| format!("writing the bundle to {}", out.display()))?;
     let manifest: serde_json::Value = files

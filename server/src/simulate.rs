@@ -145,8 +145,33 @@ pub fn parties(seed_text: &str) -> SimParties {
     }
 }
 
+/// Options of a simulated round beyond its size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Ranked choices per applicant: `None` keeps the default lists (a few private schools,
+    /// the three home-catchment schools, sometimes one more); `Some(n)` (n ≤ 10) then fills each
+    /// list up to `n` with the schools of the neighbouring catchments, nearest catchment first.
+    /// The fill draws no randomness, so everything else about the round is unchanged.
+    pub choices: Option<usize>,
+}
+
 /// Generates a round.
+#[allow(dead_code)] // the plain entry point, for the ceremony commands and tests
 pub fn generate(applicants: usize, schools: usize, seed_text: &str) -> Result<FrozenRound, String> {
+    generate_with(applicants, schools, seed_text, &Options::default(), &mut |_| {})
+}
+
+/// Generates a round with options, calling `progress(applicants generated so far)` now and then.
+pub fn generate_with(
+    applicants: usize,
+    schools: usize,
+    seed_text: &str,
+    opts: &Options,
+    progress: &mut dyn FnMut(usize),
+) -> Result<FrozenRound, String> {
+    if opts.choices.is_some_and(|c| c == 0 || c > 10) {
+        return Err("--choices must be between 1 and 10".into());
+    }
     if schools < 2 {
         return Err("--schools must be at least 2".into());
     }
@@ -260,6 +285,22 @@ pub fn generate(applicants: usize, schools: usize, seed_text: &str) -> Result<Fr
             }
         }
         choices.extend(pubs.iter().copied());
+        if let Some(want) = opts.choices {
+            // Neighbouring catchments, nearest first: catchment+1, catchment−1, +2, −2, …
+            let mut d = 1usize;
+            while choices.len() < want && d < n_catch {
+                for c in [catchment + d, catchment + n_catch - d] {
+                    let c = c % n_catch;
+                    for &s in public_ids.iter().skip(c * 3).take(3) {
+                        if choices.len() < want && !choices.contains(&s) {
+                            choices.push(s);
+                        }
+                    }
+                }
+                d += 1;
+            }
+            choices.truncate(want);
+        }
         choices.truncate(max_choices as usize);
         let home_cat = 1 + g.below(3) as u32;
         let staff = choices
@@ -343,7 +384,11 @@ pub fn generate(applicants: usize, schools: usize, seed_text: &str) -> Result<Fr
             });
         }
         k += if twins { 2 } else { 1 };
+        if k & 0xfff < 2 {
+            progress(k);
+        }
     }
+    progress(applicants);
     let policy = lottery::policy::Policy::parse(&policy_bytes).map_err(|e| e.to_string())?;
     Ok(FrozenRound {
         policy_bytes,
@@ -358,4 +403,136 @@ impl Gen {
     fn shuffle<T>(&mut self, items: &mut [T]) {
         self.0.shuffle(items)
     }
+}
+
+/// The simulated ceremony of a round: the signed freeze checkpoint, commitments, reveals and
+/// beacon, all derived from the seed text.
+pub struct SimCeremony {
+    /// The ceremony (commitments, reveals, beacon).
+    pub ceremony: lottery::bundle::Ceremony,
+    /// The signed checkpoint file.
+    pub checkpoint_file: Vec<u8>,
+    /// Signing keys of the parties, bureau first.
+    pub keys: Vec<(String, ed25519_dalek::SigningKey)>,
+}
+
+/// Runs the simulated ceremony for a frozen round whose input root is `(root, size)`.
+pub fn ceremony(round: &FrozenRound, seed_text: &str, root: &Digest, size: u64) -> SimCeremony {
+    use lottery::bundle::{self, Beacon, Ceremony, Commitment};
+    use lottery::seed::{Reveal, commitment};
+    let domain = round.domain();
+    let secrets = parties(seed_text);
+    let keys: Vec<(String, ed25519_dalek::SigningKey)> = secrets
+        .parties
+        .iter()
+        .map(|(p, _, k)| (p.clone(), lottery::manifest::signing_key(k)))
+        .collect();
+    let bureau = &keys[0].1;
+    let checkpoint = bundle::checkpoint_with_root(round, root, size);
+    let checkpoint_file =
+        bundle::signed_file(domain, "checkpoint", &checkpoint, &[("bureau", bureau)]);
+    let rid = round.policy.round.id.clone();
+    let mut commitments: Vec<Commitment> = secrets
+        .parties
+        .iter()
+        .map(|(p, share, _)| Commitment {
+            party: p.clone(),
+            commitment: commitment(domain, &rid, root, p, share),
+        })
+        .collect();
+    commitments.sort_by(|a, b| a.party.cmp(&b.party));
+    let mut reveals: Vec<Reveal> = secrets
+        .parties
+        .iter()
+        .map(|(p, share, _)| Reveal {
+            party: p.clone(),
+            share: *share,
+        })
+        .collect();
+    reveals.sort_by(|a, b| a.party.cmp(&b.party));
+    let ceremony = Ceremony {
+        commitments,
+        reveals,
+        beacon: Beacon {
+            kind: "text".into(),
+            source: format!("simulated beacon derived from the seed text {seed_text:?}"),
+            value: secrets.beacon.clone(),
+        },
+    };
+    SimCeremony {
+        ceremony,
+        checkpoint_file,
+        keys,
+    }
+}
+
+/// The time written in a simulated manifest.
+pub fn created(round: &FrozenRound) -> String {
+    format!("{}T10:00:00+08:00", round.policy.round.draw_date)
+}
+
+/// Runs the whole simulated protocol and returns the bundle files. `phase(name)` is called as
+/// each phase starts (`"generate"` reports progress through `progress`).
+pub fn bundle_files(
+    applicants: usize,
+    schools: usize,
+    seed_text: &str,
+    opts: &Options,
+    progress: &mut dyn FnMut(usize),
+    phase: &mut dyn FnMut(&str),
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    phase("generate");
+    let round = generate_with(applicants, schools, seed_text, opts, progress)?;
+    phase("input root");
+    let (root, size) = round.input_root();
+    let sim = ceremony(&round, seed_text, &root, size);
+    let created = created(&round);
+    phase("draw and results");
+    lottery::bundle::build_with_root(
+        &lottery::bundle::BundleInput {
+            round: &round,
+            ceremony: &sim.ceremony,
+            checkpoint_file: &sim.checkpoint_file,
+            log: None,
+            log_head: String::new(),
+            created: &created,
+            signers: &[("bureau", &sim.keys[0].1)],
+        },
+        &root,
+        size,
+    )
+}
+
+/// [`bundle_files`] with a progress bar on stderr when stderr is a terminal.
+pub fn with_progress(
+    applicants: usize,
+    schools: usize,
+    seed_text: &str,
+    choices: Option<usize>,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::io::IsTerminal;
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(applicants as u64);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {msg:18} [{elapsed_precise}] {wide_bar} {pos}/{len}",
+        ) {
+            b.set_style(style);
+        }
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let opts = Options { choices };
+    let files = bundle_files(
+        applicants,
+        schools,
+        seed_text,
+        &opts,
+        &mut |k| bar.set_position(k as u64),
+        &mut |p| bar.set_message(p.to_string()),
+    );
+    bar.finish_and_clear();
+    files.map_err(anyhow::Error::msg)
 }
