@@ -1103,8 +1103,6 @@ def run_stage(r, seed, out, k, st, participants, cap, in_stage, had_choice, ncat
     basis = st["priority"]
     key = [priority_key(r, out, basis, participants[owner[e]], school[e], rank[e], ncat)
            for e in range(nentries)]
-    for s in range(m):
-        pass
     np_ = len(participants)
     det = [("open",)] * np_
     mech = st["mechanism"]
@@ -1333,9 +1331,199 @@ def allocate_quota(r, seed):
     return out
 
 
-def render(r, out, published_class):
-    """The five result files, byte for byte. `published_class[i]`: the class column taken from the
-    published results.csv (class assignment is not recomputed by this verifier)."""
+class ClassError(Exception):
+    pass
+
+
+def stratum_key(gender, groups):
+    """Inverse Gray code of x = gender << 32 | reversed 32 group bits (classes §, stratum key)."""
+    x = gender << 32
+    for b in range(32):
+        if groups >> b & 1:
+            x |= 1 << (31 - b)
+    key = x
+    sh = x >> 1
+    while sh:
+        key ^= sh
+        sh >>= 1
+    return key
+
+
+def assign_classes(students, fixed, max_size, rule, stream):
+    """Sunshine class assignment, written from the specification text (steps 1–6).
+    students: list of (gender 0/1, group bits, family value or None). Returns (k, class_of)."""
+    n = len(students)
+    if max_size == 0:
+        raise ClassError("the class policy's class-size cap is zero")
+    if fixed == 0:
+        raise ClassError("the class policy fixes zero classes")
+    k = fixed if fixed is not None else -(-n // max_size)
+    if k * max_size < n:
+        raise ClassError("%d students do not fit in %d classes of at most %d" % (n, k, max_size))
+    families = []
+    if rule != "ignore":
+        by_value = {}
+        for i, (_, _, f) in enumerate(students):
+            if f is not None:
+                by_value.setdefault(f, []).append(i)
+        families = sorted((m for m in by_value.values() if len(m) >= 2), key=lambda m: m[0])
+        largest = -(-n // k) if k else 0
+        for fam in families:
+            if rule == "together" and len(fam) > largest:
+                raise ClassError("a family of %d must stay together, but no class holds more than %d"
+                                 % (len(fam), largest))
+            if rule == "apart" and len(fam) > k:
+                raise ClassError("a family of %d must be split up, but there are only %d classes"
+                                 % (len(fam), k))
+    key = [stratum_key(g, gr) for g, gr, _ in students]
+    order = stream.permutation(n)
+    order.sort(key=key.__getitem__)  # stable
+    labels = stream.permutation(k)
+    pos = [0] * n
+    slot = [0] * n
+    for p, i in enumerate(order):
+        pos[i] = p
+        slot[i] = p % k
+    if families:
+        free = [True] * n
+        for fam in families:
+            for i in fam:
+                free[i] = False
+
+        free_in = [[] for _ in range(k)]  # free students per slot
+        for x in range(n):
+            if free[x]:
+                free_in[slot[x]].append(x)
+
+        def partner(t, level, km):
+            best = None
+            for x in free_in[t]:
+                if key[x] >> level == km >> level:
+                    c = (abs(key[x] - km), key[x], pos[x], x)
+                    if best is None or c < best:
+                        best = c
+            return None if best is None else best[3]
+
+        def swap(mbr, x):
+            free_in[slot[x]].remove(x)
+            free_in[slot[mbr]].append(x)
+            slot[mbr], slot[x] = slot[x], slot[mbr]
+
+        for fam in families:
+            members = sorted(fam, key=pos.__getitem__)
+            if rule == "together":
+                counts = {}
+                for mbr in members:
+                    counts.setdefault(slot[mbr], []).append(pos[mbr])
+                held = sorted(counts, key=lambda t: (-len(counts[t]), min(counts[t])))
+                done = False
+                for level in range(33):
+                    cands = held + ([t for t in range(k) if t not in counts] if level == 0 else [])
+                    for t in cands:
+                        need = {}
+                        for mbr in members:
+                            if slot[mbr] != t:
+                                g = key[mbr] >> level
+                                need[g] = need.get(g, 0) + 1
+                        have = {}
+                        for x in free_in[t]:
+                            if True:
+                                g = key[x] >> level
+                                have[g] = have.get(g, 0) + 1
+                        if all(have.get(g, 0) >= c for g, c in need.items()):
+                            for mbr in members:
+                                if slot[mbr] != t:
+                                    swap(mbr, partner(t, level, key[mbr]))
+                            done = True
+                            break
+                    if done:
+                        break
+                if not done:
+                    raise ClassError("a family cannot be placed in one class without unbalancing "
+                                     "gender or group counts")
+            else:
+                used = set()
+                for mbr in members:
+                    s = slot[mbr]
+                    if s not in used:
+                        used.add(s)
+                        continue
+                    found = None
+                    for level in range(33):
+                        for t in list(range(s + 1, k)) + list(range(0, s)):
+                            if t in used:
+                                continue
+                            x = partner(t, level, key[mbr])
+                            if x is not None:
+                                found = (t, x)
+                                break
+                        if found:
+                            break
+                    if found is None:
+                        raise ClassError("a family member cannot be separated from a sibling")
+                    swap(mbr, found[1])
+                    used.add(found[0])
+    return k, [labels[slot[i]] for i in range(n)]
+
+
+def draw_teachers(k, m, stream):
+    if m < k:
+        raise ClassError("%d homeroom teachers cannot cover %d classes" % (m, k))
+    return stream.permutation(m)[:k]
+
+
+def classes_and_teachers(r, seed, out):
+    """Class assignment and homeroom-teacher draw for every school (draw order: after the stages)."""
+    n, m = r.n, r.m
+    cls = [None] * n
+    teachers = [[] for _ in range(m)]
+    cp = r.policy.classes
+    if not cp:
+        return cls, teachers
+    default_cap = 45 if r.policy.grade == "primary" else 50
+    cap = cp.get("max_size") or default_cap
+    balance = [g for g in cp.get("balance", []) if g != "gender"]
+    rule = cp.get("families", "together")
+    if rule not in ("together", "apart", "ignore"):
+        rule = "together"
+    admitted = [[] for _ in range(m)]
+    for i in range(n):
+        if out["school"][i] != UNPLACED:
+            admitted[out["school"][i]].append(i)
+    A = r.A
+    for s, lst in enumerate(admitted):
+        if not lst:
+            continue
+        sc = r.schools[s]
+        students = []
+        for i in lst:
+            gs = set(semis(A.groups[i]))
+            bits = 0
+            for b, g in enumerate(balance):
+                if g in gs:
+                    bits |= 1 << b
+            students.append((1 if A.gender[i] == "M" else 0, bits, A.family[i] or None))
+        st = Stream(purpose_key(r.domain, seed, "classes/" + sc.id))
+        try:
+            k, class_of = assign_classes(students, sc.classes or None, cap, rule, st)
+        except ClassError as e:
+            raise DrawError("school %s: class assignment: %s" % (sc.id, e))
+        for i, c in zip(lst, class_of):
+            cls[i] = c
+        if cp.get("teachers"):
+            staff = [t for t, ts in r.teachers if ts == sc.id]
+            st = Stream(purpose_key(r.domain, seed, "teachers/" + sc.id))
+            try:
+                pick = draw_teachers(k, len(staff), st)
+            except ClassError as e:
+                raise DrawError("school %s: class assignment: %s" % (sc.id, e))
+            teachers[s] = [staff[t] for t in pick]
+    return cls, teachers
+
+
+def render(r, out):
+    """The five result files, byte for byte (§7)."""
+    published_class = ["" if c is None else str(c + 1) for c in out["class"]]
     A = r.A
     schools = r.schools
     stages = r.policy.stages
@@ -1386,8 +1574,13 @@ def render(r, out, published_class):
             if schools[s].graduates > 0:
                 qt.append("%s,%s,%d,%d" % (hid, schools[s].id, schools[s].graduates, seats))
     quota = "\n".join(qt) + "\n"
+    ct = [CLASS_TEACHERS_HEADER]
+    for s, lst in enumerate(out["class_teachers"]):
+        for c, t in enumerate(lst):
+            ct.append("%s,%d,%s" % (schools[s].id, c + 1, t))
+    class_teachers = "\n".join(ct) + "\n"
     return {"results.csv": results, "waitlists.csv": waitlists, "classes.csv": classes,
-            "quota.csv": quota}
+            "class_teachers.csv": class_teachers, "quota.csv": quota}
 
 
 def first_line_difference(name, expected, found):
@@ -1416,24 +1609,6 @@ def first_line_difference(name, expected, found):
                 return "%s, line %d%s, field %s: expected %r, found %r" % (name, line, record, col, x, y)
         return "%s, line %d%s: expected %r, found %r" % (name, line, record, a, b)
     return "%s: bytes differ" % name
-
-
-def check_class_teachers(r, published, expected_results_school):
-    """Structural check of class_teachers.csv (the teacher draw itself is not recomputed)."""
-    text = published.decode("utf-8", "replace")
-    lines = text.split("\n")
-    if lines[0] != CLASS_TEACHERS_HEADER or not text.endswith("\n"):
-        return "class_teachers.csv: header or line ends differ from the protocol"
-    teacher_school = dict(r.teachers)
-    seen = set()
-    for k, line in enumerate(lines[1:-1]):
-        f = line.split(",")
-        if len(f) != 3 or f[0] not in r.school_ix or teacher_school.get(f[2]) != f[0]:
-            return "class_teachers.csv, line %d: the teacher does not belong to the school" % (k + 2)
-        if (f[0], f[2]) in seen:
-            return "class_teachers.csv, line %d: teacher %s drawn twice" % (k + 2, f[2])
-        seen.add((f[0], f[2]))
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1841,45 +2016,28 @@ def replay(r, seed, files, rep, note):
     note("draw")
     try:
         out = draw(r, seed)
+        note("classes")
+        out["class"], out["class_teachers"] = classes_and_teachers(r, seed, out)
+        note("quota")
         out["quota"] = allocate_quota(r, seed)
     except DrawError as e:
         return "the draw cannot be replayed: %s" % e
     rep["placed"] = sum(1 for s in out["school"] if s != UNPLACED)
-    # The class column: taken from the published results.csv (class assignment not recomputed).
-    pub = files["results.csv"].decode("utf-8", "replace").split("\n")
-    published_class = [""] * r.n
-    if len(pub) >= r.n + 2:
-        for i in range(r.n):
-            f = pub[i + 1].split(",")
-            if len(f) == 10:
-                published_class[i] = f[9]
-    expected = render(r, out, published_class)
+    expected = render(r, out)
     rep["recomputed"] = [
         "lottery numbers and tickets", "points", "manual placements",
         "every stage's placements (%s)" % ", ".join(
             "%s: %s" % (s["name"], s["mechanism"]) for s in r.policy.stages),
-        "waitlists.csv", "quota.csv", "classes.csv consistent with results.csv",
+        "waitlists", "class assignment", "homeroom-teacher draw", "quota allocation",
     ]
-    trusted = []
-    if r.policy.classes:
-        trusted.append("class assignment (results.csv class column, classes.csv)")
-        if r.policy.classes.get("teachers"):
-            trusted.append("homeroom-teacher draw (class_teachers.csv; checked structurally)")
-    rep["trusted"] = trusted
+    rep["trusted"] = []
     note("comparing results")
-    for name in ["results.csv", "waitlists.csv", "classes.csv", "quota.csv"]:
+    for name in RESULT_FILES:
         try:
             found = files[name].decode("utf-8")
         except UnicodeDecodeError:
             return "%s: not valid UTF-8" % name
         d = first_line_difference(name, expected[name], found)
-        if d:
-            return d
-    if not (r.policy.classes and r.policy.classes.get("teachers")):
-        if files["class_teachers.csv"] != (CLASS_TEACHERS_HEADER + "\n").encode():
-            return "class_teachers.csv: expected no rows (the policy draws no homeroom teachers)"
-    else:
-        d = check_class_teachers(r, files["class_teachers.csv"], out["school"])
         if d:
             return d
     return None
