@@ -1199,8 +1199,25 @@ def run_with_reserves(r, seed, st, participants, start, school, key, cap, in_sta
         t = tickets_for(dom, pk, [ticket_name(r, i) for i, _ in lst])
         for rk, (_, e) in zip(rank_by_ticket(t), lst):
             rkey[e] = rk
-    # Expansion: the open slot keeps index s, reserve j becomes slot m + j.
-    reserved_first = st["reserve_order"] == "reserved_first"
+    limit = 2 * st["choice_rounds"] if st["choice_rounds"] is not None else None
+    school_of, reserved, _ = with_reserves(start, school, key, cap, reserves, entry_res, rkey,
+                                           st["reserve_order"], st["mechanism"], limit)
+    groups = []
+    for p, slot_j in enumerate(reserved):
+        if slot_j is None:
+            groups.append(None)
+        else:
+            s, g, _ = reserves[slot_j]
+            groups.append(r.schools[s].reserved[g][0])
+    return school_of, groups
+
+
+def with_reserves(start, school, key, cap, reserves, entry_res, rkey, order, mech, phase_limit):
+    """Reserved seats (§6.6) in index form. reserves: [(school, group, seats)]; entry_res[e]: the
+    reserve index of entry e or None; rkey: the reserve-lottery key per entry. Returns (school per
+    applicant, reserve index it holds a reserved seat of or None, number of runs)."""
+    m = len(cap)
+    reserved_first = order == "reserved_first"
     capacity = list(cap)
     for s, g, x in reserves:
         capacity[s] -= x
@@ -1209,7 +1226,7 @@ def run_with_reserves(r, seed, st, participants, start, school, key, cap, in_sta
     x_school = []
     x_key = []
     x_phase = []
-    for p in range(len(participants)):
+    for p in range(len(start) - 1):
         first = start[p]
         for e in range(start[p], start[p + 1]):
             rnd = 2 * (e - first)
@@ -1228,9 +1245,10 @@ def run_with_reserves(r, seed, st, participants, start, school, key, cap, in_sta
                 x_key += [key[e], rkey[e]]
                 x_phase += [rnd, rnd + 1]
         x_start.append(len(x_school))
-    mech = st["mechanism"]
-    limit = 2 * st["choice_rounds"] if st["choice_rounds"] is not None else float("inf")
+    limit = phase_limit if phase_limit is not None else float("inf")
+    runs = 0
     while True:
+        runs += 1
         if mech == "deferred_acceptance":
             sub = da(x_start, x_school, x_key, capacity)
         else:
@@ -1248,10 +1266,9 @@ def run_with_reserves(r, seed, st, participants, start, school, key, cap, in_sta
                 returned = True
         if not returned:
             break
-    assignment = [t if (t == UNPLACED or t < m) else reserves[t - m][0] for t in sub]
-    groups = [r.schools[reserves[t - m][0]].reserved[reserves[t - m][1]][0]
-              if (t != UNPLACED and t >= m) else None for t in sub]
-    return assignment, groups
+    school_of = [t if (t == UNPLACED or t < m) else reserves[t - m][0] for t in sub]
+    held = [t - m if (t != UNPLACED and t >= m) else None for t in sub]
+    return school_of, held, runs
 
 
 def run_reallocation(r, out, st, participants, cap, in_stage):
@@ -1270,32 +1287,41 @@ def run_reallocation(r, out, st, participants, cap, in_stage):
             if A.xy[i] is not None and (abs(A.xy[i][0]) > limit or abs(A.xy[i][1]) > limit):
                 raise DrawError("stage %s: applicant coordinate out of range" % st["name"])
     bureau = [] if st["fallback"] == "none" else [s for s in range(m) if in_stage[s]]
-    left = list(cap)
+    app_xy = [A.xy[i] for i in participants] if coords else None
+    sch_xy = [sc.xy for sc in r.schools] if coords else None
+    placed = reallocate(prefs, cap, order, app_xy, sch_xy, bureau)
+    names = {"Preference": "preference", "Distance": "distance", "BureauOrder": "bureau_order"}
+    return [(s, (names[why],)) if s != UNPLACED else (UNPLACED, "no_seat") for s, why in placed]
+
+
+def reallocate(prefs, spare, order, app_xy, sch_xy, bureau):
+    """Reallocation (§6.9) in index form. Returns (school or UNPLACED, reason) per applicant."""
+    m = len(spare)
+    left = list(spare)
     open_set = set(s for s in range(m) if left[s] > 0)
     cursor = 0
-    result = [(UNPLACED, "no_seat")] * len(participants)
+    result = [(UNPLACED, "NoCapacity")] * len(prefs)
     for p in order:
-        i = participants[p]
         pick = None
         for s in prefs[p]:
             if left[s] > 0:
-                pick = (s, ("preference",))
+                pick = (s, "Preference")
                 break
-        if pick is None and coords and A.xy[i] is not None:
-            hx, hy = A.xy[i]
+        if pick is None and app_xy is not None and app_xy[p] is not None:
+            hx, hy = app_xy[p]
             best = None
             for s in open_set:
-                sx, sy = r.schools[s].xy
+                sx, sy = sch_xy[s]
                 c = ((hx - sx) ** 2 + (hy - sy) ** 2, s)
                 if best is None or c < best:
                     best = c
             if best is not None:
-                pick = (best[1], ("distance",))
+                pick = (best[1], "Distance")
         if pick is None:
             while cursor < len(bureau) and left[bureau[cursor]] == 0:
                 cursor += 1
             if cursor < len(bureau):
-                pick = (bureau[cursor], ("bureau_order",))
+                pick = (bureau[cursor], "BureauOrder")
         if pick is not None:
             s = pick[0]
             left[s] -= 1
