@@ -2070,6 +2070,314 @@ def replay(r, seed, files, rep, note):
 
 
 # ---------------------------------------------------------------------------------------------
+# Conformance vectors (docs/PROTOCOL.md §10, vectors/*.json): `--vectors DIR`.
+# ---------------------------------------------------------------------------------------------
+
+def verify_inclusion(leaf, index, size, path, root):
+    """RFC 9162 §2.1.3.2. Returns None or the error name."""
+    if index >= size:
+        return "IndexOutOfRange"
+    fn, sn, r = index, size - 1, leaf
+    sha = hashlib.sha256
+    for p in path:
+        if sn == 0:
+            return "WrongLength"
+        if fn & 1 or fn == sn:
+            r = sha(b"\x01" + p + r).digest()
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = sha(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        return "WrongLength"
+    return None if r == root else "RootMismatch"
+
+
+def waitlists_index(start, school, key, assignment, m):
+    rows = [[] for _ in range(m)]
+    for p in range(len(start) - 1):
+        for e in range(start[p], start[p + 1]):
+            if school[e] == assignment[p]:
+                break
+            rows[school[e]].append((key[e], p))
+    return [[p for _, p in sorted(x)] for x in rows]
+
+
+def refill(start, school, key, assignment, declined, m):
+    """Waitlist refill (§6.8), for the vectors only (the draw itself has no declines)."""
+    n = len(start) - 1
+    lists = [[] for _ in range(m)]
+    for p in range(n):
+        for e in range(start[p], start[p + 1]):
+            if school[e] == assignment[p]:
+                break
+            lists[school[e]].append((key[e], p, e - start[p]))
+    for x in lists:
+        x.sort()
+
+    def rank(p, s):
+        if s == UNPLACED:
+            return float("inf")
+        lst = school[start[p]:start[p + 1]]
+        return lst.index(s) if s in lst else float("inf")
+
+    a = list(assignment)
+    current = [rank(p, a[p]) for p in range(n)]
+    gone = [False] * n
+    queue = []
+    for d in declined:
+        gone[d] = True
+        if a[d] != UNPLACED:
+            queue.append(a[d])
+            a[d] = UNPLACED
+    cursor = [0] * m
+    events = []
+    vacant = []
+    while queue:
+        s = queue.pop(0)
+        taken = False
+        while cursor[s] < len(lists[s]):
+            _, j, rk = lists[s][cursor[s]]
+            cursor[s] += 1
+            if gone[j] or rk >= current[j]:
+                continue
+            vacated = a[j]
+            a[j] = s
+            current[j] = rk
+            events.append({"applicant": j, "school": s,
+                           "vacated": None if vacated == UNPLACED else vacated})
+            if vacated != UNPLACED:
+                queue.append(vacated)
+            taken = True
+            break
+        if not taken:
+            vacant.append(s)
+    return a, events, vacant
+
+
+def check_vectors(d):
+    """Recomputes every vector of the folder `d`; returns the list of failures."""
+    bad = []
+    H = bytes.fromhex
+
+    def load(name):
+        with open(os.path.join(d, name), "rb") as fh:
+            return json.loads(fh.read().decode("utf-8"))
+
+    def want(cond, what):
+        if not cond:
+            bad.append(what)
+
+    v = load("encoding.json")
+    for c in v["cases"]:
+        fields = [H(x) for x in c["fields_hex"]]
+        want(encode_fields(c["tag"], fields).hex() == c["encoding_hex"], "encoding.json: " + c["name"])
+        want(hash_fields(c["tag"], fields).hex() == c["hash"], "encoding.json: " + c["name"] + " (H)")
+    for c in v["sha256"]:
+        want(hashlib.sha256(H(c["bytes_hex"])).hexdigest() == c["sha256"], "encoding.json: " + c["name"])
+
+    v = load("merkle.json")
+    for t in v["trees"]:
+        leaves = [leaf_hash(H(x)) for x in t["leaves_hex"]]
+        want([x.hex() for x in leaves] == t["leaf_hashes"], "merkle.json: %s leaves" % t["name"])
+        root = merkle_root(leaves)
+        want(root.hex() == t["root"], "merkle.json: %s root" % t["name"])
+        for pr in t["proofs"]:
+            want(verify_inclusion(leaves[pr["index"]], pr["index"], len(leaves),
+                                  [H(x) for x in pr["path"]], root) is None,
+                 "merkle.json: %s proof %d" % (t["name"], pr["index"]))
+    for c in v["invalid_proofs"]:
+        got = verify_inclusion(H(c["leaf_hash"]), c["index"], c["size"], [H(x) for x in c["path"]],
+                               H(c["root"]))
+        want(got == c["want_err"], "merkle.json: %s (got %s)" % (c["name"], got))
+
+    v = load("leaves.json")
+    for c in v["applicant_leaves"]:
+        dom = Domain(c["domain"])
+        data = encode_fields(dom.tag("leaf/applicant"), [f.encode() for f in c["row"].split(",")])
+        want(data.hex() == c["leaf_data_hex"] and leaf_hash(data).hex() == c["leaf_hash"],
+             "leaves.json: " + c["name"])
+    for c in v["file_leaves"]:
+        dom = Domain(c["domain"])
+        data = encode_fields(dom.tag("leaf/file"), [c["file"].encode(), H(c["bytes_hex"])])
+        want(data.hex() == c["leaf_data_hex"] and leaf_hash(data).hex() == c["leaf_hash"],
+             "leaves.json: " + c["name"])
+    for c in v["private_records"]:
+        got = hash_fields("fairdraw/v1/private", [H(c["salt"])] + [c[k].encode() for k in (
+            "application_id", "name", "id_card", "birth_date", "phone", "address")])
+        want(got.hex() == c["private_hash"], "leaves.json: private record " + c["application_id"])
+    t = v["input_tree"]
+    leaves = [H(x) for x in t["leaf_hashes"]]
+    want(merkle_root(leaves).hex() == t["input_root"] and len(leaves) == t["tree_size"],
+         "leaves.json: input tree root")
+    pr = t["proof"]
+    want(verify_inclusion(leaves[pr["index"]], pr["index"], len(leaves), [H(x) for x in pr["path"]],
+                          H(t["input_root"])) is None, "leaves.json: input tree proof")
+
+    v = load("seed.json")
+    c = v["ceremony"]
+    dom = Domain(c["domain"])
+    root = H(c["input_root"])
+    rid = c["round_id"].encode()
+    for p in c["parties"]:
+        got = hash_fields(dom.tag("commit"), [rid, root, p["party"].encode(), H(p["share"])])
+        want(got.hex() == p["commitment"], "seed.json: commitment of " + p["party"])
+    fields = [rid, H(c["policy_hash"]), root, u64be(c["tree_size"]), H(c["beacon"]["value_hex"]),
+              u64be(len(c["parties"]))]
+    for p in sorted(c["parties"], key=lambda x: x["party"].encode()):
+        fields += [p["party"].encode(), H(p["share"])]
+    want(encode_fields(dom.tag("seed"), fields).hex() == c["seed_encoding_hex"],
+         "seed.json: seed encoding")
+    seed = hash_fields(dom.tag("seed"), fields)
+    want(seed.hex() == c["seed"], "seed.json: seed")
+    want(hash_fields(Domain("rehearsal").tag("seed"), fields).hex() == c["rehearsal_seed"],
+         "seed.json: rehearsal seed")
+    for p in c["purposes"]:
+        want(purpose_key(dom, seed, p["label"]).hex() == p["key"], "seed.json: purpose " + p["label"])
+    for x in v["invalid_reveals"]:
+        got = hash_fields(dom.tag("commit"), [rid, root, x["party"].encode(), H(x["share"])])
+        want(got.hex() != x["commitment"], "seed.json: " + x["name"])
+
+    v = load("stream.json")
+    for c in v["streams"]:
+        st = Stream(H(c["key"]))
+        want(["%016x" % st.next_u64() for _ in c["first_words"]] == c["first_words"],
+             "stream.json: %s words" % c["name"])
+        for b in c["below"]:
+            st = Stream(H(c["key"]))
+            vals = [str(st.below(int(b["m"]))) for _ in b["values"]]
+            used = (st.counter - 1) * 8 + st.pos
+            want(vals == b["values"] and used == b["words_used"],
+                 "stream.json: %s below(%s)" % (c["name"], b["m"]))
+        for pm in c["permutations"]:
+            want(Stream(H(c["key"])).permutation(pm["n"]) == pm["permutation"],
+                 "stream.json: %s permutation(%d)" % (c["name"], pm["n"]))
+
+    v = load("tickets.json")
+    for c in v["cases"]:
+        t = tickets_for(Domain(c["domain"]), H(c["key"]), c["names"])
+        want([x.hex() for x in t] == c["tickets"], "tickets.json: %s tickets" % c["name"])
+        want(rank_by_ticket(t) == c["lottery_numbers"], "tickets.json: %s numbers" % c["name"])
+
+    v = load("mechanisms.json")
+    for c in v["cases"]:
+        name = "mechanisms.json: " + c["name"]
+        if "rules" in c:
+            for a in c["applicants"]:
+                parts = []
+                for rule, val in zip(c["rules"], a["values"]):
+                    raw = val * rule["weight"]
+                    parts.append(min(raw, rule["cap"]) if rule["weight"] >= 0 else max(raw, -rule["cap"]))
+                elig = all(val >= rule["threshold"] for rule, val in zip(c["rules"], a["values"]))
+                want(parts == a["parts"] and sum(parts) == a["total_milli"] and elig == a["eligible"], name)
+            continue
+        inst = c["instance"]
+        start, school, key, cap = inst["pref_start"], inst["pref_school"], inst["pref_key"], inst["capacity"]
+        m = len(cap)
+        none = lambda xs: [None if x == UNPLACED else x for x in xs]  # noqa: E731
+        if "declined" in c:
+            a = [UNPLACED if x is None else x for x in c["assignment"]]
+            after, events, vacant = refill(start, school, key, a, c["declined"], m)
+            want(none(after) == c["after"] and events == c["events"] and vacant == c["vacant"], name)
+            continue
+        if "placements" in c:
+            n = len(start) - 1
+            prefs = [school[start[p]:start[p + 1]] for p in range(n)]
+            sch_xy = c.get("school_xy")
+            app_xy = c.get("applicant_xy")
+            placed = reallocate(prefs, c["spare"], c["order"],
+                                [tuple(x) if x else None for x in app_xy] if sch_xy else None,
+                                [tuple(x) for x in sch_xy] if sch_xy else None, c["bureau_order"])
+            got = [{"applicant": p, "reason": placed[p][1],
+                    "school": None if placed[p][0] == UNPLACED else placed[p][0]} for p in c["order"]]
+            want(got == c["placements"], name + " %r" % got)
+            continue
+        if "reserves" in c:
+            res = [(x["school"], x["group"], x["seats"]) for x in c["reserves"]]
+            lookup = {(x[0], x[1]): j for j, x in enumerate(res)}
+            entry_res = [None if g is None else lookup.get((school[e], g))
+                         for e, g in enumerate(c["entry_group"])]
+            rkey = c["reserve_key"] or key
+            limit = 2 * c["choice_rounds"] if c.get("choice_rounds") else None
+            a, held, runs = with_reserves(start, school, key, cap, res, entry_res, rkey,
+                                          c["reserve_order"], c["mechanism"], limit)
+            want(none(a) == c["assignment"] and [h is not None for h in held] == c["reserved"]
+                 and runs == c["runs"], name)
+            continue
+        mech = c["mechanism"]
+        if mech == "deferred_acceptance":
+            a = da(start, school, key, cap)
+        elif mech == "first_choice_first":
+            n = len(start) - 1
+            owner = [p for p in range(n) for _ in range(start[p], start[p + 1])]
+            phase = [e - start[owner[e]] for e in range(len(school))]
+            cr = c.get("choice_rounds")
+            a = fcf(start, school, key, cap, phase, cr if cr is not None else float("inf"))
+        elif mech == "serial_dictatorship":
+            n = len(start) - 1
+            left = list(cap)
+            a = [UNPLACED] * n
+            for p in c["order"]:
+                for e in range(start[p], start[p + 1]):
+                    if left[school[e]] > 0:
+                        left[school[e]] -= 1
+                        a[p] = school[e]
+                        break
+        else:
+            bad.append(name + ": unknown mechanism")
+            continue
+        want(none(a) == c["assignment"], name + " assignment %r" % none(a))
+        if "waitlists" in c:
+            want(waitlists_index(start, school, key, a, m) == c["waitlists"], name + " waitlists")
+
+    v = load("e2e.json")
+    bdir = os.path.join(d, "e2e", "bundle")
+    try:
+        rep = verify(read_bundle(bdir))
+        ok = all(x["status"] != "fail" for x in rep["checks"])
+        e = v["expected"]
+        want(ok and rep["seed"] == e["seed"] and rep["input_root"] == e["input_root"]
+             and rep["results_root"] == e["results_root"], "e2e.json: the bundle verifies")
+    except Unusable as ex:
+        bad.append("e2e.json: bundle unusable: %s" % ex)
+
+    v = load("bundle_tamper.json")
+    import shutil
+    import tempfile
+    for c in v["cases"]:
+        tmp = tempfile.mkdtemp(prefix="fairdraw-vector-")
+        try:
+            for f in os.listdir(bdir):
+                shutil.copy(os.path.join(bdir, f), tmp)
+            path = os.path.join(tmp, c["file"])
+            if c.get("delete"):
+                os.remove(path)
+            else:
+                with open(path, "rb") as fh:
+                    b = fh.read()
+                if c["find"].encode() not in b:
+                    bad.append("bundle_tamper.json: %s: text to find is absent" % c["name"])
+                    continue
+                with open(path, "wb") as fh:
+                    fh.write(b.replace(c["find"].encode(), c["replace"].encode(), 1))
+            try:
+                rep = verify(read_bundle(tmp))
+                fails = [x["id"] for x in rep["checks"] if x["status"] == "fail"]
+                code = 1 if fails else 0
+            except Unusable:
+                fails, code = [], 2
+            want(code == c["want_exit"] and sorted(fails) == sorted(c["want_fail"]),
+                 "bundle_tamper.json: %s (exit %d, failed %s)" % (c["name"], code, fails))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return bad
+
+
+# ---------------------------------------------------------------------------------------------
 # Command line.
 # ---------------------------------------------------------------------------------------------
 
@@ -2077,8 +2385,18 @@ def main(argv):
     args = [a for a in argv[1:]]
     as_json = "--json" in args
     args = [a for a in args if a != "--json"]
+    if len(args) == 2 and args[0] == "--vectors":
+        try:
+            bad = check_vectors(args[1])
+        except (OSError, KeyError, ValueError, TypeError) as e:
+            sys.stderr.write("unusable vectors folder: %s\n" % e)
+            return 2
+        for b in bad:
+            print("FAIL " + b)
+        print("vectors: %s" % ("all reproduced" if not bad else "%d failures" % len(bad)))
+        return 1 if bad else 0
     if len(args) != 1 or args[0].startswith("-"):
-        sys.stderr.write("usage: fairdraw_verify.py DIR [--json]\n")
+        sys.stderr.write("usage: fairdraw_verify.py DIR [--json] | --vectors VECTORS_DIR\n")
         return 2
     progress = None
     if not as_json and sys.stderr.isatty():
