@@ -1,2 +1,4 @@
 //! Fairdraw service library: input import, the ceremony and the round service.
+pub mod ceremony;
 pub mod import;
+pub mod output;

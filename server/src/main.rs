@@ -4,8 +4,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-mod output;
 mod simulate;
+use server::output;
 
 /// Fairdraw — a verifiable enrollment lottery for compulsory education.
 #[derive(Parser)]
@@ -49,12 +49,151 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make a signing key file (owner-only, mode 0600; never overwrites).
+    Keygen {
+        /// Signer id written in the key and in every signature (e.g. bureau, notary-1).
+        #[arg(long)]
+        signer: String,
+        /// The key file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The ceremony steps over a round directory: freeze, commit, reveal, beacon, status.
+    Round {
+        #[command(subcommand)]
+        step: RoundStep,
+    },
+    /// Run the draw of a prepared round directory and write the signed bundle, the ceremony sheet
+    /// and the archive folder. Run again (or on a copy of the directory): byte-identical bundle.
+    Draw {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// The bureau's key file (signs the manifest).
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the public bundle.
+        #[arg(long)]
+        out: PathBuf,
+        /// Co-signers' key files (e.g. the notary's), each adding a manifest signature.
+        #[arg(long = "cosigner")]
+        cosigners: Vec<PathBuf>,
+        /// Name of the person at the keyboard (printed on the sheet).
+        #[arg(long)]
+        person: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoundStep {
+    /// Validate the bureau's files (all or nothing), freeze the public inputs, compute the input
+    /// root, sign the checkpoint and print the counts per school and category.
+    Freeze {
+        /// The round directory (created).
+        round_dir: PathBuf,
+        /// Directory with policy.toml, schools.(csv|xlsx), applicants.(csv|xlsx), teachers (optional).
+        #[arg(long)]
+        inputs: PathBuf,
+        /// The bureau's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The bureau's salt key (64 hex digits, mode 0600); default: ROUND_DIR/private/salt.key,
+        /// created on first use.
+        #[arg(long)]
+        salt_key: Option<PathBuf>,
+        /// Parties that will contribute randomness, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "bureau,notary")]
+        parties: Vec<String>,
+        /// Make this round a rehearsal (演练): rewrites the policy's `mode = "real"` line.
+        #[arg(long)]
+        rehearsal: bool,
+        /// Name of the person at the keyboard (for the log).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Commit a party's secret share (only the commitment enters the round directory).
+    Commit {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// Party id.
+        #[arg(long)]
+        party: String,
+        /// A share file the party brought.
+        #[arg(long, group = "share")]
+        share_file: Option<PathBuf>,
+        /// Dice digits 1–6, at least 50 (≈ 129 bits).
+        #[arg(long, group = "share")]
+        dice: Option<String>,
+        /// A share from the system's random source (needs --save-share).
+        #[arg(long, group = "share")]
+        random: bool,
+        /// Save the share to this new file (mode 0600) for the party to take away.
+        #[arg(long)]
+        save_share: Option<PathBuf>,
+        /// Name of the person (for the log).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Reveal a party's share (after every party committed); checked against its commitment.
+    Reveal {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// Party id.
+        #[arg(long)]
+        party: String,
+        /// The party's share file.
+        #[arg(long, group = "share")]
+        share_file: Option<PathBuf>,
+        /// The same dice digits typed at the commit.
+        #[arg(long, group = "share")]
+        dice: Option<String>,
+        /// Name of the person (for the log).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Record the public beacon value (after every reveal).
+    Beacon {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// The value as hex (e.g. drand randomness).
+        #[arg(long, group = "value")]
+        hex: Option<String>,
+        /// The value as text (its UTF-8 bytes).
+        #[arg(long, group = "value")]
+        text: Option<String>,
+        /// The value as decimal digits (their ASCII bytes).
+        #[arg(long, group = "value")]
+        digits: Option<String>,
+        /// drand, hall_digits, lottery_result, index_close or text.
+        #[arg(long)]
+        kind: String,
+        /// Where the value comes from, in words.
+        #[arg(long)]
+        source: String,
+        /// Name of the person (for the log).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Show what has been done and what comes next.
+    Status {
+        /// The round directory.
+        round_dir: PathBuf,
+    },
 }
 
 fn main() {
     match run() {
         Ok(()) => {}
         Err(e) => {
+            if let Some(ce) = e.downcast_ref::<server::ceremony::CeremonyError>() {
+                if let server::ceremony::CeremonyError::Problems(ps) = ce {
+                    for p in ps {
+                        eprintln!("{}", p.zh());
+                        eprintln!("{}", p.en());
+                    }
+                }
+                eprintln!("error: {ce}");
+                std::process::exit(ce.exit_code());
+            }
             eprintln!("error: {e:#}");
             std::process::exit(2);
         }
@@ -72,6 +211,15 @@ fn run() -> Result<()> {
             json,
         } => cmd_simulate(applicants, schools, &seed_text, &out, json),
         Command::Demo { dir, .. } => cmd_demo(dir),
+        Command::Keygen { signer, out } => ceremony_cmd::keygen(&signer, &out),
+        Command::Round { step } => ceremony_cmd::round(step),
+        Command::Draw {
+            round_dir,
+            key,
+            out,
+            cosigners,
+            person,
+        } => ceremony_cmd::draw(&round_dir, &key, &out, &cosigners, person.as_deref()),
     }
 }
 
@@ -201,4 +349,129 @@ fn cmd_demo(dir: Option<PathBuf>) -> Result<()> {
         bail!("the demo bundle did not verify");
     }
     Ok(())
+}
+
+/// Dispatch of the ceremony subcommands to `server::ceremony`.
+mod ceremony_cmd {
+    use super::RoundStep;
+    use anyhow::Result;
+    use server::ceremony::{self, beacon, commit, draw as drawing, freeze, keys, round_dir};
+    use std::path::{Path, PathBuf};
+
+    pub fn keygen(signer: &str, out: &Path) -> Result<()> {
+        print!("{}", keys::keygen(signer, out)?);
+        Ok(())
+    }
+
+    fn share<'a>(
+        file: &'a Option<PathBuf>,
+        dice: &'a Option<String>,
+        random: bool,
+    ) -> Result<commit::ShareSource<'a>> {
+        Ok(match (file, dice, random) {
+            (Some(f), None, false) => commit::ShareSource::File(f),
+            (None, Some(d), false) => commit::ShareSource::Dice(d),
+            (None, None, true) => commit::ShareSource::Random,
+            _ => anyhow::bail!("give exactly one of --share-file, --dice or --random"),
+        })
+    }
+
+    pub fn round(step: RoundStep) -> Result<()> {
+        let summary = match step {
+            RoundStep::Freeze {
+                round_dir,
+                inputs,
+                key,
+                salt_key,
+                parties,
+                rehearsal,
+                person,
+            } => freeze::freeze(
+                &round_dir::RoundDir::new(&round_dir),
+                &freeze::FreezeOptions {
+                    inputs: &inputs,
+                    key: &key,
+                    salt_key: salt_key.as_deref(),
+                    parties,
+                    rehearsal,
+                    person: person.as_deref(),
+                },
+            )?,
+            RoundStep::Commit {
+                round_dir,
+                party,
+                share_file,
+                dice,
+                random,
+                save_share,
+                person,
+            } => commit::commit(
+                &round_dir::RoundDir::new(&round_dir),
+                &party,
+                &share(&share_file, &dice, random)?,
+                save_share.as_deref(),
+                person.as_deref(),
+            )?,
+            RoundStep::Reveal {
+                round_dir,
+                party,
+                share_file,
+                dice,
+                person,
+            } => commit::reveal(
+                &round_dir::RoundDir::new(&round_dir),
+                &party,
+                &share(&share_file, &dice, false)?,
+                person.as_deref(),
+            )?,
+            RoundStep::Beacon {
+                round_dir,
+                hex,
+                text,
+                digits,
+                kind,
+                source,
+                person,
+            } => {
+                let value = match (&hex, &text, &digits) {
+                    (Some(h), None, None) => beacon::BeaconValue::Hex(h),
+                    (None, Some(t), None) => beacon::BeaconValue::Text(t),
+                    (None, None, Some(d)) => beacon::BeaconValue::Digits(d),
+                    _ => anyhow::bail!("give exactly one of --hex, --text or --digits"),
+                };
+                beacon::beacon(
+                    &round_dir::RoundDir::new(&round_dir),
+                    &value,
+                    &kind,
+                    &source,
+                    person.as_deref(),
+                )?
+            }
+            RoundStep::Status { round_dir } => {
+                ceremony::status(&round_dir::RoundDir::new(&round_dir))?
+            }
+        };
+        print!("{summary}");
+        Ok(())
+    }
+
+    pub fn draw(
+        round_dir: &Path,
+        key: &Path,
+        out: &Path,
+        cosigners: &[PathBuf],
+        person: Option<&str>,
+    ) -> Result<()> {
+        let o = drawing::draw(
+            &round_dir::RoundDir::new(round_dir),
+            &drawing::DrawOptions {
+                key,
+                cosigners,
+                out,
+                person,
+            },
+        )?;
+        print!("{}", o.summary);
+        Ok(())
+    }
 }
