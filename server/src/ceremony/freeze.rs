@@ -260,15 +260,17 @@ fn summary(
         round.schools.len(),
         cp["seats"]
     ));
-    s.push(
-        "  school / 学校                          seats 学位  1st choice 第一志愿  listed 填报"
-            .to_string(),
-    );
+    s.push("  school 学校       seats 学位  1st choice 第一志愿  listed 填报  name 校名");
     let schools = cp["schools"].as_array().cloned().unwrap_or_default();
     for (sc, j) in round.schools.iter().zip(schools) {
         s.push(format!(
-            "  {:<8} {:<28} {:>6}  {:>8}  {:>8}",
-            sc.id, sc.name, j["seats"], j["first_choice"], j["listed"]
+            "  {:<12} {:>10}  {:>18}  {:>11}  {}{}",
+            sc.id,
+            j["seats"].as_u64().unwrap_or(0),
+            j["first_choice"].as_u64().unwrap_or(0),
+            j["listed"].as_u64().unwrap_or(0),
+            sc.name,
+            if sc.private { " (民办 private)" } else { "" }
         ));
     }
     for c in cp["categories"].as_array().into_iter().flatten() {
@@ -280,15 +282,15 @@ fn summary(
             .map(|k| k.label.as_str())
             .unwrap_or("");
         s.push(format!(
-            "  category / 类别 {code:<20} {:>6}  {label}",
-            c["applicants"]
+            "  category 类别 {code:<20} {:>6}  {label}",
+            c["applicants"].as_u64().unwrap_or(0)
         ));
     }
     for t in cp["tracks"].as_array().into_iter().flatten() {
         s.push(format!(
-            "  track / 通道 {:<22} {:>6}",
+            "  track 通道    {:<20} {:>6}",
             t["track"].as_str().unwrap_or(""),
-            t["applicants"]
+            t["applicants"].as_u64().unwrap_or(0)
         ));
     }
     s.push(format!(
