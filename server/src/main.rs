@@ -326,28 +326,123 @@ fn cmd_simulate(
     Ok(())
 }
 
+fn read_bundle(dir: &std::path::Path) -> Result<lottery::verify::Files> {
+    let mut files = lottery::verify::Files::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let e = e?;
+        if e.path().is_file() {
+            files.insert(
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path())?,
+            );
+        }
+    }
+    Ok(files)
+}
+
 fn cmd_demo(dir: Option<PathBuf>) -> Result<()> {
     let dir = match dir {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("fairdraw-demo-{}", std::process::id())),
     };
-    let bundle_dir = dir.join("bundle");
-    println!("Fairdraw demo — a simulated district round, drawn and verified in the terminal.\n");
-    let files = simulate_bundle(3000, 25, "fairdraw demo")?;
-    output::write_dir_atomic(&bundle_dir, &files)?;
-    let map: lottery::verify::Files = files.into_iter().collect();
-    let report = lottery::verify::verify(&map).map_err(|e| anyhow::anyhow!("{e}"))?;
-    for c in &report.checks {
-        println!("  {:4} {:?}  {}", c.id, c.status, c.en);
-    }
-    println!("\nBundle: {}", bundle_dir.display());
     println!(
-        "Verify it yourself: cargo run --release -p verifier -- {}",
-        bundle_dir.display()
+        "Fairdraw demo — the draw ceremony of a county round, in the terminal: three parties \
+         (bureau, notary, observer), a rehearsal, then the real round.\nFiles: {}",
+        dir.display()
     );
-    if !report.ok() {
-        bail!("the demo bundle did not verify");
+    let outcome = server::ceremony::demo::run(&dir, &mut |l| println!("{l}"))?;
+    let mut all_ok = true;
+    for (label, bundle) in [
+        ("rehearsal / 演练", &outcome.rehearsal_bundle),
+        ("real round / 正式", &outcome.bundle),
+    ] {
+        let files = read_bundle(bundle)?;
+        let report = lottery::verify::verify(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("\n── 6. verification of the {label} bundle (as fairdraw-verify does)");
+        for c in &report.checks {
+            let st = match &c.status {
+                lottery::verify::Status::Pass => "pass".to_string(),
+                lottery::verify::Status::Fail(m) => format!("FAIL {m}"),
+                lottery::verify::Status::Skip(m) => format!("skip ({m})"),
+            };
+            println!("  {:4} {:<48} {st}", c.id, c.en);
+        }
+        println!(
+            "  domain: {}",
+            match report.domain {
+                Some(lottery::Domain::Rehearsal) => "REHEARSAL 演练 — not a real draw",
+                _ => "real 正式",
+            }
+        );
+        all_ok &= report.ok();
     }
+    // One family checks its result with the secret printed on its notice.
+    let secrets = std::fs::read(outcome.round.join("private/secrets.csv")).unwrap_or_default();
+    let secrets = String::from_utf8_lossy(&secrets);
+    if let Some(line) = secrets.lines().nth(1) {
+        let id = line
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('\u{feff}');
+        let files = read_bundle(&outcome.bundle)?;
+        if let Ok(Some(v)) = lottery::verify::applicant_view(&files, id) {
+            let get = |k: &str| {
+                v.result
+                    .iter()
+                    .find(|(h, _)| h == k)
+                    .map(|(_, x)| x.as_str())
+                    .unwrap_or("")
+            };
+            println!(
+                "\n── 7. a family looks up application {id} (its secret is on its private notice)"
+            );
+            println!(
+                "  school {}  lottery number {}  stage {}  inclusion proof {}",
+                if get("school_id").is_empty() {
+                    "—"
+                } else {
+                    get("school_id")
+                },
+                get("lottery_number"),
+                get("stage"),
+                if v.proof_ok {
+                    "verified against the input root"
+                } else {
+                    "FAILED"
+                }
+            );
+        }
+    }
+    println!("\n════ Summary / 总结 ════");
+    println!(
+        "  public bundle (publish this)     {}",
+        outcome.bundle.display()
+    );
+    println!(
+        "  rehearsal bundle (演练)           {}",
+        outcome.rehearsal_bundle.display()
+    );
+    println!(
+        "  private notices (never publish)  {}",
+        outcome.round.join("private/notices.html").display()
+    );
+    println!(
+        "  ceremony sheet (print, sign)     {}",
+        outcome.round.join("sheet.html").display()
+    );
+    println!(
+        "  archive for the notary           {}",
+        outcome.round.join("archive").display()
+    );
+    println!(
+        "  verify it yourself: cargo run -p verifier -- {}",
+        outcome.bundle.display()
+    );
+    if !all_ok {
+        bail!("a demo bundle did not verify");
+    }
+    println!("VERIFIED: both bundles reproduce.");
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 
 pub mod beacon;
 pub mod commit;
+pub mod demo;
 pub mod draw;
 pub mod freeze;
 pub mod keys;
