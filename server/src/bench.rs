@@ -153,7 +153,9 @@ fn one_size(args: &BenchArgs, n: usize, m: usize) -> Result<Vec<Phase>> {
     let (root, size) = t.time("input root", || round.input_root());
     let sim = simulate::ceremony(&round, &args.seed_text, &root, size);
     let seed: Digest = t
-        .time("seed", || bundle::seed_for(&round, &root, size, &sim.ceremony))
+        .time("seed", || {
+            bundle::seed_for(&round, &root, size, &sim.ceremony)
+        })
         .map_err(anyhow::Error::msg)?;
     // The draw, `repeat` times; the fastest run's sub-phases are kept.
     let mut best: Option<(f64, Vec<(String, f64)>, f64, f64)> = None;
@@ -235,8 +237,10 @@ fn one_size(args: &BenchArgs, n: usize, m: usize) -> Result<Vec<Phase>> {
             true,
         ),
     };
-    t.time("bundle write", || crate::output::write_dir_atomic(&dir, &files))
-        .with_context(|| format!("writing {}", dir.display()))?;
+    t.time("bundle write", || {
+        crate::output::write_dir_atomic(&dir, &files)
+    })
+    .with_context(|| format!("writing {}", dir.display()))?;
     drop(files);
     let report = t.time("verify (read + check)", || -> Result<_> {
         let mut map = lottery::verify::Files::new();

@@ -5,8 +5,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 mod bench;
-mod output;
 mod simulate;
+use server::output;
 
 /// Fairdraw — a verifiable enrollment lottery for compulsory education.
 #[derive(Parser)]
@@ -56,12 +56,151 @@ enum Command {
     /// Measure the engine: time and peak memory of every phase at 10k / 100k / 1M applicants
     /// (or one given size), and `bench da` for the peer comparison.
     Bench(bench::BenchArgs),
+    /// Make a signing key file (owner-only, mode 0600; never overwrites).
+    Keygen {
+        /// Signer id written in the key and in every signature (e.g. bureau, notary-1).
+        #[arg(long)]
+        signer: String,
+        /// The key file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The ceremony steps over a round directory: freeze, commit, reveal, beacon, status.
+    Round {
+        #[command(subcommand)]
+        step: RoundStep,
+    },
+    /// Run the draw of a prepared round directory and write the signed bundle, the ceremony sheet
+    /// and the archive folder. Run again (or on a copy of the directory): byte-identical bundle.
+    Draw {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// The bureau's key file (signs the manifest).
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the public bundle.
+        #[arg(long)]
+        out: PathBuf,
+        /// Co-signers' key files (e.g. the notary's), each adding a manifest signature.
+        #[arg(long = "cosigner")]
+        cosigners: Vec<PathBuf>,
+        /// Name of the person at the keyboard (printed on the sheet).
+        #[arg(long)]
+        person: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoundStep {
+    /// Validate the bureau's files (all or nothing), freeze the public inputs, compute the input
+    /// root, sign the checkpoint and print the counts per school and category.
+    Freeze {
+        /// The round directory (created).
+        round_dir: PathBuf,
+        /// Directory with policy.toml, schools.(csv|xlsx), applicants.(csv|xlsx), teachers (optional).
+        #[arg(long)]
+        inputs: PathBuf,
+        /// The bureau's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The bureau's salt key (64 hex digits, mode 0600); default: ROUND_DIR/private/salt.key,
+        /// created on first use.
+        #[arg(long)]
+        salt_key: Option<PathBuf>,
+        /// Parties that will contribute randomness, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "bureau,notary")]
+        parties: Vec<String>,
+        /// Make this round a rehearsal (演练): rewrites the policy's `mode = "real"` line.
+        #[arg(long)]
+        rehearsal: bool,
+        /// Name of the person at the keyboard (for the log).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Commit a party's secret share (only the commitment enters the round directory).
+    Commit {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// Party id.
+        #[arg(long)]
+        party: String,
+        /// A share file the party brought.
+        #[arg(long, group = "share")]
+        share_file: Option<PathBuf>,
+        /// Dice digits 1–6, at least 50 (≈ 129 bits).
+        #[arg(long, group = "share")]
+        dice: Option<String>,
+        /// A share from the system's random source (needs --save-share).
+        #[arg(long, group = "share")]
+        random: bool,
+        /// Save the share to this new file (mode 0600) for the party to take away.
+        #[arg(long)]
+        save_share: Option<PathBuf>,
+        /// Name of the person (for the log).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Reveal a party's share (after every party committed); checked against its commitment.
+    Reveal {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// Party id.
+        #[arg(long)]
+        party: String,
+        /// The party's share file.
+        #[arg(long, group = "share")]
+        share_file: Option<PathBuf>,
+        /// The same dice digits typed at the commit.
+        #[arg(long, group = "share")]
+        dice: Option<String>,
+        /// Name of the person (for the log).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Record the public beacon value (after every reveal).
+    Beacon {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// The value as hex (e.g. drand randomness).
+        #[arg(long, group = "value")]
+        hex: Option<String>,
+        /// The value as text (its UTF-8 bytes).
+        #[arg(long, group = "value")]
+        text: Option<String>,
+        /// The value as decimal digits (their ASCII bytes).
+        #[arg(long, group = "value")]
+        digits: Option<String>,
+        /// drand, hall_digits, lottery_result, index_close or text.
+        #[arg(long)]
+        kind: String,
+        /// Where the value comes from, in words.
+        #[arg(long)]
+        source: String,
+        /// Name of the person (for the log).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Show what has been done and what comes next.
+    Status {
+        /// The round directory.
+        round_dir: PathBuf,
+    },
 }
 
 fn main() {
     match run() {
         Ok(()) => {}
         Err(e) => {
+            if let Some(ce) = e.downcast_ref::<server::ceremony::CeremonyError>() {
+                if let server::ceremony::CeremonyError::Problems(ps) = ce {
+                    for p in ps {
+                        eprintln!("{}", p.zh());
+                        eprintln!("{}", p.en());
+                    }
+                }
+                eprintln!("error: {ce}");
+                std::process::exit(ce.exit_code());
+            }
             eprintln!("error: {e:#}");
             std::process::exit(2);
         }
@@ -81,18 +220,16 @@ fn run() -> Result<()> {
         } => cmd_simulate(applicants, schools, &seed_text, &out, json, choices),
         Command::Bench(args) => bench::run(args),
         Command::Demo { dir, .. } => cmd_demo(dir),
+        Command::Keygen { signer, out } => ceremony_cmd::keygen(&signer, &out),
+        Command::Round { step } => ceremony_cmd::round(step),
+        Command::Draw {
+            round_dir,
+            key,
+            out,
+            cosigners,
+            person,
+        } => ceremony_cmd::draw(&round_dir, &key, &out, &cosigners, person.as_deref()),
     }
-}
-
-/// Runs the simulated ceremony and returns the bundle files.
-fn simulate_bundle(
-    applicants: usize,
-    schools: usize,
-    seed_text: &str,
-) -> Result<Vec<(String, Vec<u8>)>> {
-    let opts = simulate::Options::default();
-    simulate::bundle_files(applicants, schools, seed_text, &opts, &mut |_| {}, &mut |_| {})
-        .map_err(anyhow::Error::msg)
 }
 
 fn cmd_simulate(
@@ -136,27 +273,247 @@ fn cmd_simulate(
     Ok(())
 }
 
+fn read_bundle(dir: &std::path::Path) -> Result<lottery::verify::Files> {
+    let mut files = lottery::verify::Files::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let e = e?;
+        if e.path().is_file() {
+            files.insert(
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path())?,
+            );
+        }
+    }
+    Ok(files)
+}
+
 fn cmd_demo(dir: Option<PathBuf>) -> Result<()> {
     let dir = match dir {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("fairdraw-demo-{}", std::process::id())),
     };
-    let bundle_dir = dir.join("bundle");
-    println!("Fairdraw demo — a simulated district round, drawn and verified in the terminal.\n");
-    let files = simulate_bundle(3000, 25, "fairdraw demo")?;
-    output::write_dir_atomic(&bundle_dir, &files)?;
-    let map: lottery::verify::Files = files.into_iter().collect();
-    let report = lottery::verify::verify(&map).map_err(|e| anyhow::anyhow!("{e}"))?;
-    for c in &report.checks {
-        println!("  {:4} {:?}  {}", c.id, c.status, c.en);
-    }
-    println!("\nBundle: {}", bundle_dir.display());
     println!(
-        "Verify it yourself: cargo run --release -p verifier -- {}",
-        bundle_dir.display()
+        "Fairdraw demo — the draw ceremony of a county round, in the terminal: three parties \
+         (bureau, notary, observer), a rehearsal, then the real round.\nFiles: {}",
+        dir.display()
     );
-    if !report.ok() {
-        bail!("the demo bundle did not verify");
+    let outcome = server::ceremony::demo::run(&dir, &mut |l| println!("{l}"))?;
+    let mut all_ok = true;
+    for (label, bundle) in [
+        ("rehearsal / 演练", &outcome.rehearsal_bundle),
+        ("real round / 正式", &outcome.bundle),
+    ] {
+        let files = read_bundle(bundle)?;
+        let report = lottery::verify::verify(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("\n── 6. verification of the {label} bundle (as fairdraw-verify does)");
+        for c in &report.checks {
+            let st = match &c.status {
+                lottery::verify::Status::Pass => "pass".to_string(),
+                lottery::verify::Status::Fail(m) => format!("FAIL {m}"),
+                lottery::verify::Status::Skip(m) => format!("skip ({m})"),
+            };
+            println!("  {:4} {:<48} {st}", c.id, c.en);
+        }
+        println!(
+            "  domain: {}",
+            match report.domain {
+                Some(lottery::Domain::Rehearsal) => "REHEARSAL 演练 — not a real draw",
+                _ => "real 正式",
+            }
+        );
+        all_ok &= report.ok();
     }
+    // One family checks its result with the secret printed on its notice.
+    let secrets = std::fs::read(outcome.round.join("private/secrets.csv")).unwrap_or_default();
+    let secrets = String::from_utf8_lossy(&secrets);
+    if let Some(line) = secrets.lines().nth(1) {
+        let id = line
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('\u{feff}');
+        let files = read_bundle(&outcome.bundle)?;
+        if let Ok(Some(v)) = lottery::verify::applicant_view(&files, id) {
+            let get = |k: &str| {
+                v.result
+                    .iter()
+                    .find(|(h, _)| h == k)
+                    .map(|(_, x)| x.as_str())
+                    .unwrap_or("")
+            };
+            println!(
+                "\n── 7. a family looks up application {id} (its secret is on its private notice)"
+            );
+            println!(
+                "  school {}  lottery number {}  stage {}  inclusion proof {}",
+                if get("school_id").is_empty() {
+                    "—"
+                } else {
+                    get("school_id")
+                },
+                get("lottery_number"),
+                get("stage"),
+                if v.proof_ok {
+                    "verified against the input root"
+                } else {
+                    "FAILED"
+                }
+            );
+        }
+    }
+    println!("\n════ Summary / 总结 ════");
+    println!(
+        "  public bundle (publish this)     {}",
+        outcome.bundle.display()
+    );
+    println!(
+        "  rehearsal bundle (演练)           {}",
+        outcome.rehearsal_bundle.display()
+    );
+    println!(
+        "  private notices (never publish)  {}",
+        outcome.round.join("private/notices.html").display()
+    );
+    println!(
+        "  ceremony sheet (print, sign)     {}",
+        outcome.round.join("sheet.html").display()
+    );
+    println!(
+        "  archive for the notary           {}",
+        outcome.round.join("archive").display()
+    );
+    println!(
+        "  verify it yourself: cargo run -p verifier -- {}",
+        outcome.bundle.display()
+    );
+    if !all_ok {
+        bail!("a demo bundle did not verify");
+    }
+    println!("VERIFIED: both bundles reproduce.");
     Ok(())
+}
+
+/// Dispatch of the ceremony subcommands to `server::ceremony`.
+mod ceremony_cmd {
+    use super::RoundStep;
+    use anyhow::Result;
+    use server::ceremony::{self, beacon, commit, draw as drawing, freeze, keys, round_dir};
+    use std::path::{Path, PathBuf};
+
+    pub fn keygen(signer: &str, out: &Path) -> Result<()> {
+        print!("{}", keys::keygen(signer, out)?);
+        Ok(())
+    }
+
+    fn share<'a>(
+        file: &'a Option<PathBuf>,
+        dice: &'a Option<String>,
+        random: bool,
+    ) -> Result<commit::ShareSource<'a>> {
+        Ok(match (file, dice, random) {
+            (Some(f), None, false) => commit::ShareSource::File(f),
+            (None, Some(d), false) => commit::ShareSource::Dice(d),
+            (None, None, true) => commit::ShareSource::Random,
+            _ => anyhow::bail!("give exactly one of --share-file, --dice or --random"),
+        })
+    }
+
+    pub fn round(step: RoundStep) -> Result<()> {
+        let summary = match step {
+            RoundStep::Freeze {
+                round_dir,
+                inputs,
+                key,
+                salt_key,
+                parties,
+                rehearsal,
+                person,
+            } => freeze::freeze(
+                &round_dir::RoundDir::new(&round_dir),
+                &freeze::FreezeOptions {
+                    inputs: &inputs,
+                    key: &key,
+                    salt_key: salt_key.as_deref(),
+                    parties,
+                    rehearsal,
+                    person: person.as_deref(),
+                },
+            )?,
+            RoundStep::Commit {
+                round_dir,
+                party,
+                share_file,
+                dice,
+                random,
+                save_share,
+                person,
+            } => commit::commit(
+                &round_dir::RoundDir::new(&round_dir),
+                &party,
+                &share(&share_file, &dice, random)?,
+                save_share.as_deref(),
+                person.as_deref(),
+            )?,
+            RoundStep::Reveal {
+                round_dir,
+                party,
+                share_file,
+                dice,
+                person,
+            } => commit::reveal(
+                &round_dir::RoundDir::new(&round_dir),
+                &party,
+                &share(&share_file, &dice, false)?,
+                person.as_deref(),
+            )?,
+            RoundStep::Beacon {
+                round_dir,
+                hex,
+                text,
+                digits,
+                kind,
+                source,
+                person,
+            } => {
+                let value = match (&hex, &text, &digits) {
+                    (Some(h), None, None) => beacon::BeaconValue::Hex(h),
+                    (None, Some(t), None) => beacon::BeaconValue::Text(t),
+                    (None, None, Some(d)) => beacon::BeaconValue::Digits(d),
+                    _ => anyhow::bail!("give exactly one of --hex, --text or --digits"),
+                };
+                beacon::beacon(
+                    &round_dir::RoundDir::new(&round_dir),
+                    &value,
+                    &kind,
+                    &source,
+                    person.as_deref(),
+                )?
+            }
+            RoundStep::Status { round_dir } => {
+                ceremony::status(&round_dir::RoundDir::new(&round_dir))?
+            }
+        };
+        print!("{summary}");
+        Ok(())
+    }
+
+    pub fn draw(
+        round_dir: &Path,
+        key: &Path,
+        out: &Path,
+        cosigners: &[PathBuf],
+        person: Option<&str>,
+    ) -> Result<()> {
+        let o = drawing::draw(
+            &round_dir::RoundDir::new(round_dir),
+            &drawing::DrawOptions {
+                key,
+                cosigners,
+                out,
+                person,
+            },
+        )?;
+        print!("{}", o.summary);
+        Ok(())
+    }
 }

@@ -1,0 +1,130 @@
+//! `fairdraw round beacon`: the public value mixed into the seed, recorded after every share is
+//! revealed (so no party can choose its share knowing the beacon).
+//!
+//! Kinds: `drand` (a drand round's randomness, given as hex; offline BLS verification against
+//! pinned chain info is not implemented yet — the source must name the chain and round so anyone
+//! can check it online afterwards), `hall_digits` (digits read in the hall, e.g. from balls),
+//! `lottery_result` (a published lottery draw), `index_close` (a published index), `text`.
+
+use super::round_dir::{RoundDir, entry};
+use super::{CeremonyError, REHEARSAL_BANNER, Result, Summary, grouped};
+use crate::ceremony::freeze::merge;
+use lottery::bundle::Beacon;
+use lottery::encoding::Domain;
+use serde_json::json;
+
+/// Accepted kinds.
+pub const KINDS: [&str; 5] = [
+    "drand",
+    "hall_digits",
+    "lottery_result",
+    "index_close",
+    "text",
+];
+
+/// The value as given on the command line.
+pub enum BeaconValue<'a> {
+    /// Hex digits (e.g. drand randomness).
+    Hex(&'a str),
+    /// Text, taken as its UTF-8 bytes.
+    Text(&'a str),
+    /// Decimal digits, taken as their ASCII bytes (spaces dropped).
+    Digits(&'a str),
+}
+
+/// The bytes of a beacon value.
+pub fn value_bytes(v: &BeaconValue<'_>) -> Result<Vec<u8>> {
+    let bytes = match v {
+        BeaconValue::Hex(h) => {
+            let h: String = h.chars().filter(|c| !c.is_whitespace()).collect();
+            hex::decode(&h).map_err(|e| CeremonyError::Refused(format!("--hex: {e}")))?
+        }
+        BeaconValue::Text(t) => t.as_bytes().to_vec(),
+        BeaconValue::Digits(d) => {
+            let d: String = d.chars().filter(|c| !c.is_whitespace()).collect();
+            if !d.chars().all(|c| c.is_ascii_digit()) {
+                return Err(CeremonyError::Refused(
+                    "--digits: only the digits 0–9".into(),
+                ));
+            }
+            d.into_bytes()
+        }
+    };
+    if bytes.is_empty() || bytes.len() > 4096 {
+        return Err(CeremonyError::Refused(
+            "the beacon value must be 1 to 4096 bytes".into(),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `fairdraw round beacon`.
+pub fn beacon(
+    rd: &RoundDir,
+    value: &BeaconValue<'_>,
+    kind: &str,
+    source: &str,
+    person: Option<&str>,
+) -> Result<Summary> {
+    let fr = rd.load("record the beacon")?;
+    if !KINDS.contains(&kind) {
+        return Err(CeremonyError::Refused(format!(
+            "--kind {kind:?}: one of {}",
+            KINDS.join(", ")
+        )));
+    }
+    if source.trim().is_empty() {
+        return Err(CeremonyError::Refused(
+            "--source: say where the value comes from (e.g. \"drand quicknet round 1234567\")"
+                .into(),
+        ));
+    }
+    let (_, missing_c) = rd.commitments(&fr)?;
+    let (_, missing) = rd.reveals(&fr)?;
+    if !missing_c.is_empty() || !missing.is_empty() {
+        return Err(CeremonyError::OutOfOrder {
+            step: "record the beacon",
+            reason: format!(
+                "not all parties have revealed: missing {} (the beacon comes after every reveal) / 尚有参与方未公开份额",
+                missing.join(", ")
+            ),
+        });
+    }
+    let b = Beacon {
+        kind: kind.to_string(),
+        source: source.to_string(),
+        value: value_bytes(value)?,
+    };
+    let mut s = Summary::default();
+    if fr.domain() == Domain::Rehearsal {
+        s.push(REHEARSAL_BANNER);
+    }
+    if let Some(old) = rd.beacon()? {
+        if old == b {
+            s.push("The same beacon is already recorded; nothing changed.");
+            return Ok(s);
+        }
+        return Err(CeremonyError::OutOfOrder {
+            step: "record the beacon",
+            reason: format!(
+                "a different beacon is already recorded ({} {:?}); it cannot be changed",
+                old.kind, old.source
+            ),
+        });
+    }
+    rd.write_beacon(&b)?;
+    let mut e = entry("beacon", "bureau", person.unwrap_or("bureau"));
+    merge(
+        &mut e,
+        json!({"kind": b.kind, "source": b.source, "value": hex::encode(&b.value)}),
+    );
+    rd.append_log(fr.domain(), e)?;
+    s.push("Beacon recorded / 信标已记录:");
+    s.push(format!("  kind {}  source {}", b.kind, b.source));
+    s.push(format!("  value (hex) {}", grouped(&hex::encode(&b.value))));
+    if kind == "drand" {
+        s.push("  note: the drand signature is not verified offline; check the round online afterwards");
+    }
+    s.push("Next: fairdraw draw ROUND_DIR --key KEY --out DIR / 下一步：派位");
+    Ok(s)
+}

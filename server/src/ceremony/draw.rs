@@ -1,0 +1,287 @@
+//! `fairdraw draw`: derive the seed, run the draw, write the signed bundle, the ceremony sheet and
+//! the archive folder.
+//!
+//! Reproducible from the directory alone: the manifest's `created` time is the time of the last
+//! log entry before the draw (normally the beacon's), and the draw's own log entry carries that
+//! same time and no clock reading, so the same step run again — here or on a backup PC holding a
+//! copy of the round directory — writes byte-identical bundles.
+
+use super::keys::{key_fingerprint, read_key};
+use super::round_dir::{RoundDir, log_entries};
+use super::sheet::{self, SheetData};
+use super::{CeremonyError, REHEARSAL_BANNER, Result, Summary, damaged, grouped, io_err, spinner};
+use crate::output::{write_atomic, write_dir_atomic};
+use ed25519_dalek::SigningKey;
+use lottery::bundle::{self, BundleInput, Ceremony, MANIFEST_FILE};
+use lottery::encoding::{Domain, sha256};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+
+/// What the draw wrote.
+pub struct DrawOutcome {
+    /// Summary lines.
+    pub summary: Summary,
+    /// SHA-256 of `manifest.json` (the bundle's hash).
+    pub bundle_hash: String,
+    /// SHA-256 of the archive's `SHA256SUMS`.
+    pub archive_hash: String,
+}
+
+/// Options of the draw.
+pub struct DrawOptions<'a> {
+    /// The bureau's key (signs the manifest first).
+    pub key: &'a Path,
+    /// Co-signers' keys (notary, …), each adding a manifest signature.
+    pub cosigners: &'a [PathBuf],
+    /// The bundle directory to write.
+    pub out: &'a Path,
+    /// Person at the keyboard (for the sheet; the log's draw entry names the signer).
+    pub person: Option<&'a str>,
+}
+
+/// Splits the log into the entries before the first `draw` entry and the rest.
+fn split_at_draw(log: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut prefix = Vec::new();
+    let mut rest = Vec::new();
+    let mut drawn = false;
+    for line in log.split_inclusive(|b| *b == b'\n') {
+        if !drawn {
+            let v: Value = serde_json::from_slice(line).unwrap_or_default();
+            if v["step"].as_str() == Some("draw") {
+                drawn = true;
+            }
+        }
+        if drawn {
+            rest.extend_from_slice(line);
+        } else {
+            prefix.extend_from_slice(line);
+        }
+    }
+    (prefix, rest)
+}
+
+/// Runs the draw.
+pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
+    let fr = rd.load("draw")?;
+    let domain = fr.domain();
+    let (commitments, missing_c) = rd.commitments(&fr)?;
+    let (reveals, missing_r) = rd.reveals(&fr)?;
+    let Some(beacon) = rd.beacon()? else {
+        let why = if !missing_c.is_empty() {
+            format!(
+                "not all parties have committed: missing {}",
+                missing_c.join(", ")
+            )
+        } else if !missing_r.is_empty() {
+            format!(
+                "not all parties have revealed: missing {}",
+                missing_r.join(", ")
+            )
+        } else {
+            "no beacon recorded yet (run `fairdraw round beacon` first)".to_string()
+        };
+        return Err(CeremonyError::OutOfOrder {
+            step: "draw",
+            reason: format!("{why} / 尚不能派位"),
+        });
+    };
+    let (signer, key) = read_key(o.key)?;
+    let mut keys: Vec<(String, SigningKey)> = vec![(signer.clone(), key)];
+    for c in o.cosigners {
+        let k = read_key(c)?;
+        if keys.iter().any(|(n, _)| *n == k.0) {
+            return Err(CeremonyError::Refused(format!(
+                "two keys sign as {:?}; each signer once",
+                k.0
+            )));
+        }
+        keys.push(k);
+    }
+    let signers: Vec<(&str, &SigningKey)> = keys.iter().map(|(n, k)| (n.as_str(), k)).collect();
+
+    let log = rd.log(domain)?;
+    let (prefix, rest) = split_at_draw(&log);
+    let entries = log_entries(&prefix);
+    let created = entries
+        .last()
+        .and_then(|e| e["time"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| damaged(&rd.log_file(), "the log has no entry before the draw"))?;
+    let ceremony = Ceremony {
+        commitments,
+        reveals,
+        beacon,
+    };
+    let seed = bundle::seed_for(&fr.round, &fr.root, fr.size, &ceremony)
+        .map_err(CeremonyError::Refused)?;
+    let mut e = Map::new();
+    e.insert("step".into(), json!("draw"));
+    e.insert("role".into(), json!("bureau"));
+    e.insert("person".into(), json!(signer));
+    e.insert("time".into(), json!(created));
+    e.insert("seed".into(), json!(seed.to_hex()));
+    e.insert("engine".into(), json!(bundle::ENGINE));
+    e.insert(
+        "signers".into(),
+        Value::Array(
+            keys.iter()
+                .map(|(n, k)| json!({"signer": n, "fingerprint": key_fingerprint(k)}))
+                .collect(),
+        ),
+    );
+    let (bundle_log, head) = lottery::log::append(domain, &prefix, e)
+        .map_err(|e| damaged(&rd.log_file(), e.to_string()))?;
+    if !rest.is_empty() && !log.starts_with(&bundle_log) {
+        return Err(CeremonyError::OutOfOrder {
+            step: "draw",
+            reason: "this round was already drawn with other signers (see log.jsonl); \
+                     run the draw again with the same keys to reproduce it / 本轮已派位（签名人不同）"
+                .into(),
+        });
+    }
+    let pb = spinner("drawing / 正在派位");
+    let built = bundle::build(&BundleInput {
+        round: &fr.round,
+        ceremony: &ceremony,
+        checkpoint_file: &fr.checkpoint,
+        log: Some(&bundle_log),
+        log_head: head.to_hex(),
+        created: &created,
+        signers: &signers,
+    });
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    let files = built.map_err(CeremonyError::Refused)?;
+    write_dir_atomic(o.out, &files).map_err(io_err(o.out))?;
+    if rest.is_empty() {
+        write_atomic(&rd.log_file(), &bundle_log).map_err(io_err(&rd.log_file()))?;
+    }
+
+    // The sheet and the archive.
+    let manifest_bytes = files
+        .iter()
+        .find(|(n, _)| n == MANIFEST_FILE)
+        .map(|(_, b)| b.clone())
+        .unwrap_or_default();
+    let bundle_hash = sha256(&manifest_bytes).to_hex();
+    let man: Value = serde_json::from_slice(&manifest_bytes).unwrap_or_default();
+    let m = &man["manifest"];
+    let results = files
+        .iter()
+        .find(|(n, _)| n == "results.csv")
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let placed = results
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1).is_some_and(|s| !s.is_empty()))
+        .count();
+    let data = SheetData {
+        domain,
+        round_id: fr.round_id().to_string(),
+        title: fr.round.policy.round.title.clone(),
+        draw_date: fr.round.policy.round.draw_date.clone(),
+        created: created.clone(),
+        build: sheet::BuildIdentity::current(),
+        input_root: fr.root.to_hex(),
+        tree_size: fr.size,
+        applicants: fr.round.applicants.len() as u64,
+        schools: fr.round.schools.len() as u64,
+        seats: fr.round.schools.iter().map(|s| u64::from(s.capacity)).sum(),
+        placed: placed as u64,
+        commitments: ceremony
+            .commitments
+            .iter()
+            .map(|c| (c.party.clone(), c.commitment.to_hex()))
+            .collect(),
+        reveals: ceremony
+            .reveals
+            .iter()
+            .map(|r| (r.party.clone(), hex::encode(r.share)))
+            .collect(),
+        beacon: (
+            ceremony.beacon.kind.clone(),
+            ceremony.beacon.source.clone(),
+            hex::encode(&ceremony.beacon.value),
+        ),
+        seed: seed.to_hex(),
+        results_root: m["results_root"].as_str().unwrap_or("").to_string(),
+        log_head: head.to_hex(),
+        signatures: keys
+            .iter()
+            .map(|(n, k)| (n.clone(), key_fingerprint(k)))
+            .collect(),
+        bundle_hash: bundle_hash.clone(),
+        network_warning: super::net::warning(),
+        operator: o.person.unwrap_or(&signer).to_string(),
+    };
+    let html = sheet::html(&data);
+    let text = sheet::text(&data);
+    write_atomic(&rd.sheet(), html.as_bytes()).map_err(io_err(&rd.sheet()))?;
+    let txt = rd.root.join("sheet.txt");
+    write_atomic(&txt, text.as_bytes()).map_err(io_err(&txt))?;
+    let mut archive: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| (format!("bundle/{n}"), b.clone()))
+        .collect();
+    archive.push(("log.jsonl".into(), bundle_log.clone()));
+    archive.push(("sheet.html".into(), html.into_bytes()));
+    archive.push(("sheet.txt".into(), text.into_bytes()));
+    archive.sort_by(|a, b| a.0.cmp(&b.0));
+    let sums: String = archive
+        .iter()
+        .map(|(n, b)| format!("{}  {n}\n", sha256(b).to_hex()))
+        .collect();
+    let archive_hash = sha256(sums.as_bytes()).to_hex();
+    archive.push(("SHA256SUMS".into(), sums.into_bytes()));
+    write_dir_atomic(&rd.archive(), &archive).map_err(io_err(&rd.archive()))?;
+
+    let mut s = Summary::default();
+    if domain == Domain::Rehearsal {
+        s.push(REHEARSAL_BANNER);
+    }
+    s.push(format!(
+        "Draw done / 派位完成 — round {}: {} of {} applicants placed / 已录取",
+        fr.round_id(),
+        placed,
+        fr.round.applicants.len()
+    ));
+    s.push(format!(
+        "  seed / 种子              {}",
+        grouped(&seed.to_hex())
+    ));
+    s.push(format!(
+        "  results root / 结果根哈希 {}",
+        grouped(m["results_root"].as_str().unwrap_or(""))
+    ));
+    s.push(format!(
+        "  bundle hash / 数据包哈希  {}  (SHA-256 of manifest.json)",
+        grouped(&bundle_hash)
+    ));
+    s.push(format!(
+        "  signed by / 签名: {}",
+        keys.iter()
+            .map(|(n, k)| format!("{n} ({})", key_fingerprint(k)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    s.push(format!("  bundle written to {}", o.out.display()));
+    s.push(format!(
+        "  ceremony sheet / 仪式记录单: {}",
+        rd.sheet().display()
+    ));
+    s.push(format!(
+        "  archive / 存档: {}  SHA-256 of SHA256SUMS = {}",
+        rd.archive().display(),
+        grouped(&archive_hash)
+    ));
+    if let Some(w) = super::net::warning() {
+        s.push(w);
+    }
+    Ok(DrawOutcome {
+        summary: s,
+        bundle_hash,
+        archive_hash,
+    })
+}
