@@ -267,10 +267,24 @@ pub fn run(
     let mut cursor = vec![0usize; m];
     let mut gone = vec![false; n];
     let mut queue = std::collections::VecDeque::new();
+    // Seats held per school; a seat given up is a vacancy only if the school is then below its
+    // capacity (a sibling admitted above capacity, §6.3.6, leaves no vacancy behind).
+    let mut held = vec![0u32; m];
+    for &s in &cur {
+        if s != UNPLACED {
+            held[s as usize] += 1;
+        }
+    }
+    let mut vacate = |s: u32, held: &mut [u32], queue: &mut std::collections::VecDeque<u32>| {
+        held[s as usize] -= 1;
+        if held[s as usize] < round.schools[s as usize].capacity {
+            queue.push_back(s);
+        }
+    };
     for &d in &sup.declines {
         gone[d as usize] = true;
         if cur[d as usize] != UNPLACED {
-            queue.push_back(cur[d as usize]);
+            vacate(cur[d as usize], &mut held, &mut queue);
             cur[d as usize] = UNPLACED;
         }
     }
@@ -296,24 +310,19 @@ pub fn run(
             }
             let vacated = cur[j];
             cur[j] = s;
+            held[s as usize] += 1;
             refills.push(Refill {
                 school: s,
                 applicant: j as u32,
                 vacated,
             });
             if vacated != UNPLACED {
-                queue.push_back(vacated);
+                vacate(vacated, &mut held, &mut queue);
             }
             break;
         }
     }
     // 2. Late arrivals into the public schools' remaining seats.
-    let mut held = vec![0u32; m];
-    for &s in &cur {
-        if s != UNPLACED {
-            held[s as usize] += 1;
-        }
-    }
     let spare: Vec<u32> = (0..m)
         .map(|s| {
             if round.schools[s].private {
