@@ -202,6 +202,27 @@ pub fn seed_for_round_id(
     if c.commitments.is_empty() {
         return Err("no commitments: at least one party must commit".into());
     }
+    for (what, mut parties) in [
+        (
+            "committed",
+            c.commitments
+                .iter()
+                .map(|x| x.party.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "revealed",
+            c.reveals
+                .iter()
+                .map(|x| x.party.as_str())
+                .collect::<Vec<_>>(),
+        ),
+    ] {
+        parties.sort_unstable();
+        if let Some(w) = parties.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("party {} {what} twice", w[0]));
+        }
+    }
     for com in &c.commitments {
         let Some(r) = c.reveals.iter().find(|r| r.party == com.party) else {
             return Err(format!("party {} committed but did not reveal", com.party));

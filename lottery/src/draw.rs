@@ -445,7 +445,7 @@ pub fn draw_observed(
     Ok(out)
 }
 
-/// Siblings follow (PROTOCOL.md §6.3.6, policy `family_overflow`): after a choice stage, every
+/// Siblings follow (PROTOCOL.md §6.3.8, policy `family_overflow`): after a choice stage, every
 /// member of a linked family who took part in the stage, is still unplaced and listed the
 /// school where another member was admitted in this stage, is admitted there too — from the
 /// school's remaining seats when there are any (general, then points seats), else above

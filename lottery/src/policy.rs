@@ -246,9 +246,6 @@ pub struct Stage {
     /// Reallocation fallback.
     #[serde(default)]
     pub fallback: Fallback,
-    /// Only applicants with at least one eligible choice take part (reallocation ignores this).
-    #[serde(default)]
-    pub points_required: bool,
 }
 
 fn default_priority() -> PriorityBasis {

@@ -1,5 +1,5 @@
 //! Supplements: the refill of declined seats (递补) and the placement of late arrivals
-//! (随迁子女随到随入) after the main draw (PROTOCOL.md §10).
+//! (随迁子女随到随入) after the main draw (PROTOCOL.md §11).
 //!
 //! A supplement never changes the main draw's published files. It is a second, smaller round
 //! chained to the bundle: its inputs are the previous manifest's hash, the ordered list of
@@ -23,7 +23,7 @@
 //!    seed; joint family tickets as in the main draw), each taking the first school on their
 //!    own list with a seat left, else the nearest public school with a seat (when every school
 //!    and the applicant have coordinates; ties by lower school index), else the first in the
-//!    bureau's order (school-id order) — the reallocation mechanism of §6.3.4.
+//!    bureau's order (school-id order) — the reallocation mechanism of §6.3.6.
 //!
 //! Nobody placed by the main draw or an earlier supplement is moved, except by accepting a
 //! refill offer that they prefer.
@@ -243,7 +243,7 @@ fn refill_orders(round: &FrozenRound, base: &Outcome) -> Vec<Vec<u32>> {
     order
 }
 
-/// Runs a supplement (PROTOCOL.md §10) from the current main-round placements `current`
+/// Runs a supplement (PROTOCOL.md §11) from the current main-round placements `current`
 /// (the main draw's `school`, or the previous supplement's [`SupplementOutcome::school`]).
 pub fn run(
     round: &FrozenRound,
@@ -268,7 +268,7 @@ pub fn run(
     let mut gone = vec![false; n];
     let mut queue = std::collections::VecDeque::new();
     // Seats held per school; a seat given up is a vacancy only if the school is then below its
-    // capacity (a sibling admitted above capacity, §6.3.6, leaves no vacancy behind).
+    // capacity (a sibling admitted above capacity, §6.3.8, leaves no vacancy behind).
     let mut held = vec![0u32; m];
     for &s in &cur {
         if s != UNPLACED {
@@ -557,7 +557,7 @@ pub struct SupplementCheck {
     pub school: Vec<u32>,
 }
 
-/// Verifies every supplement `s1, s2, …` present in `files` (PROTOCOL.md §10, check V11):
+/// Verifies every supplement `s1, s2, …` present in `files` (PROTOCOL.md §11, check V11):
 /// chain to the previous manifest, file hashes, signature by the main manifest's first signer,
 /// commitments and reveals, seed, and the refill and late results byte for byte.
 pub fn verify_all(

@@ -152,17 +152,29 @@ pub fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
     teachers.sort_by(|a, b| a.id.cmp(&b.id));
     let mut applicants: Vec<Applicant> = Vec::new();
     let mut family: Option<String> = None;
+    let mut first_twin: Option<Spec> = None;
     for (i, s) in specs.iter().enumerate() {
-        // Twins apply together: same track, choices and family indicators as the first twin.
-        let s = &match i.checked_sub(1).map(|p| &specs[p]) {
-            Some(prev) if prev.twin_with_next => Spec {
+        // Twins apply together: the second twin has the track, choices and family indicators of
+        // the first (a pair is started by an applicant with `twin_with_next`).
+        let s = &match &first_twin {
+            Some(prev) => Spec {
                 migrant: prev.migrant,
                 choices: prev.choices.clone(),
                 category: prev.category,
                 months: prev.months,
                 ..s.clone()
             },
-            _ => s.clone(),
+            None => s.clone(),
+        };
+        let fam = match first_twin.take() {
+            Some(_) => family.take(),
+            None if s.twin_with_next => {
+                first_twin = Some(s.clone());
+                let f = format!("F{i:03}");
+                family = Some(f.clone());
+                Some(f)
+            }
+            None => None,
         };
         let mut choices: Vec<String> = Vec::new();
         for &c in &s.choices {
@@ -171,11 +183,6 @@ pub fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
                 choices.push(id);
             }
         }
-        let fam = family.take().or_else(|| {
-            s.twin_with_next
-                .then(|| format!("F{i:03}"))
-                .inspect(|f| family = Some(f.clone()))
-        });
         let categories: Vec<(String, u32)> = if s.migrant {
             Vec::new()
         } else {
