@@ -275,7 +275,7 @@ pub fn run(
             held[s as usize] += 1;
         }
     }
-    let mut vacate = |s: u32, held: &mut [u32], queue: &mut std::collections::VecDeque<u32>| {
+    let vacate = |s: u32, held: &mut [u32], queue: &mut std::collections::VecDeque<u32>| {
         held[s as usize] -= 1;
         if held[s as usize] < round.schools[s as usize].capacity {
             queue.push_back(s);
