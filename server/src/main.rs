@@ -52,10 +52,19 @@ enum Command {
         /// Ranked choices per applicant (1–10; default: the usual 3–7 of a district round).
         #[arg(long)]
         choices: Option<usize>,
+        /// Add a supplement (s1): this many private-stage admits decline their seats (递补) …
+        #[arg(long, default_value_t = 0)]
+        declines: usize,
+        /// … and this many late arrivals are placed by a fresh lottery (随到随入).
+        #[arg(long, default_value_t = 0)]
+        late: usize,
     },
     /// Measure the engine: time and peak memory of every phase at 10k / 100k / 1M applicants
     /// (or one given size), and `bench da` for the peer comparison.
     Bench(bench::BenchArgs),
+    /// After the draw: refill declined seats down the published waitlists (递补) and place late
+    /// arrivals (随到随入) by a fresh lottery, as a signed supplement chained to the bundle.
+    Supplement(SupplementArgs),
     /// Make a signing key file (owner-only, mode 0600; never overwrites).
     Keygen {
         /// Signer id written in the key and in every signature (e.g. bureau, notary-1).
@@ -88,6 +97,49 @@ enum Command {
         #[arg(long)]
         person: Option<String>,
     },
+}
+
+/// Arguments of `fairdraw supplement`.
+#[derive(clap::Args)]
+struct SupplementArgs {
+    /// The published bundle directory (verified first; the supplement's files are added to it).
+    bundle: PathBuf,
+    /// The bureau's key file (the key that signed the main manifest).
+    #[arg(long)]
+    key: PathBuf,
+    /// Declined seats: a text/CSV file with one application id per line, in processing order.
+    #[arg(long)]
+    declines: Option<PathBuf>,
+    /// Late applicants (.csv or .xlsx, the applicants format of docs/INPUTS.md).
+    #[arg(long)]
+    late: Option<PathBuf>,
+    /// The bureau's salt key file for the late applicants' secrets (64 hex digits, mode 0600).
+    #[arg(long)]
+    salt_key: Option<PathBuf>,
+    /// Where to write the late applicants' secrets.csv and notices.html (never in the bundle).
+    #[arg(long)]
+    private: Option<PathBuf>,
+    /// A party's share: PARTY=FILE (a share file or 64 hex digits); repeat for every party.
+    #[arg(long = "share", value_name = "PARTY=FILE")]
+    shares: Vec<String>,
+    /// A party's share from dice: PARTY=DIGITS (at least 50 digits 1–6).
+    #[arg(long = "dice", value_name = "PARTY=DIGITS")]
+    dice: Vec<String>,
+    /// The beacon value as text (its UTF-8 bytes) …
+    #[arg(long, group = "beacon_value")]
+    beacon_text: Option<String>,
+    /// … or as hex.
+    #[arg(long, group = "beacon_value")]
+    beacon_hex: Option<String>,
+    /// Beacon kind: drand, hall_digits, lottery_result, index_close or text.
+    #[arg(long, default_value = "hall_digits")]
+    beacon_kind: String,
+    /// Where the beacon value comes from, in words.
+    #[arg(long)]
+    beacon_source: String,
+    /// Time written in the supplement manifest (RFC 3339; default: now).
+    #[arg(long)]
+    created: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -217,9 +269,20 @@ fn run() -> Result<()> {
             out,
             json,
             choices,
-        } => cmd_simulate(applicants, schools, &seed_text, &out, json, choices),
+            declines,
+            late,
+        } => cmd_simulate(
+            applicants,
+            schools,
+            &seed_text,
+            &out,
+            json,
+            choices,
+            (declines, late),
+        ),
         Command::Bench(args) => bench::run(args),
         Command::Demo { dir, .. } => cmd_demo(dir),
+        Command::Supplement(args) => cmd_supplement(&args),
         Command::Keygen { signer, out } => ceremony_cmd::keygen(&signer, &out),
         Command::Round { step } => ceremony_cmd::round(step),
         Command::Draw {
@@ -239,11 +302,17 @@ fn cmd_simulate(
     out: &std::path::Path,
     json: bool,
     choices: Option<usize>,
+    (declines, late): (usize, usize),
 ) -> Result<()> {
     if applicants == 0 {
         bail!("--applicants must be at least 1");
     }
-    let files = simulate::with_progress(applicants, schools, seed_text, choices)?;
+    let mut files = simulate::with_progress(applicants, schools, seed_text, choices)?;
+    if declines > 0 || late > 0 {
+        let key = lottery::manifest::signing_key(&simulate::parties(seed_text).parties[0].2);
+        let extra = server::supplement::simulate(&files, declines, late, seed_text, &key)?;
+        files.extend(extra);
+    }
     output::write_dir_atomic(out, &files)
         .with_context(|| format!("writing the bundle to {}", out.display()))?;
     let manifest: serde_json::Value = files
@@ -285,6 +354,105 @@ fn read_bundle(dir: &std::path::Path) -> Result<lottery::verify::Files> {
         }
     }
     Ok(files)
+}
+
+fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
+    use server::ceremony::keys::{read_key, read_secret_file};
+    use server::supplement as sup;
+    let (_, key) = read_key(&a.key)?;
+    let files = sup::read_dir(&a.bundle)?;
+    let replayed = sup::replay(files)?;
+    let domain = replayed.round.domain();
+    let declines = match &a.declines {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => String::new(),
+    };
+    let late = match &a.late {
+        Some(p) => Some((
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "late.csv".into()),
+            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let salt_key: [u8; 32] = match (&a.salt_key, &late) {
+        (Some(p), _) => {
+            let text = String::from_utf8(read_secret_file(p)?)?;
+            lottery::Digest::from_hex(text.trim())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+                .0
+        }
+        (None, Some(_)) => {
+            bail!("late applicants need --salt-key (the bureau's salt key of the round)")
+        }
+        (None, None) => [0; 32],
+    };
+    let mut shares: Vec<(String, [u8; 32])> = Vec::new();
+    for s in &a.shares {
+        let (party, file) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--share {s}: expected PARTY=FILE"))?;
+        let text = String::from_utf8(read_secret_file(std::path::Path::new(file))?)?;
+        let hexs = text
+            .lines()
+            .map(|l| l.strip_prefix("share=").unwrap_or(l).trim())
+            .find(|l| l.len() == 64)
+            .ok_or_else(|| anyhow::anyhow!("{file}: no 64-hex-digit share"))?;
+        let d = lottery::Digest::from_hex(hexs).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        shares.push((party.to_string(), d.0));
+    }
+    for s in &a.dice {
+        let (party, digits) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--dice {s}: expected PARTY=DIGITS"))?;
+        shares.push((
+            party.to_string(),
+            server::ceremony::commit::dice_share(domain, digits)?,
+        ));
+    }
+    let value = match (&a.beacon_text, &a.beacon_hex) {
+        (Some(t), _) => t.as_bytes().to_vec(),
+        (None, Some(h)) => {
+            lottery::digest::parse_hex_bytes(h).map_err(|e| anyhow::anyhow!("--beacon-hex: {e}"))?
+        }
+        (None, None) => bail!("give the beacon value: --beacon-text or --beacon-hex"),
+    };
+    let created = a
+        .created
+        .clone()
+        .unwrap_or_else(server::ceremony::now_rfc3339);
+    let req = sup::Request {
+        id: None,
+        declines: &declines,
+        late,
+        salt_key,
+        shares,
+        beacon: lottery::bundle::Beacon {
+            kind: a.beacon_kind.clone(),
+            source: a.beacon_source.clone(),
+            value,
+        },
+        created: &created,
+    };
+    let w = sup::build(&replayed, &req, &key)?;
+    if let (Some(dir), Some(v)) = (&a.private, &w.late_private) {
+        server::import::write_private(dir, v, None)
+            .with_context(|| format!("writing {}", dir.display()))?;
+    }
+    sup::write(&a.bundle, &w.files)?;
+    println!(
+        "Supplement {} written to {}: {} refill offer(s) accepted, {} of {} late applicant(s) placed.",
+        w.id,
+        a.bundle.display(),
+        w.refills,
+        w.late_placed,
+        w.late_total
+    );
+    println!("Verify: fairdraw-verify {}", a.bundle.display());
+    Ok(())
 }
 
 fn cmd_demo(dir: Option<PathBuf>) -> Result<()> {
