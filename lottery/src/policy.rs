@@ -449,6 +449,13 @@ impl Policy {
             }
         }
         if let Some(c) = &self.classes {
+            check_names("classes.balance", &c.balance)?;
+            if c.balance.iter().filter(|g| *g != "gender").count() > 32 {
+                return Err(invalid(
+                    "classes.balance",
+                    "at most 32 groups besides gender can be balanced",
+                ));
+            }
             for g in &c.balance {
                 if g != "gender" && !self.groups.contains(g) {
                     return Err(invalid("classes.balance", format!("unknown group {g:?}")));

@@ -223,8 +223,14 @@ fn parse_xy(
                 .ok_or_else(|| field_err(file, line, "x", "expected an integer (metres)"))?;
             let py = parse_int(y)
                 .ok_or_else(|| field_err(file, line, "y", "expected an integer (metres)"))?;
-            if px.abs() > 1 << 40 || py.abs() > 1 << 40 {
-                return Err(field_err(file, line, "x", "coordinate out of range"));
+            let limit = crate::mechanism::COORD_LIMIT;
+            if px.abs() > limit || py.abs() > limit {
+                return Err(field_err(
+                    file,
+                    line,
+                    "x",
+                    "coordinate out of range (at most ±1073741823 metres)",
+                ));
             }
             Ok(Some((px, py)))
         }
