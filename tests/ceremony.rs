@@ -240,6 +240,9 @@ fn keys(dir: &Path) -> Keys {
     k
 }
 
+/// drand quicknet round 123's signature (public; from drand-verify's tests).
+const QUICKNET_123: &str = "b75c69d0b72a5d906e854e808ba7e2accb1542ac355ae486d591aa9d43765482e26cd02df835d3546d23c4b13e0dfc92";
+
 const DICE: &str = "3164 2515 6623 4142 5361 2543 6126 3451 2366 1542 3316 4251 56";
 
 /// Freeze, three commits (random, dice, file), three reveals and the beacon.
@@ -576,6 +579,21 @@ fn steps_out_of_order_are_refused() -> R {
             s(&work.join("b")),
         ],
         "no beacon recorded yet",
+    );
+    // A drand round is verified offline: a wrong round number is refused.
+    refused(
+        &[
+            "round",
+            "beacon",
+            r,
+            "--kind",
+            "drand",
+            "--drand-round",
+            "124",
+            "--drand-signature",
+            QUICKNET_123,
+        ],
+        "does not verify",
     );
     ok(&[
         "round", "beacon", r, "--kind", "text", "--source", "x", "--text", "y",

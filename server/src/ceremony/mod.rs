@@ -14,6 +14,7 @@
 pub mod beacon;
 pub mod commit;
 pub mod demo;
+pub mod drand;
 pub mod draw;
 pub mod freeze;
 pub mod keys;
