@@ -608,6 +608,26 @@ fn steps_out_of_order_are_refused() -> R {
     let log = std::fs::read(round.join("log.jsonl"))?;
     assert!(lottery::log::verify_chain(lottery::Domain::Real, &log).is_ok());
     assert_eq!(log.iter().filter(|b| **b == b'\n').count(), 8);
+    // An abort ends the round.
+    ok(&[
+        "round",
+        "note",
+        r,
+        "--kind",
+        "abort",
+        "--role",
+        "notary",
+        "--person",
+        "张敏",
+        "--text",
+        "the beacon was read from the wrong draw",
+    ]);
+    refused(
+        &["draw", r, "--key", s(&k.bureau), "--out", s(&work.join("b"))],
+        "the round was aborted",
+    );
+    let log = std::fs::read(round.join("log.jsonl"))?;
+    assert!(lottery::log::verify_chain(lottery::Domain::Real, &log).is_ok());
     Ok(())
 }
 

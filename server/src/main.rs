@@ -183,6 +183,23 @@ enum RoundStep {
         #[arg(long)]
         person: Option<String>,
     },
+    /// Log a suspension, resumption, abort or remark (an abort ends the round).
+    Note {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// suspend, resume, abort or remark.
+        #[arg(long)]
+        kind: String,
+        /// Role of the person (bureau, notary, observer, …).
+        #[arg(long)]
+        role: String,
+        /// The person's name.
+        #[arg(long)]
+        person: String,
+        /// What happened.
+        #[arg(long)]
+        text: String,
+    },
     /// Show what has been done and what comes next.
     Status {
         /// The round directory.
@@ -564,6 +581,19 @@ mod ceremony_cmd {
                     person.as_deref(),
                 )?
             }
+            RoundStep::Note {
+                round_dir,
+                kind,
+                role,
+                person,
+                text,
+            } => server::ceremony::note::note(
+                &round_dir::RoundDir::new(&round_dir),
+                &kind,
+                &role,
+                &person,
+                &text,
+            )?,
             RoundStep::Status { round_dir } => {
                 ceremony::status(&round_dir::RoundDir::new(&round_dir))?
             }

@@ -86,7 +86,7 @@ pub fn beacon(
     source: &str,
     person: Option<&str>,
 ) -> Result<Summary> {
-    let fr = rd.load("record the beacon")?;
+    let fr = rd.load_active("record the beacon")?;
     if !KINDS.contains(&kind) {
         return Err(CeremonyError::Refused(format!(
             "--kind {kind:?}: one of {}",

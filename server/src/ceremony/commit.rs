@@ -148,7 +148,7 @@ pub fn commit(
     save_share: Option<&Path>,
     person: Option<&str>,
 ) -> Result<Summary> {
-    let fr = rd.load("commit")?;
+    let fr = rd.load_active("commit")?;
     check_party(&fr, party, "commit")?;
     let (revealed, _) = rd.reveals(&fr)?;
     if let Some(r) = revealed.first() {
@@ -236,7 +236,7 @@ pub fn reveal(
     src: &ShareSource<'_>,
     person: Option<&str>,
 ) -> Result<Summary> {
-    let fr = rd.load("reveal")?;
+    let fr = rd.load_active("reveal")?;
     check_party(&fr, party, "reveal")?;
     if matches!(src, ShareSource::Random) {
         return Err(CeremonyError::Refused(

@@ -62,7 +62,7 @@ fn split_at_draw(log: &[u8]) -> (Vec<u8>, Vec<u8>) {
 
 /// Runs the draw.
 pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
-    let fr = rd.load("draw")?;
+    let fr = rd.load_active("draw")?;
     let domain = fr.domain();
     let (commitments, missing_c) = rd.commitments(&fr)?;
     let (reveals, missing_r) = rd.reveals(&fr)?;
@@ -236,6 +236,20 @@ pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
     let archive_hash = sha256(sums.as_bytes()).to_hex();
     archive.push(("SHA256SUMS".into(), sums.into_bytes()));
     write_dir_atomic(&rd.archive(), &archive).map_err(io_err(&rd.archive()))?;
+    // The export is logged once per distinct archive (after the draw entry: the bundle's log is a
+    // prefix of the round's log).
+    let log_now = rd.log(domain)?;
+    let exported = log_entries(&log_now).iter().any(|e| {
+        e["step"].as_str() == Some("export") && e["archive_sha256"].as_str() == Some(&archive_hash)
+    });
+    if !exported {
+        let mut e = super::round_dir::entry("export", "bureau", o.person.unwrap_or(&signer));
+        super::freeze::merge(
+            &mut e,
+            json!({"archive_sha256": archive_hash, "bundle_sha256": bundle_hash}),
+        );
+        rd.append_log(domain, e)?;
+    }
 
     let mut s = Summary::default();
     if domain == Domain::Rehearsal {

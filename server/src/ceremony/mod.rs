@@ -19,6 +19,7 @@ pub mod draw;
 pub mod freeze;
 pub mod keys;
 pub mod net;
+pub mod note;
 pub mod round_dir;
 pub mod sheet;
 
