@@ -623,7 +623,14 @@ fn steps_out_of_order_are_refused() -> R {
         "the beacon was read from the wrong draw",
     ]);
     refused(
-        &["draw", r, "--key", s(&k.bureau), "--out", s(&work.join("b"))],
+        &[
+            "draw",
+            r,
+            "--key",
+            s(&k.bureau),
+            "--out",
+            s(&work.join("b")),
+        ],
         "the round was aborted",
     );
     let log = std::fs::read(round.join("log.jsonl"))?;
