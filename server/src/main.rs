@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// The ceremony steps over a round directory: freeze, commit, reveal, beacon, status.
+    /// The ceremony steps over a round directory: freeze, commit, reveal, beacon, note, status.
     Round {
         #[command(subcommand)]
         step: RoundStep,
