@@ -530,3 +530,63 @@ fn every_problem_in_every_file_is_reported_at_once() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scale: one bad row among 100,000.
+
+/// 100,000 valid applicants of the example's schools, as a UTF-8 CSV; `bad` replaces the check
+/// character of that data row's ID number with a wrong one.
+fn hundred_thousand(bad: Option<usize>) -> Vec<u8> {
+    let mut s = String::with_capacity(16_000_000);
+    s.push_str("申请编号,姓名,出生日期,身份证号,监护人电话,家庭住址,报名通道,志愿学校,类别\n");
+    let schools = ["JJ-GB-01", "JJ-GB-02", "JJ-GB-03", "JJ-GB-04"];
+    for i in 0..100_000usize {
+        // 336 birth dates in 2013 (inside the window), sequence numbers up to 297.
+        let (m, d) = (1 + (i % 336) / 28, 1 + i % 28);
+        let seq = (i / 336) as u32;
+        let mut id = county::id_number("350582", 2013, m as i64, d as i64, seq);
+        if bad == Some(i) {
+            let wrong = if id.ends_with('0') { '1' } else { '0' };
+            id.pop();
+            id.push(wrong);
+        }
+        let a = schools[i % 4];
+        let b = schools[(i + 1) % 4];
+        s.push_str(&format!(
+            "JJ2607-{i:06},测试{i},2013-{m:02}-{d:02},{id},138{i:08},福建省晋江市青阳街道测试路{i}号,local,{a};{b},{a}:1;{b}:2\n"
+        ));
+    }
+    s.into_bytes()
+}
+
+#[test]
+fn one_bad_row_among_100000_freezes_nothing_and_names_that_row() {
+    let base = files_with(|_| {});
+    let bad_index = 73_210;
+    let files = InputFiles {
+        applicants: ("applicants.csv".into(), hundred_thousand(Some(bad_index))),
+        ..base.clone()
+    };
+    let p = problems(&files);
+    let x = one(
+        &p,
+        ProblemKind::IdCardCheckDigit,
+        "applicants.csv",
+        row(bad_index),
+        "身份证号",
+    );
+    assert!(x.zh().contains("第 73212 行「身份证号」列"), "{}", x.zh());
+    assert!(
+        x.en().contains("row 73212, column \"身份证号\""),
+        "{}",
+        x.en()
+    );
+
+    // Without the bad row the same file imports: that row alone stopped the freeze.
+    let files = InputFiles {
+        applicants: ("applicants.csv".into(), hundred_thousand(None)),
+        ..base
+    };
+    let v = import::import_round(&files, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(v.round.applicants.len(), 100_000);
+}
