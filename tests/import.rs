@@ -590,3 +590,219 @@ fn one_bad_row_among_100000_freezes_nothing_and_names_that_row() {
     let v = import::import_round(&files, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
     assert_eq!(v.round.applicants.len(), 100_000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// What spreadsheets do to data.
+
+/// A plain workbook of a table (header on row 1), every cell text except the `numbers` cells
+/// (data row, column), written as number cells.
+fn workbook(t: &county::Table, numbers: &[(usize, usize)]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in t.header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).expect("header");
+    }
+    for (r, row) in t.rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if numbers.contains(&(r, c)) {
+                let n: f64 = v.parse().expect("a number");
+                ws.write_number(r as u32 + 1, c as u16, n).expect("number");
+            } else if !v.is_empty() {
+                ws.write_string(r as u32 + 1, c as u16, v).expect("text");
+            }
+        }
+    }
+    wb.save_to_buffer().expect("workbook")
+}
+
+fn with_workbook(files: InputFiles, c: &county::County, numbers: &[(usize, usize)]) -> InputFiles {
+    InputFiles {
+        applicants: ("applicants.xlsx".into(), workbook(&c.applicants, numbers)),
+        ..files
+    }
+}
+
+#[test]
+fn spreadsheet_id_number_stored_as_a_number_is_refused() {
+    let c = county::county();
+    let j = col(&c.applicants, "身份证号");
+    // Pick a row whose ID has no X, so that it can be a number at all.
+    let i = (0..c.applicants.rows.len())
+        .find(|&i| !c.applicants.rows[i][j].ends_with('X'))
+        .expect("a numeric ID");
+    let f = with_workbook(files_with(|_| {}), &c, &[(i, j)]);
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::ScientificNotation,
+        "applicants.xlsx",
+        i + 2,
+        "身份证号",
+    );
+    assert!(x.value.as_deref().is_some_and(|v| v.contains('E')), "{x}");
+    assert!(x.detail_zh.contains("文本") && x.detail_en.contains("Text"));
+}
+
+#[test]
+fn spreadsheet_date_as_a_serial_number_is_refused_with_its_meaning() {
+    let mut c = county::county();
+    let j = col(&c.applicants, "出生日期");
+    // 41640 is 2014-01-01 in Excel's 1900 date system.
+    c.applicants.rows[8][j] = "41640".into();
+    let f = with_workbook(files_with(|_| {}), &c, &[(8, j)]);
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::ExcelSerialDate,
+        "applicants.xlsx",
+        10,
+        "出生日期",
+    );
+    assert!(
+        x.detail_zh.contains("2014") || x.detail_en.contains("2014"),
+        "{x}"
+    );
+}
+
+#[test]
+fn spreadsheet_landline_that_lost_its_leading_zero() {
+    let mut c = county::county();
+    let j = col(&c.applicants, "监护人电话");
+    c.applicants.rows[12][j] = "59585681234".into();
+    let f = with_workbook(files_with(|_| {}), &c, &[(12, j)]);
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::LeadingZeros,
+        "applicants.xlsx",
+        14,
+        "监护人电话",
+    );
+    assert!(x.detail_en.contains("059585681234"), "{x}");
+}
+
+#[test]
+fn spreadsheet_school_code_that_lost_its_leading_zeros() {
+    let f = files_with(|c| {
+        for t in [&mut c.schools, &mut c.teachers, &mut c.applicants] {
+            for r in &mut t.rows {
+                for v in r.iter_mut() {
+                    *v = v.replace("JJ-GB-01", "0101");
+                }
+            }
+        }
+        let j = col(&c.applicants, "志愿学校");
+        c.applicants.rows[14][j] = "101;JJ-GB-02".into();
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::UnknownSchool,
+        "applicants.csv",
+        row(14),
+        "志愿学校",
+    );
+    assert!(
+        x.detail_zh.contains("0101") && x.detail_zh.contains("开头的 0"),
+        "{x}"
+    );
+    assert!(x.detail_en.contains("leading zeros"), "{x}");
+}
+
+#[test]
+fn spreadsheet_full_width_characters_spaces_and_empty_rows_are_harmless() {
+    let plain =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let full = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                _ => c,
+            })
+            .collect()
+    };
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        for h in [
+            "身份证号",
+            "监护人电话",
+            "志愿学校",
+            "类别",
+            "坐标X",
+            "申请编号",
+        ] {
+            let j = col(a, h);
+            // Full-width forms (an IME left in full-width mode) and stray spaces around values.
+            a.rows[3][j] = format!(" {}\u{3000}", full(&a.rows[3][j]));
+            a.rows[4][j] = format!("\u{A0}{} ", a.rows[4][j]);
+        }
+        let j = col(a, "身份证号");
+        a.rows[5][j] = a.rows[5][j].to_lowercase();
+        // Rows a spreadsheet leaves at the end: empty cells, only spaces.
+        let width = a.header.len();
+        a.rows.push(vec![String::new(); width]);
+        a.rows.push(vec![" ".to_string(); width]);
+        let w = c.schools.header.len();
+        c.schools.rows.push(vec![String::new(); w]);
+    });
+    let folded = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(folded.public, plain.public);
+    assert!(folded.private == plain.private);
+}
+
+#[test]
+fn spreadsheet_error_values_and_broken_rows() {
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        let j = col(a, "家庭住址");
+        a.rows[30][j] = "#N/A".into();
+        // An unquoted comma in an address: the row has one cell too many.
+        a.rows[31][j] = "福建省晋江市青阳街道迎宾路88号".into();
+        a.rows[31].push("3幢1203室".into());
+        // A date written day/month/year that reads two ways (5 March or 3 May).
+        let j = col(a, "出生日期");
+        a.rows[32][j] = "05/03/2013".into();
+    });
+    let p = problems(&f);
+    let got: Vec<(Option<usize>, ProblemKind)> = p.iter().map(|x| (x.row, x.kind)).collect();
+    assert_eq!(
+        got,
+        [
+            (Some(row(30)), ProblemKind::SpreadsheetError),
+            (Some(row(31)), ProblemKind::RowShape),
+            (Some(row(32)), ProblemKind::AmbiguousDate)
+        ],
+        "{}",
+        show(&p)
+    );
+}
+
+#[test]
+fn encodings_utf8_bom_gb18030_and_garbage() {
+    let c = county::county();
+    // GB18030 decodes to the same round as UTF-8 (with and without BOM).
+    let base = files_with(|_| {});
+    let expect = import::import_round(&base, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    for bytes in [
+        county::csv_utf8(&c.applicants, false),
+        county::csv_gb18030(&c.applicants),
+    ] {
+        let f = InputFiles {
+            applicants: ("applicants.csv".into(), bytes),
+            ..base.clone()
+        };
+        let v = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+        assert_eq!(v.public, expect.public);
+    }
+    // A binary file saved under a .csv name.
+    let f = InputFiles {
+        applicants: (
+            "applicants.csv".into(),
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00\xFF\xFF".to_vec(),
+        ),
+        ..base
+    };
+    let p = problems(&f);
+    assert_eq!(p.len(), 1, "{}", show(&p));
+    assert_eq!(p[0].kind, ProblemKind::FileUnreadable);
+}

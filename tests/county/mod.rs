@@ -910,6 +910,7 @@ pub fn county() -> County {
 /// CSV text (`\r\n` or `\n` line ends), fields quoted only when needed.
 pub fn csv_text(t: &Table, crlf: bool) -> String {
     let mut w = csv::WriterBuilder::new()
+        .flexible(true)
         .terminator(if crlf {
             csv::Terminator::CRLF
         } else {
