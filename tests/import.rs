@@ -806,3 +806,37 @@ fn encodings_utf8_bom_gb18030_and_garbage() {
     assert_eq!(p.len(), 1, "{}", show(&p));
     assert_eq!(p[0].kind, ProblemKind::FileUnreadable);
 }
+
+/// The problem report of `examples/county-broken/`, as `fairdraw round freeze` would show it:
+/// each problem in Chinese, then in English.
+fn broken_report() -> String {
+    let files = load("examples/county-broken");
+    let p = problems(&files);
+    let mut out = format!(
+        "{} 个问题，未冻结任何数据 / {} problems, nothing frozen\n\n",
+        p.len(),
+        p.len()
+    );
+    for x in &p {
+        out.push_str(&format!("{x}\n"));
+    }
+    out
+}
+
+/// Writes `examples/county-broken/problems.txt` (after `generate_county_example`).
+#[test]
+#[ignore]
+fn generate_county_broken_report() -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::write(
+        root().join("examples/county-broken/problems.txt"),
+        broken_report(),
+    )?;
+    Ok(())
+}
+
+#[test]
+fn county_broken_report_is_as_documented() -> Result<(), Box<dyn std::error::Error>> {
+    let committed = std::fs::read_to_string(root().join("examples/county-broken/problems.txt"))?;
+    assert_eq!(committed, broken_report());
+    Ok(())
+}

@@ -1276,7 +1276,17 @@ fn applicant_row(c: &Cells<'_>, ctx: &Ctx<'_>, p: &mut Vec<Problem>) -> Draft {
                 {
                     Some(x) => Some(x.name.clone()),
                     None => {
-                        let names: Vec<&str> = pol.points.iter().map(|x| x.name.as_str()).collect();
+                        let names: Vec<String> = pol
+                            .points
+                            .iter()
+                            .map(|x| {
+                                if x.label.is_empty() {
+                                    x.name.clone()
+                                } else {
+                                    format!("{}({})", x.name, x.label)
+                                }
+                            })
+                            .collect();
                         p.push(c.problem(
                         col::INDICATORS,
                         K::UnknownIndicator,
