@@ -840,3 +840,66 @@ fn county_broken_report_is_as_documented() -> Result<(), Box<dyn std::error::Err
     assert_eq!(committed, broken_report());
     Ok(())
 }
+
+#[test]
+fn spreadsheet_merged_header_cells_do_not_drop_data_silently() {
+    // A form with the header 志愿学校 merged over three columns, one school in each.
+    let c = county::county();
+    let a = &c.applicants;
+    let jc = col(a, "志愿学校");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let mut out_col = 0u16;
+    let mut choice_cols = 0u16;
+    for (j, h) in a.header.iter().enumerate() {
+        if j == jc {
+            ws.merge_range(
+                0,
+                out_col,
+                0,
+                out_col + 2,
+                h,
+                &rust_xlsxwriter::Format::new(),
+            )
+            .expect("merge");
+            choice_cols = out_col;
+            out_col += 3;
+        } else {
+            ws.write_string(0, out_col, *h).expect("header");
+            out_col += 1;
+        }
+    }
+    for (r, row) in a.rows.iter().enumerate() {
+        let mut k = 0u16;
+        for (j, v) in row.iter().enumerate() {
+            if j == jc {
+                for (n, school) in v.split([';', '；', '、']).take(3).enumerate() {
+                    ws.write_string(r as u32 + 1, k + n as u16, school)
+                        .expect("choice");
+                }
+                k += 3;
+            } else {
+                if !v.is_empty() {
+                    ws.write_string(r as u32 + 1, k, v).expect("cell");
+                }
+                k += 1;
+            }
+        }
+    }
+    let f = InputFiles {
+        applicants: (
+            "applicants.xlsx".into(),
+            wb.save_to_buffer().expect("workbook"),
+        ),
+        ..files_with(|_| {})
+    };
+    let p = problems(&f);
+    // Two columns without a header, each reported once (not once per row).
+    assert_eq!(p.len(), 2, "{}", show(&p));
+    for (x, k) in p.iter().zip(1..) {
+        assert_eq!(x.kind, ProblemKind::UnnamedColumn);
+        let letter = char::from(b'A' + (choice_cols + k) as u8).to_string();
+        assert_eq!(x.column.as_deref(), Some(letter.as_str()), "{x}");
+        assert!(x.detail_zh.contains("合并") && x.detail_en.contains("merged"));
+    }
+}

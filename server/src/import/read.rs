@@ -209,6 +209,19 @@ fn float_text(f: f64) -> String {
     }
 }
 
+/// A spreadsheet column letter: 0 → `A`, 25 → `Z`, 26 → `AA`.
+pub fn column_letter(i: usize) -> String {
+    let mut n = i + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let r = (n - 1) % 26;
+        out.push(b'A' + r as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Blank characters trimmed from cells: whitespace, no-break and ideographic spaces, zero-width
 /// spaces and stray byte-order marks.
 pub fn is_blank(c: char) -> bool {
@@ -406,6 +419,40 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
             );
         }
     }
+    // Values under a blank header cell would be dropped without a word: a merged header cell
+    // (one title over several columns) or a header deleted by mistake. One problem per column.
+    for (i, cell) in header.iter().enumerate() {
+        if !trim(cell).is_empty() {
+            continue;
+        }
+        let mut filled = data
+            .iter()
+            .filter(|(_, cells)| cells.get(i).is_some_and(|c| !trim(c).is_empty()));
+        if let Some((first, cells)) = filled.next() {
+            ok = false;
+            let count = 1 + filled.count();
+            let letter = column_letter(i);
+            let left = match i.checked_sub(1).and_then(|j| header.get(j)) {
+                Some(h) if !trim(h).is_empty() => format!("“{}”", trim(h)),
+                _ => "—".into(),
+            };
+            problems.push(
+                Problem::file(
+                    &file,
+                    ProblemKind::UnnamedColumn,
+                    format!(
+                        "第 {letter} 列没有表头，却有 {count} 行填了值（第一处在第 {first} 行）。常见原因是合并了表头单元格（左边一列是 {left}）。请给这一列写上表头，或把要合并的内容放进同一列（多个志愿用 ; 分隔）"
+                    ),
+                    format!(
+                        "column {letter} has no header but {count} rows have values in it (first on row {first}); usually a merged header cell (the column to its left is {left}). Give the column a header, or put the values in one column (several choices separated by ;)"
+                    ),
+                )
+                .at_row(*first)
+                .in_column(&letter)
+                .with_value(trim(cells.get(i).map(String::as_str).unwrap_or(""))),
+            );
+        }
+    }
     if !ok {
         return None;
     }
@@ -444,6 +491,10 @@ mod tests {
         assert_eq!(fold_width("３５０５８２；ＪＪ０１：１"), "350582;JJ01:1");
         assert_eq!(trim("\u{FEFF} \u{3000}JJ01\u{A0}\t"), "JJ01");
         assert!(is_error_value("#N/A") && is_error_value("#REF!") && !is_error_value("#备注"));
+        assert_eq!(
+            [0, 25, 26, 27, 51, 52, 701, 702].map(column_letter),
+            ["A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"].map(String::from)
+        );
     }
 
     #[test]
