@@ -310,7 +310,8 @@ fn match_spec(specs: &[ColumnSpec], header: &str) -> Option<usize> {
         return None;
     }
     specs.iter().position(|s| {
-        s.key == k || s.key.replace('_', " ") == k || s.aliases.iter().any(|a| header_key(a) == k)
+        // `k` has no blanks: "School ID" and "school_id" both name `school_id`.
+        s.key == k || s.key.replace('_', "") == k || s.aliases.iter().any(|a| header_key(a) == k)
     })
 }
 
