@@ -112,7 +112,10 @@ fn problems(files: &InputFiles) -> Vec<Problem> {
                 assert!(!x.detail_zh.is_empty() && !x.detail_en.is_empty());
                 assert!(x.zh().starts_with(&x.file) && x.en().starts_with(&x.file));
                 if x.column.is_some() {
-                    assert!(x.row.is_some() && x.value.is_some(), "{x}");
+                    assert!(x.row.is_some(), "{x}");
+                }
+                if x.row.is_some_and(|r| r > 1) && x.column.is_some() {
+                    assert!(x.value.is_some(), "{x}");
                 }
             }
             p
@@ -911,4 +914,114 @@ fn spreadsheet_merged_header_cells_do_not_drop_data_silently() {
         assert_eq!(x.column.as_deref(), Some(letter.as_str()), "{x}");
         assert!(x.detail_zh.contains("合并") && x.detail_en.contains("merged"));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choices one per column (第一志愿, 第二志愿, …), as enrollment platforms export them.
+
+fn numbered_files(f: impl FnOnce(&mut county::Table)) -> InputFiles {
+    let mut t = county::numbered_choices(&county::county().applicants);
+    f(&mut t);
+    InputFiles {
+        applicants: ("applicants.csv".into(), county::csv_utf8(&t, true)),
+        ..files_with(|_| {})
+    }
+}
+
+#[test]
+fn numbered_choice_columns_give_the_same_round() {
+    let list =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let numbered = import::import_round(&numbered_files(|_| {}), &KEY)
+        .unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(numbered.public, list.public);
+    // Columns in any order, and a gap (an empty second choice) closed up.
+    let f = numbered_files(|t| {
+        let (j1, j2, j3) = (col(t, "第一志愿"), col(t, "第二志愿"), col(t, "第三志愿"));
+        t.header.swap(j1, j3);
+        for r in &mut t.rows {
+            r.swap(j1, j3);
+            // 第二志愿 is now at j2 and 第三志愿 at j1: move a lone second choice to the third.
+            if !r[j2].is_empty() && r[j1].is_empty() {
+                r[j1] = std::mem::take(&mut r[j2]);
+            }
+        }
+    });
+    let v = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(v.public, list.public);
+}
+
+#[test]
+fn numbered_choice_problems_name_their_column() {
+    let f = numbered_files(|t| {
+        let j = col(t, "第三志愿");
+        t.rows[40][j] = "晋江市第九中学".into();
+        let (j1, j2) = (col(t, "第一志愿"), col(t, "第二志愿"));
+        t.rows[41][j2] = t.rows[41][j1].clone();
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 2, "{}", show(&p));
+    one(
+        &p[..1],
+        ProblemKind::UnknownSchool,
+        "applicants.csv",
+        row(40),
+        "第三志愿",
+    );
+    one(
+        &p[1..],
+        ProblemKind::RepeatedEntry,
+        "applicants.csv",
+        row(41),
+        "第二志愿",
+    );
+    // Both forms at once are refused.
+    let f = numbered_files(|t| {
+        t.header.push("志愿学校");
+        for r in &mut t.rows {
+            r.push("JJ-GB-01".into());
+        }
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 1, "{}", show(&p));
+    assert_eq!(p[0].kind, ProblemKind::DuplicateColumn);
+}
+
+#[test]
+fn two_row_header_with_merged_choice_title() {
+    // Row 1: 申请编号 … (each merged down over rows 1–2), 志愿 merged across six columns;
+    // row 2: 第一志愿 … 第六志愿.
+    let t = county::numbered_choices(&county::county().applicants);
+    let first = col(&t, "第一志愿") as u16;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let fmt = rust_xlsxwriter::Format::new();
+    for (c, h) in t.header.iter().enumerate() {
+        let c = c as u16;
+        if (first..first + 6).contains(&c) {
+            ws.write_string(1, c, *h).expect("sub-header");
+        } else {
+            ws.merge_range(0, c, 1, c, h, &fmt).expect("merge down");
+        }
+    }
+    ws.merge_range(0, first, 0, first + 5, "志愿", &fmt)
+        .expect("merge across");
+    for (r, row) in t.rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                ws.write_string(r as u32 + 2, c as u16, v).expect("cell");
+            }
+        }
+    }
+    let f = InputFiles {
+        applicants: (
+            "applicants.xlsx".into(),
+            wb.save_to_buffer().expect("workbook"),
+        ),
+        ..files_with(|_| {})
+    };
+    let v = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let list =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(v.public, list.public);
 }

@@ -1006,6 +1006,38 @@ pub fn xlsx(t: &Table, title: &str, sheet: &str) -> Vec<u8> {
     wb.save_to_buffer().expect("workbook to memory")
 }
 
+/// The applicants table with the choices in numbered columns `第一志愿` … `第六志愿`, one school
+/// each, as enrollment platforms export them.
+pub fn numbered_choices(t: &Table) -> Table {
+    const NUMBERED: [&str; 6] = [
+        "第一志愿",
+        "第二志愿",
+        "第三志愿",
+        "第四志愿",
+        "第五志愿",
+        "第六志愿",
+    ];
+    let j = t.header.iter().position(|h| *h == "志愿学校").unwrap_or(0);
+    let mut header = t.header.clone();
+    header.splice(j..=j, NUMBERED);
+    let rows = t
+        .rows
+        .iter()
+        .map(|r| {
+            let mut schools: Vec<String> = r[j]
+                .split([';', '；', '、'])
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            schools.resize(NUMBERED.len(), String::new());
+            let mut row = r.clone();
+            row.splice(j..=j, schools);
+            row
+        })
+        .collect();
+    Table { header, rows }
+}
+
 /// Every example file: (path relative to the repository root, bytes).
 pub fn files() -> Vec<(String, Vec<u8>)> {
     let c = county();
@@ -1035,7 +1067,7 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
         (
             "examples/county-xlsx/applicants.xlsx".into(),
             xlsx(
-                &c.applicants,
+                &numbered_choices(&c.applicants),
                 "晋江市2026年秋季初中一年级招生报名信息（电脑派位用）",
                 "报名信息",
             ),

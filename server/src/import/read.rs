@@ -294,6 +294,9 @@ pub struct Table {
     pub rows: Vec<(usize, Vec<String>)>,
     /// Number of header cells.
     pub width: usize,
+    /// Numbered choice columns (`第一志愿`, `志愿2`, `choice_3`, …) when the choices are given
+    /// one per column: (number, column index, header as written), by number.
+    pub choice_columns: Vec<(u32, usize, String)>,
 }
 
 fn header_key(s: &str) -> String {
@@ -302,6 +305,46 @@ fn header_key(s: &str) -> String {
         .filter(|c| !is_blank(*c))
         .collect::<String>()
         .to_lowercase()
+}
+
+/// A Chinese numeral 1–99 (`一`, `十`, `十二`, `二十三`) or ASCII digits.
+fn small_number(s: &str) -> Option<u32> {
+    if !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok().filter(|n| *n > 0);
+    }
+    let digit = |c: char| {
+        "一二三四五六七八九"
+            .chars()
+            .position(|d| d == c)
+            .map(|i| i as u32 + 1)
+    };
+    let cs: Vec<char> = s.chars().collect();
+    match cs.as_slice() {
+        ['十'] => Some(10),
+        [a] => digit(*a),
+        ['十', b] => digit(*b).map(|b| 10 + b),
+        [a, '十'] => digit(*a).map(|a| a * 10),
+        [a, '十', b] => Some(digit(*a)? * 10 + digit(*b)?),
+        _ => None,
+    }
+}
+
+/// The number of a numbered choice column: `第一志愿`, `第1志愿`, `第一志愿学校`, `志愿1`,
+/// `志愿学校1`, `choice1`, `choice_1`, `Choice 1` → 1.
+pub fn numbered_choice(header: &str) -> Option<u32> {
+    let k = header_key(header);
+    if let Some(rest) = k.strip_prefix('第') {
+        let n = rest
+            .strip_suffix("志愿学校")
+            .or_else(|| rest.strip_suffix("志愿"))?;
+        return small_number(n);
+    }
+    let n = k
+        .strip_prefix("志愿学校")
+        .or_else(|| k.strip_prefix("志愿"))
+        .or_else(|| k.strip_prefix("choice_"))
+        .or_else(|| k.strip_prefix("choice"))?;
+    small_number(n)
 }
 
 fn match_spec(specs: &[ColumnSpec], header: &str) -> Option<usize> {
@@ -350,13 +393,60 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
         return None;
     };
     let mut rows = sheet.rows;
-    let data = rows.split_off(h + 1);
-    let (header_row, header) = rows.pop()?;
+    let mut data = rows.split_off(h + 1);
+    let (header_row, mut header) = rows.pop()?;
+    // A two-row header: 「志愿」 merged above 「第一志愿」「第二志愿」…, the other header cells merged
+    // down over both rows. The second row names the choice columns.
+    if specs.iter().any(|s| s.key == "choices")
+        && let Some((_, sub)) = data.first()
+    {
+        let named: Vec<(usize, &String)> = sub
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !trim(c).is_empty())
+            .collect();
+        let is_sub_header = named.iter().any(|(_, c)| numbered_choice(c).is_some())
+            && named
+                .iter()
+                .all(|(_, c)| numbered_choice(c).is_some() || match_spec(specs, c).is_some());
+        if is_sub_header {
+            for (i, c) in named {
+                if header.len() <= i {
+                    header.resize(i + 1, String::new());
+                }
+                header[i] = c.clone();
+            }
+            data.remove(0);
+        }
+    }
     let mut columns: Vec<Option<(usize, String)>> = vec![None; specs.len()];
+    let mut choice_columns: Vec<(u32, usize, String)> = Vec::new();
     let mut ok = true;
     for (i, cell) in header.iter().enumerate() {
         let text = trim(cell);
         if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let numbered = match match_spec(specs, text) {
+            None if specs.iter().any(|s| s.key == "choices") => numbered_choice(text),
+            _ => None,
+        };
+        if let Some(n) = numbered {
+            if let Some((_, _, first)) = choice_columns.iter().find(|(m, _, _)| *m == n) {
+                ok = false;
+                problems.push(
+                    Problem::file(
+                        &file,
+                        ProblemKind::DuplicateColumn,
+                        format!("列“{text}”重复出现（与“{first}”是同一志愿）"),
+                        format!("column {text:?} appears twice (same choice as {first:?})"),
+                    )
+                    .at_row(header_row)
+                    .in_column(text),
+                );
+            } else {
+                choice_columns.push((n, i, text.to_string()));
+            }
             continue;
         }
         match match_spec(specs, text) {
@@ -405,7 +495,30 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
             }
         }
     }
+    choice_columns.sort();
     for (j, spec) in specs.iter().enumerate() {
+        if spec.key == "choices" && !choice_columns.is_empty() {
+            if let Some((_, list)) = &columns[j] {
+                ok = false;
+                problems.push(
+                    Problem::file(
+                        &file,
+                        ProblemKind::DuplicateColumn,
+                        format!(
+                            "志愿既有一列“{list}”又有分列的“{}”等：请只用一种写法",
+                            choice_columns[0].2
+                        ),
+                        format!(
+                            "choices are given both in one column {list:?} and in numbered columns such as {:?}: use one form only",
+                            choice_columns[0].2
+                        ),
+                    )
+                    .at_row(header_row)
+                    .in_column(list),
+                );
+            }
+            continue;
+        }
         if spec.required && columns[j].is_none() {
             ok = false;
             let alias = spec.aliases.first().copied().unwrap_or(spec.key);
@@ -463,6 +576,7 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
         columns,
         width: header.len(),
         rows: data,
+        choice_columns,
     })
 }
 
@@ -496,6 +610,27 @@ mod tests {
             [0, 25, 26, 27, 51, 52, 701, 702].map(column_letter),
             ["A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"].map(String::from)
         );
+    }
+
+    #[test]
+    fn numbered_choice_columns() {
+        for (h, n) in [
+            ("第一志愿", Some(1)),
+            ("第1志愿", Some(1)),
+            ("第十志愿学校", Some(10)),
+            ("第十二志愿", Some(12)),
+            ("第二十三志愿", Some(23)),
+            ("志愿2", Some(2)),
+            ("志愿学校３", Some(3)),
+            ("choice_4", Some(4)),
+            ("Choice 5", Some(5)),
+            ("志愿", None),
+            ("第零志愿", None),
+            ("志愿0", None),
+            ("第一志愿备注", None),
+        ] {
+            assert_eq!(numbered_choice(h), n, "{h}");
+        }
     }
 
     #[test]
