@@ -1025,3 +1025,30 @@ fn two_row_header_with_merged_choice_title() {
         import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
     assert_eq!(v.public, list.public);
 }
+
+#[test]
+fn csv_text_marks_from_exporters_are_removed() {
+    // Exporters write ="…" or a leading apostrophe so that Excel keeps ID numbers as text.
+    let c = county::county();
+    let a = &c.applicants;
+    let (jid, jp) = (col(a, "身份证号"), col(a, "监护人电话"));
+    let mut text = county::csv_text(a, false);
+    for r in a.rows.iter().take(50) {
+        let (id, phone) = (&r[jid], &r[jp]);
+        text = text.replacen(
+            &format!(",{id},{phone},"),
+            &format!(",=\"{id}\",'{phone},"),
+            1,
+        );
+    }
+    assert_eq!(text.matches(",=\"").count(), 50);
+    let f = InputFiles {
+        applicants: ("applicants.csv".into(), text.into_bytes()),
+        ..files_with(|_| {})
+    };
+    let v = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let plain =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(v.public, plain.public);
+    assert!(v.private == plain.private);
+}

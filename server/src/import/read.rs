@@ -121,7 +121,7 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
             )
             .at_row(line)
         })?;
-        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+        let cells: Vec<String> = rec.iter().map(|c| unmark(c).to_string()).collect();
         if cells.iter().all(|c| c.chars().all(is_blank)) {
             continue;
         }
@@ -206,6 +206,20 @@ fn float_text(f: f64) -> String {
         format!("{f:E}")
     } else {
         format!("{f}")
+    }
+}
+
+/// Removes the marks that exporters put on CSV values to stop Excel from turning them into
+/// numbers: a formula wrapper `="350582…"` and a leading apostrophe `'350582…`. (A leading tab,
+/// the third trick, is trimmed like any blank.)
+pub fn unmark(cell: &str) -> std::borrow::Cow<'_, str> {
+    let t = trim(cell);
+    if let Some(inner) = t.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')) {
+        return std::borrow::Cow::Owned(inner.replace("\"\"", "\""));
+    }
+    match t.strip_prefix('\'') {
+        Some(rest) => std::borrow::Cow::Borrowed(rest),
+        None => std::borrow::Cow::Borrowed(cell),
     }
 }
 
@@ -610,6 +624,15 @@ mod tests {
             [0, 25, 26, 27, 51, 52, 701, 702].map(column_letter),
             ["A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"].map(String::from)
         );
+    }
+
+    #[test]
+    fn unmarks_text_tricks() {
+        assert_eq!(unmark("=\"350582201309160237\""), "350582201309160237");
+        assert_eq!(unmark("'0595-85681234"), "0595-85681234");
+        assert_eq!(unmark(" =\"a\"\"b\" "), "a\"b");
+        assert_eq!(unmark("晋江市"), "晋江市");
+        assert_eq!(unmark("=SUM(A1)"), "=SUM(A1)");
     }
 
     #[test]
