@@ -784,5 +784,23 @@ fn bad_input_freezes_nothing() -> R {
         "{t}"
     );
     assert!(!round.exists(), "a failed freeze must write nothing");
+    // The example of typical spreadsheet mistakes: every problem printed in both languages.
+    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/county-broken");
+    if broken.join("policy.toml").is_file() {
+        let round = work.join("round-broken");
+        let o = run(&[
+            "round",
+            "freeze",
+            s(&round),
+            "--inputs",
+            s(&broken),
+            "--key",
+            s(&k.bureau),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let t = text(&o);
+        assert!(t.contains("row ") && t.contains("行"), "{t}");
+        assert!(!round.exists(), "a failed freeze must write nothing");
+    }
     Ok(())
 }
