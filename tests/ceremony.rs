@@ -384,6 +384,15 @@ fn rehearsal_then_real_round_with_three_parties() -> R {
     ]);
     assert!(out.contains("REHEARSAL"), "{out}");
     check_report(&reh_bundle, lottery::Domain::Rehearsal)?;
+    // A rehearsal bundle relabelled as real does not verify.
+    let mut forged = read_dir_files(&reh_bundle)?;
+    if let Some(m) = forged.get_mut("manifest.json") {
+        let t =
+            String::from_utf8_lossy(m).replace("\"domain\":\"rehearsal\"", "\"domain\":\"real\"");
+        *m = t.into_bytes();
+    }
+    let forged_ok = verify(&forged).map(|r| r.ok()).unwrap_or(false);
+    assert!(!forged_ok, "a rehearsal bundle relabelled real must fail");
     let sheet = std::fs::read_to_string(reh.join("sheet.html"))?;
     assert!(
         sheet.contains("演练") && sheet.contains("<svg"),
@@ -411,6 +420,17 @@ fn rehearsal_then_real_round_with_three_parties() -> R {
     check_report(&bundle, lottery::Domain::Real)?;
     let status = ok(&["round", "status", s(&real)]);
     assert!(status.contains("done"), "{status}");
+    let log = ok(&["round", "log", s(&real)]);
+    assert!(
+        log.contains("chain intact") && log.contains("draw"),
+        "{log}"
+    );
+    // The sheet names the executable that ran.
+    let exe = lottery::encoding::sha256(&std::fs::read(BIN)?).to_hex();
+    assert!(
+        std::fs::read_to_string(real.join("sheet.txt"))?.contains(&exe),
+        "the sheet must carry the executable's SHA-256"
+    );
 
     // The sheet and the archive.
     let sheet = std::fs::read_to_string(real.join("sheet.html"))?;
@@ -523,6 +543,8 @@ fn steps_out_of_order_are_refused() -> R {
         "at least 50",
     );
     ok(&["round", "commit", r, "--party", "notary", "--dice", DICE]);
+    let again = ok(&["round", "commit", r, "--party", "notary", "--dice", DICE]);
+    assert!(again.contains("nothing changed"), "{again}");
     refused(
         &["round", "reveal", r, "--party", "notary", "--dice", DICE],
         "not all parties have committed: missing bureau, observer",

@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// The ceremony steps over a round directory: freeze, commit, reveal, beacon, note, status.
+    /// The ceremony steps over a round directory: freeze, commit, reveal, beacon, note, log, status.
     Round {
         #[command(subcommand)]
         step: RoundStep,
@@ -199,6 +199,11 @@ enum RoundStep {
         /// What happened.
         #[arg(long)]
         text: String,
+    },
+    /// Print the ceremony log, one line per entry, after checking its hash chain.
+    Log {
+        /// The round directory.
+        round_dir: PathBuf,
     },
     /// Show what has been done and what comes next.
     Status {
@@ -594,6 +599,9 @@ mod ceremony_cmd {
                 &person,
                 &text,
             )?,
+            RoundStep::Log { round_dir } => {
+                server::ceremony::note::print_log(&round_dir::RoundDir::new(&round_dir))?
+            }
             RoundStep::Status { round_dir } => {
                 ceremony::status(&round_dir::RoundDir::new(&round_dir))?
             }

@@ -43,3 +43,62 @@ pub fn note(rd: &RoundDir, kind: &str, role: &str, person: &str, text: &str) -> 
     }
     Ok(s)
 }
+
+/// `fairdraw round log`: the ceremony log, checked and printed one line per entry.
+pub fn print_log(rd: &RoundDir) -> Result<Summary> {
+    let fr = rd.load("print the log")?;
+    let log = rd.log(fr.domain())?;
+    let head = lottery::log::verify_chain(fr.domain(), &log)
+        .map_err(|e| super::damaged(&rd.log_file(), e.to_string()))?;
+    let mut s = Summary::default();
+    if fr.domain() == lottery::Domain::Rehearsal {
+        s.push(REHEARSAL_BANNER);
+    }
+    s.push(format!(
+        "Ceremony log of round {} / 仪式日志 — {}",
+        fr.round_id(),
+        rd.log_file().display()
+    ));
+    for e in super::round_dir::log_entries(&log) {
+        let g = |k: &str| e[k].as_str().unwrap_or("").to_string();
+        let detail = match g("step").as_str() {
+            "freeze" => format!(
+                "{} applicants, input root {}",
+                e["applicants"],
+                short(&g("input_root"))
+            ),
+            "commit" => format!(
+                "{} commitment {} ({})",
+                g("party"),
+                short(&g("commitment")),
+                g("source")
+            ),
+            "reveal" => format!("{} share {}", g("party"), short(&g("share"))),
+            "beacon" => format!("{}: {}", g("kind"), g("source")),
+            "draw" => format!("seed {}", short(&g("seed"))),
+            "export" => format!("archive {}", short(&g("archive_sha256"))),
+            _ => g("text"),
+        };
+        s.push(format!(
+            "{:>3}  {}  {:<7} {:<9} {:<16} {detail}{}",
+            e["seq"].as_u64().unwrap_or(0),
+            g("time"),
+            g("step"),
+            g("role"),
+            g("person"),
+            match e["network"].as_str() {
+                Some(n) if n != "offline" => format!("  [{n}]"),
+                _ => String::new(),
+            }
+        ));
+    }
+    s.push(format!(
+        "chain intact / 哈希链完整; head / 链头 {}",
+        super::grouped(&head.to_hex())
+    ));
+    Ok(s)
+}
+
+fn short(h: &str) -> String {
+    h.chars().take(16).collect::<String>() + "…"
+}
