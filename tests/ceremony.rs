@@ -532,6 +532,19 @@ fn steps_out_of_order_are_refused() -> R {
         ],
         "already frozen",
     );
+    // A new round needs a new or empty directory.
+    refused(
+        &[
+            "round",
+            "freeze",
+            s(&work),
+            "--inputs",
+            s(&inputs),
+            "--key",
+            s(&k.bureau),
+        ],
+        "new or empty directory",
+    );
     refused(
         &["round", "commit", r, "--party", "mallory", "--dice", DICE],
         "not a party",
@@ -721,6 +734,13 @@ fn crashed_draw_leaves_round_consistent_and_reruns_identically_also_on_a_backup_
     assert_eq!(listing(&round)?, before, "the round directory changed");
     ok(&["round", "status", s(&round)]);
 
+    // An --out that the draw would destroy is refused.
+    for bad in [round.clone(), work.clone(), round.join("frozen")] {
+        refused(
+            &["draw", s(&round), "--key", s(&k.bureau), "--out", s(&bad)],
+            "choose another directory",
+        );
+    }
     ok(&args);
     let first = listing(&bundle)?;
     assert!(
@@ -824,5 +844,41 @@ fn bad_input_freezes_nothing() -> R {
         assert!(t.contains("row ") && t.contains("行"), "{t}");
         assert!(!round.exists(), "a failed freeze must write nothing");
     }
+    Ok(())
+}
+
+#[test]
+fn freezing_again_elsewhere_with_the_same_salt_key_gives_the_same_public_files() -> R {
+    let work = tmp("refreeze");
+    let (inputs, _) = inputs(&work)?;
+    let k = keys(&work);
+    let a = work.join("pc-a");
+    let b = work.join("pc-b");
+    let args = |r: &Path| {
+        vec![
+            "round".to_string(),
+            "freeze".into(),
+            s(r).into(),
+            "--inputs".into(),
+            s(&inputs).into(),
+            "--key".into(),
+            s(&k.bureau).into(),
+        ]
+    };
+    let a_args = args(&a);
+    ok(&a_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let salt = a.join("private/salt.key");
+    let mut b_args = args(&b);
+    b_args.extend(["--salt-key".to_string(), s(&salt).to_string()]);
+    ok(&b_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        listing(&a.join("frozen"))?,
+        listing(&b.join("frozen"))?,
+        "same inputs, key and salt key must freeze the same bytes"
+    );
+    assert_eq!(
+        std::fs::read(a.join("private/secrets.csv"))?,
+        std::fs::read(b.join("private/secrets.csv"))?
+    );
     Ok(())
 }

@@ -60,9 +60,61 @@ fn split_at_draw(log: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (prefix, rest)
 }
 
+/// An absolute, normalised form of a path that may not exist yet.
+fn absolute(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    match (p.parent(), p.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => absolute(parent).join(name),
+        _ => std::env::current_dir().unwrap_or_default().join(p),
+    }
+}
+
+/// Refuses an output directory whose replacement would destroy something: the round directory
+/// itself, one of its parts or an ancestor, or an existing non-empty directory that is not a bundle.
+fn check_out(rd: &RoundDir, out: &Path) -> Result<()> {
+    let root = absolute(&rd.root);
+    let target = absolute(out);
+    let refuse = |why: &str| {
+        Err(CeremonyError::Refused(format!(
+            "--out {}: {why}; choose another directory",
+            out.display()
+        )))
+    };
+    if root.starts_with(&target) {
+        return refuse("it is the round directory or contains it");
+    }
+    for part in [
+        "inputs",
+        "frozen",
+        "ceremony",
+        "private",
+        "archive",
+        "log.jsonl",
+    ] {
+        if target.starts_with(root.join(part)) {
+            return refuse("it is part of the round directory");
+        }
+    }
+    if target.is_file() {
+        return refuse("it is a file");
+    }
+    if target.is_dir()
+        && !target.join(MANIFEST_FILE).is_file()
+        && std::fs::read_dir(&target)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return refuse("it is a non-empty directory that is not a bundle (the draw replaces it)");
+    }
+    Ok(())
+}
+
 /// Runs the draw.
 pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
     let fr = rd.load_active("draw")?;
+    check_out(rd, o.out)?;
     let domain = fr.domain();
     let (commitments, missing_c) = rd.commitments(&fr)?;
     let (reveals, missing_r) = rd.reveals(&fr)?;

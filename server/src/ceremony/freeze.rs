@@ -131,6 +131,17 @@ pub fn freeze(rd: &RoundDir, o: &FreezeOptions<'_>) -> Result<Summary> {
             "party {bad:?}: use 1–64 of A–Z a–z 0–9 . _ -"
         )));
     }
+    if !rd.is_frozen()
+        && rd.root.is_dir()
+        && std::fs::read_dir(&rd.root)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(CeremonyError::Refused(format!(
+            "{}: a new round needs a new or empty directory (this one holds other files) / 请使用新的空目录",
+            rd.root.display()
+        )));
+    }
     let mut files: InputFiles = import::load_dir(o.inputs).map_err(|e| {
         CeremonyError::Refused(format!(
             "cannot read the input files / 无法读取输入文件: {e}"
