@@ -159,7 +159,9 @@ table {{ border-collapse: collapse; width: 100%; margin: 1mm 0; }}
 td, th {{ border: 1px solid #000; padding: 0.6mm 1.5mm; text-align: left; vertical-align: top; }}
 th {{ width: 28%; font-weight: normal; }}
 .mono {{ font-family: "DejaVu Sans Mono", "Consolas", monospace; font-size: 7.5pt; word-break: break-all; }}
-.qr {{ float: right; width: 36mm; margin-left: 3mm; text-align: center; font-size: 7pt; }}
+.top {{ display: flex; gap: 3mm; align-items: flex-start; }}
+.top .left {{ flex: 1; min-width: 0; }}
+.qr {{ width: 36mm; flex: none; text-align: center; font-size: 7pt; }}
 .qr svg {{ width: 36mm; height: 36mm; }}
 .sign td {{ height: 12mm; }}
 </style>
@@ -174,9 +176,12 @@ th {{ width: 28%; font-weight: normal; }}
         );
     }
     h.push_str(&format!(
-        "<h1>{mark}派位仪式记录单 / Draw ceremony sheet</h1>\n<div class=\"qr\">{}<br>数据包哈希 QR<br>bundle hash</div>\n",
-        qr_svg(&qr_payload(d))
+        "<h1>{mark}派位仪式记录单 / Draw ceremony sheet</h1>\n"
     ));
+    let qr = format!(
+        "<div class=\"qr\">{}<br>数据包哈希 QR<br>bundle hash</div>\n",
+        qr_svg(&qr_payload(d))
+    );
     if let Some(w) = &d.network_warning {
         h.push_str(&format!("<div class=\"warn\">{}</div>\n", esc(w)));
     }
@@ -187,7 +192,7 @@ th {{ width: 28%; font-weight: normal; }}
             esc(v)
         )
     };
-    h.push_str("<table>\n");
+    h.push_str("<div class=\"top\"><div class=\"left\">\n<table>\n");
     h.push_str(&row(
         "轮次 Round",
         &format!("{} — {}", d.round_id, d.title),
@@ -230,7 +235,9 @@ th {{ width: 28%; font-weight: normal; }}
         ),
         false,
     ));
-    h.push_str("</table>\n<table>\n<tr><th>参与方 Party</th><th>承诺 Commitment</th><th>公开份额 Revealed share</th></tr>\n");
+    h.push_str("</table>\n</div>\n");
+    h.push_str(&qr);
+    h.push_str("</div>\n<table>\n<tr><th>参与方 Party</th><th>承诺 Commitment</th><th>公开份额 Revealed share</th></tr>\n");
     for (p, c) in &d.commitments {
         let r = d
             .reveals
