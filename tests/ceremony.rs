@@ -240,6 +240,9 @@ fn keys(dir: &Path) -> Keys {
     k
 }
 
+/// drand quicknet round 123's signature (public; from drand-verify's tests).
+const QUICKNET_123: &str = "b75c69d0b72a5d906e854e808ba7e2accb1542ac355ae486d591aa9d43765482e26cd02df835d3546d23c4b13e0dfc92";
+
 const DICE: &str = "3164 2515 6623 4142 5361 2543 6126 3451 2366 1542 3316 4251 56";
 
 /// Freeze, three commits (random, dice, file), three reveals and the beacon.
@@ -381,6 +384,15 @@ fn rehearsal_then_real_round_with_three_parties() -> R {
     ]);
     assert!(out.contains("REHEARSAL"), "{out}");
     check_report(&reh_bundle, lottery::Domain::Rehearsal)?;
+    // A rehearsal bundle relabelled as real does not verify.
+    let mut forged = read_dir_files(&reh_bundle)?;
+    if let Some(m) = forged.get_mut("manifest.json") {
+        let t =
+            String::from_utf8_lossy(m).replace("\"domain\":\"rehearsal\"", "\"domain\":\"real\"");
+        *m = t.into_bytes();
+    }
+    let forged_ok = verify(&forged).map(|r| r.ok()).unwrap_or(false);
+    assert!(!forged_ok, "a rehearsal bundle relabelled real must fail");
     let sheet = std::fs::read_to_string(reh.join("sheet.html"))?;
     assert!(
         sheet.contains("演练") && sheet.contains("<svg"),
@@ -408,6 +420,17 @@ fn rehearsal_then_real_round_with_three_parties() -> R {
     check_report(&bundle, lottery::Domain::Real)?;
     let status = ok(&["round", "status", s(&real)]);
     assert!(status.contains("done"), "{status}");
+    let log = ok(&["round", "log", s(&real)]);
+    assert!(
+        log.contains("chain intact") && log.contains("draw"),
+        "{log}"
+    );
+    // The sheet names the executable that ran.
+    let exe = lottery::encoding::sha256(&std::fs::read(BIN)?).to_hex();
+    assert!(
+        std::fs::read_to_string(real.join("sheet.txt"))?.contains(&exe),
+        "the sheet must carry the executable's SHA-256"
+    );
 
     // The sheet and the archive.
     let sheet = std::fs::read_to_string(real.join("sheet.html"))?;
@@ -509,6 +532,19 @@ fn steps_out_of_order_are_refused() -> R {
         ],
         "already frozen",
     );
+    // A new round needs a new or empty directory.
+    refused(
+        &[
+            "round",
+            "freeze",
+            s(&work),
+            "--inputs",
+            s(&inputs),
+            "--key",
+            s(&k.bureau),
+        ],
+        "new or empty directory",
+    );
     refused(
         &["round", "commit", r, "--party", "mallory", "--dice", DICE],
         "not a party",
@@ -520,6 +556,8 @@ fn steps_out_of_order_are_refused() -> R {
         "at least 50",
     );
     ok(&["round", "commit", r, "--party", "notary", "--dice", DICE]);
+    let again = ok(&["round", "commit", r, "--party", "notary", "--dice", DICE]);
+    assert!(again.contains("nothing changed"), "{again}");
     refused(
         &["round", "reveal", r, "--party", "notary", "--dice", DICE],
         "not all parties have committed: missing bureau, observer",
@@ -577,6 +615,21 @@ fn steps_out_of_order_are_refused() -> R {
         ],
         "no beacon recorded yet",
     );
+    // A drand round is verified offline: a wrong round number is refused.
+    refused(
+        &[
+            "round",
+            "beacon",
+            r,
+            "--kind",
+            "drand",
+            "--drand-round",
+            "124",
+            "--drand-signature",
+            QUICKNET_123,
+        ],
+        "does not verify",
+    );
     ok(&[
         "round", "beacon", r, "--kind", "text", "--source", "x", "--text", "y",
     ]);
@@ -590,6 +643,33 @@ fn steps_out_of_order_are_refused() -> R {
     let log = std::fs::read(round.join("log.jsonl"))?;
     assert!(lottery::log::verify_chain(lottery::Domain::Real, &log).is_ok());
     assert_eq!(log.iter().filter(|b| **b == b'\n').count(), 8);
+    // An abort ends the round.
+    ok(&[
+        "round",
+        "note",
+        r,
+        "--kind",
+        "abort",
+        "--role",
+        "notary",
+        "--person",
+        "张敏",
+        "--text",
+        "the beacon was read from the wrong draw",
+    ]);
+    refused(
+        &[
+            "draw",
+            r,
+            "--key",
+            s(&k.bureau),
+            "--out",
+            s(&work.join("b")),
+        ],
+        "the round was aborted",
+    );
+    let log = std::fs::read(round.join("log.jsonl"))?;
+    assert!(lottery::log::verify_chain(lottery::Domain::Real, &log).is_ok());
     Ok(())
 }
 
@@ -654,6 +734,13 @@ fn crashed_draw_leaves_round_consistent_and_reruns_identically_also_on_a_backup_
     assert_eq!(listing(&round)?, before, "the round directory changed");
     ok(&["round", "status", s(&round)]);
 
+    // An --out that the draw would destroy is refused.
+    for bad in [round.clone(), work.clone(), round.join("frozen")] {
+        refused(
+            &["draw", s(&round), "--key", s(&k.bureau), "--out", s(&bad)],
+            "choose another directory",
+        );
+    }
     ok(&args);
     let first = listing(&bundle)?;
     assert!(
@@ -738,7 +825,60 @@ fn bad_input_freezes_nothing() -> R {
         t.contains("nothing was frozen") && t.contains("未冻结"),
         "{t}"
     );
-    assert!(!round.join("frozen").exists());
-    assert!(!round.join("log.jsonl").exists());
+    assert!(!round.exists(), "a failed freeze must write nothing");
+    // The example of typical spreadsheet mistakes: every problem printed in both languages.
+    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/county-broken");
+    if broken.join("policy.toml").is_file() {
+        let round = work.join("round-broken");
+        let o = run(&[
+            "round",
+            "freeze",
+            s(&round),
+            "--inputs",
+            s(&broken),
+            "--key",
+            s(&k.bureau),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let t = text(&o);
+        assert!(t.contains("row ") && t.contains("行"), "{t}");
+        assert!(!round.exists(), "a failed freeze must write nothing");
+    }
+    Ok(())
+}
+
+#[test]
+fn freezing_again_elsewhere_with_the_same_salt_key_gives_the_same_public_files() -> R {
+    let work = tmp("refreeze");
+    let (inputs, _) = inputs(&work)?;
+    let k = keys(&work);
+    let a = work.join("pc-a");
+    let b = work.join("pc-b");
+    let args = |r: &Path| {
+        vec![
+            "round".to_string(),
+            "freeze".into(),
+            s(r).into(),
+            "--inputs".into(),
+            s(&inputs).into(),
+            "--key".into(),
+            s(&k.bureau).into(),
+        ]
+    };
+    let a_args = args(&a);
+    ok(&a_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let salt = a.join("private/salt.key");
+    let mut b_args = args(&b);
+    b_args.extend(["--salt-key".to_string(), s(&salt).to_string()]);
+    ok(&b_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        listing(&a.join("frozen"))?,
+        listing(&b.join("frozen"))?,
+        "same inputs, key and salt key must freeze the same bytes"
+    );
+    assert_eq!(
+        std::fs::read(a.join("private/secrets.csv"))?,
+        std::fs::read(b.join("private/secrets.csv"))?
+    );
     Ok(())
 }

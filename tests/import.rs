@@ -112,7 +112,10 @@ fn problems(files: &InputFiles) -> Vec<Problem> {
                 assert!(!x.detail_zh.is_empty() && !x.detail_en.is_empty());
                 assert!(x.zh().starts_with(&x.file) && x.en().starts_with(&x.file));
                 if x.column.is_some() {
-                    assert!(x.row.is_some() && x.value.is_some(), "{x}");
+                    assert!(x.row.is_some(), "{x}");
+                }
+                if x.row.is_some_and(|r| r > 1) && x.column.is_some() {
+                    assert!(x.value.is_some(), "{x}");
                 }
             }
             p
@@ -148,7 +151,7 @@ fn id_born(a: &county::Table, i: usize, y: i64, m: i64, d: i64) -> String {
 fn the_example_validates_with_english_headers_too() {
     let f = files_with(|c| {
         c.schools.header = vec![
-            "school_id",
+            "School ID",
             "name",
             "kind",
             "capacity",
@@ -161,7 +164,7 @@ fn the_example_validates_with_english_headers_too() {
         ];
         c.teachers.header = vec!["teacher_id", "school_id"];
         c.applicants.header = vec![
-            "application_id",
+            "Application_ID",
             "name",
             "gender",
             "birth_date",
@@ -217,11 +220,20 @@ fn rule_id_card_damaged_by_a_spreadsheet() {
         let x_row = x_row.expect("the example has IDs ending in X");
         c.applicants.rows[x_row][j].pop();
         c.applicants.rows[3][j] = "3.50582E+17".into();
+        // Saved from a number cell as text: 15 significant digits, then zeros.
+        let id = c.applicants.rows[4][j].clone();
+        c.applicants.rows[4][j] = format!("{}000", &id[..15]);
     });
     let p = problems(&f);
     let kinds: Vec<ProblemKind> = p.iter().map(|x| x.kind).collect();
-    assert_eq!(p.len(), 2, "{}", show(&p));
-    assert!(kinds.contains(&ProblemKind::ScientificNotation));
+    assert_eq!(p.len(), 3, "{}", show(&p));
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == ProblemKind::ScientificNotation)
+            .count(),
+        2
+    );
     assert!(kinds.contains(&ProblemKind::IdCardLostX));
 }
 
@@ -529,4 +541,514 @@ fn every_problem_in_every_file_is_reported_at_once() {
             ("applicants.csv", Some(601), ProblemKind::LeadingZeros),
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale: one bad row among 100,000.
+
+/// 100,000 valid applicants of the example's schools, as a UTF-8 CSV; `bad` replaces the check
+/// character of that data row's ID number with a wrong one.
+fn hundred_thousand(bad: Option<usize>) -> Vec<u8> {
+    let mut s = String::with_capacity(16_000_000);
+    s.push_str("申请编号,姓名,出生日期,身份证号,监护人电话,家庭住址,报名通道,志愿学校,类别\n");
+    let schools = ["JJ-GB-01", "JJ-GB-02", "JJ-GB-03", "JJ-GB-04"];
+    for i in 0..100_000usize {
+        // 336 birth dates in 2013 (inside the window), sequence numbers up to 297.
+        let (m, d) = (1 + (i % 336) / 28, 1 + i % 28);
+        let seq = (i / 336) as u32;
+        let mut id = county::id_number("350582", 2013, m as i64, d as i64, seq);
+        if bad == Some(i) {
+            let wrong = if id.ends_with('0') { '1' } else { '0' };
+            id.pop();
+            id.push(wrong);
+        }
+        let a = schools[i % 4];
+        let b = schools[(i + 1) % 4];
+        s.push_str(&format!(
+            "JJ2607-{i:06},测试{i},2013-{m:02}-{d:02},{id},138{i:08},福建省晋江市青阳街道测试路{i}号,local,{a};{b},{a}:1;{b}:2\n"
+        ));
+    }
+    s.into_bytes()
+}
+
+#[test]
+fn one_bad_row_among_100000_freezes_nothing_and_names_that_row() {
+    let base = files_with(|_| {});
+    let bad_index = 73_210;
+    let files = InputFiles {
+        applicants: ("applicants.csv".into(), hundred_thousand(Some(bad_index))),
+        ..base.clone()
+    };
+    let p = problems(&files);
+    let x = one(
+        &p,
+        ProblemKind::IdCardCheckDigit,
+        "applicants.csv",
+        row(bad_index),
+        "身份证号",
+    );
+    assert!(x.zh().contains("第 73212 行「身份证号」列"), "{}", x.zh());
+    assert!(
+        x.en().contains("row 73212, column \"身份证号\""),
+        "{}",
+        x.en()
+    );
+
+    // Without the bad row the same file imports: that row alone stopped the freeze.
+    let files = InputFiles {
+        applicants: ("applicants.csv".into(), hundred_thousand(None)),
+        ..base
+    };
+    let v = import::import_round(&files, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(v.round.applicants.len(), 100_000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What spreadsheets do to data.
+
+/// A plain workbook of a table (header on row 1), every cell text except the `numbers` cells
+/// (data row, column), written as number cells.
+fn workbook(t: &county::Table, numbers: &[(usize, usize)]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in t.header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).expect("header");
+    }
+    for (r, row) in t.rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if numbers.contains(&(r, c)) {
+                let n: f64 = v.parse().expect("a number");
+                ws.write_number(r as u32 + 1, c as u16, n).expect("number");
+            } else if !v.is_empty() {
+                ws.write_string(r as u32 + 1, c as u16, v).expect("text");
+            }
+        }
+    }
+    wb.save_to_buffer().expect("workbook")
+}
+
+fn with_workbook(files: InputFiles, c: &county::County, numbers: &[(usize, usize)]) -> InputFiles {
+    InputFiles {
+        applicants: ("applicants.xlsx".into(), workbook(&c.applicants, numbers)),
+        ..files
+    }
+}
+
+#[test]
+fn spreadsheet_id_number_stored_as_a_number_is_refused() {
+    let c = county::county();
+    let j = col(&c.applicants, "身份证号");
+    // Pick a row whose ID has no X, so that it can be a number at all.
+    let i = (0..c.applicants.rows.len())
+        .find(|&i| !c.applicants.rows[i][j].ends_with('X'))
+        .expect("a numeric ID");
+    let f = with_workbook(files_with(|_| {}), &c, &[(i, j)]);
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::ScientificNotation,
+        "applicants.xlsx",
+        i + 2,
+        "身份证号",
+    );
+    assert!(x.value.as_deref().is_some_and(|v| v.contains('E')), "{x}");
+    assert!(x.detail_zh.contains("文本") && x.detail_en.contains("Text"));
+}
+
+#[test]
+fn spreadsheet_date_as_a_serial_number_is_refused_with_its_meaning() {
+    let mut c = county::county();
+    let j = col(&c.applicants, "出生日期");
+    // 41640 is 2014-01-01 in Excel's 1900 date system.
+    c.applicants.rows[8][j] = "41640".into();
+    let f = with_workbook(files_with(|_| {}), &c, &[(8, j)]);
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::ExcelSerialDate,
+        "applicants.xlsx",
+        10,
+        "出生日期",
+    );
+    assert!(
+        x.detail_zh.contains("2014") || x.detail_en.contains("2014"),
+        "{x}"
+    );
+}
+
+#[test]
+fn spreadsheet_landline_that_lost_its_leading_zero() {
+    let mut c = county::county();
+    let j = col(&c.applicants, "监护人电话");
+    c.applicants.rows[12][j] = "59585681234".into();
+    let f = with_workbook(files_with(|_| {}), &c, &[(12, j)]);
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::LeadingZeros,
+        "applicants.xlsx",
+        14,
+        "监护人电话",
+    );
+    assert!(x.detail_en.contains("059585681234"), "{x}");
+}
+
+#[test]
+fn spreadsheet_school_code_that_lost_its_leading_zeros() {
+    let f = files_with(|c| {
+        for t in [&mut c.schools, &mut c.teachers, &mut c.applicants] {
+            for r in &mut t.rows {
+                for v in r.iter_mut() {
+                    *v = v.replace("JJ-GB-01", "0101");
+                }
+            }
+        }
+        let j = col(&c.applicants, "志愿学校");
+        c.applicants.rows[14][j] = "101;JJ-GB-02".into();
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::UnknownSchool,
+        "applicants.csv",
+        row(14),
+        "志愿学校",
+    );
+    assert!(
+        x.detail_zh.contains("0101") && x.detail_zh.contains("开头的 0"),
+        "{x}"
+    );
+    assert!(x.detail_en.contains("leading zeros"), "{x}");
+}
+
+#[test]
+fn spreadsheet_full_width_characters_spaces_and_empty_rows_are_harmless() {
+    let plain =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let full = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                _ => c,
+            })
+            .collect()
+    };
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        for h in [
+            "身份证号",
+            "监护人电话",
+            "志愿学校",
+            "类别",
+            "坐标X",
+            "申请编号",
+        ] {
+            let j = col(a, h);
+            // Full-width forms (an IME left in full-width mode) and stray spaces around values.
+            a.rows[3][j] = format!(" {}\u{3000}", full(&a.rows[3][j]));
+            a.rows[4][j] = format!("\u{A0}{} ", a.rows[4][j]);
+        }
+        let j = col(a, "身份证号");
+        a.rows[5][j] = a.rows[5][j].to_lowercase();
+        // Rows a spreadsheet leaves at the end: empty cells, only spaces.
+        let width = a.header.len();
+        a.rows.push(vec![String::new(); width]);
+        a.rows.push(vec![" ".to_string(); width]);
+        let w = c.schools.header.len();
+        c.schools.rows.push(vec![String::new(); w]);
+    });
+    let folded = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(folded.public, plain.public);
+    assert!(folded.private == plain.private);
+}
+
+#[test]
+fn spreadsheet_error_values_and_broken_rows() {
+    let f = files_with(|c| {
+        let a = &mut c.applicants;
+        let j = col(a, "家庭住址");
+        a.rows[30][j] = "#N/A".into();
+        // An unquoted comma in an address: the row has one cell too many.
+        a.rows[31][j] = "福建省晋江市青阳街道迎宾路88号".into();
+        a.rows[31].push("3幢1203室".into());
+        // A date written day/month/year that reads two ways (5 March or 3 May).
+        let j = col(a, "出生日期");
+        a.rows[32][j] = "05/03/2013".into();
+    });
+    let p = problems(&f);
+    let got: Vec<(Option<usize>, ProblemKind)> = p.iter().map(|x| (x.row, x.kind)).collect();
+    assert_eq!(
+        got,
+        [
+            (Some(row(30)), ProblemKind::SpreadsheetError),
+            (Some(row(31)), ProblemKind::RowShape),
+            (Some(row(32)), ProblemKind::AmbiguousDate)
+        ],
+        "{}",
+        show(&p)
+    );
+}
+
+#[test]
+fn encodings_utf8_bom_gb18030_and_garbage() {
+    let c = county::county();
+    // GB18030 decodes to the same round as UTF-8 (with and without BOM).
+    let base = files_with(|_| {});
+    let expect = import::import_round(&base, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    for bytes in [
+        county::csv_utf8(&c.applicants, false),
+        county::csv_gb18030(&c.applicants),
+    ] {
+        let f = InputFiles {
+            applicants: ("applicants.csv".into(), bytes),
+            ..base.clone()
+        };
+        let v = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+        assert_eq!(v.public, expect.public);
+    }
+    // A binary file saved under a .csv name.
+    let f = InputFiles {
+        applicants: (
+            "applicants.csv".into(),
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00\xFF\xFF".to_vec(),
+        ),
+        ..base
+    };
+    let p = problems(&f);
+    assert_eq!(p.len(), 1, "{}", show(&p));
+    assert_eq!(p[0].kind, ProblemKind::FileUnreadable);
+}
+
+/// The problem report of `examples/county-broken/`, as `fairdraw round freeze` would show it:
+/// each problem in Chinese, then in English.
+fn broken_report() -> String {
+    let files = load("examples/county-broken");
+    let p = problems(&files);
+    let mut out = format!(
+        "{} 个问题，未冻结任何数据 / {} problems, nothing frozen\n\n",
+        p.len(),
+        p.len()
+    );
+    for x in &p {
+        out.push_str(&format!("{x}\n"));
+    }
+    out
+}
+
+/// Writes `examples/county-broken/problems.txt` (after `generate_county_example`).
+#[test]
+#[ignore]
+fn generate_county_broken_report() -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::write(
+        root().join("examples/county-broken/problems.txt"),
+        broken_report(),
+    )?;
+    Ok(())
+}
+
+#[test]
+fn county_broken_report_is_as_documented() -> Result<(), Box<dyn std::error::Error>> {
+    let committed = std::fs::read_to_string(root().join("examples/county-broken/problems.txt"))?;
+    assert_eq!(committed, broken_report());
+    Ok(())
+}
+
+#[test]
+fn spreadsheet_merged_header_cells_do_not_drop_data_silently() {
+    // A form with the header 志愿学校 merged over three columns, one school in each.
+    let c = county::county();
+    let a = &c.applicants;
+    let jc = col(a, "志愿学校");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let mut out_col = 0u16;
+    let mut choice_cols = 0u16;
+    for (j, h) in a.header.iter().enumerate() {
+        if j == jc {
+            ws.merge_range(
+                0,
+                out_col,
+                0,
+                out_col + 2,
+                h,
+                &rust_xlsxwriter::Format::new(),
+            )
+            .expect("merge");
+            choice_cols = out_col;
+            out_col += 3;
+        } else {
+            ws.write_string(0, out_col, *h).expect("header");
+            out_col += 1;
+        }
+    }
+    for (r, row) in a.rows.iter().enumerate() {
+        let mut k = 0u16;
+        for (j, v) in row.iter().enumerate() {
+            if j == jc {
+                for (n, school) in v.split([';', '；', '、']).take(3).enumerate() {
+                    ws.write_string(r as u32 + 1, k + n as u16, school)
+                        .expect("choice");
+                }
+                k += 3;
+            } else {
+                if !v.is_empty() {
+                    ws.write_string(r as u32 + 1, k, v).expect("cell");
+                }
+                k += 1;
+            }
+        }
+    }
+    let f = InputFiles {
+        applicants: (
+            "applicants.xlsx".into(),
+            wb.save_to_buffer().expect("workbook"),
+        ),
+        ..files_with(|_| {})
+    };
+    let p = problems(&f);
+    // Two columns without a header, each reported once (not once per row).
+    assert_eq!(p.len(), 2, "{}", show(&p));
+    for (x, k) in p.iter().zip(1..) {
+        assert_eq!(x.kind, ProblemKind::UnnamedColumn);
+        let letter = char::from(b'A' + (choice_cols + k) as u8).to_string();
+        assert_eq!(x.column.as_deref(), Some(letter.as_str()), "{x}");
+        assert!(x.detail_zh.contains("合并") && x.detail_en.contains("merged"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choices one per column (第一志愿, 第二志愿, …), as enrollment platforms export them.
+
+fn numbered_files(f: impl FnOnce(&mut county::Table)) -> InputFiles {
+    let mut t = county::numbered_choices(&county::county().applicants);
+    f(&mut t);
+    InputFiles {
+        applicants: ("applicants.csv".into(), county::csv_utf8(&t, true)),
+        ..files_with(|_| {})
+    }
+}
+
+#[test]
+fn numbered_choice_columns_give_the_same_round() {
+    let list =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let numbered = import::import_round(&numbered_files(|_| {}), &KEY)
+        .unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(numbered.public, list.public);
+    // Columns in any order, and a gap (an empty second choice) closed up.
+    let f = numbered_files(|t| {
+        let (j1, j2, j3) = (col(t, "第一志愿"), col(t, "第二志愿"), col(t, "第三志愿"));
+        t.header.swap(j1, j3);
+        for r in &mut t.rows {
+            r.swap(j1, j3);
+            // 第二志愿 is now at j2 and 第三志愿 at j1: move a lone second choice to the third.
+            if !r[j2].is_empty() && r[j1].is_empty() {
+                r[j1] = std::mem::take(&mut r[j2]);
+            }
+        }
+    });
+    let v = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(v.public, list.public);
+}
+
+#[test]
+fn numbered_choice_problems_name_their_column() {
+    let f = numbered_files(|t| {
+        let j = col(t, "第三志愿");
+        t.rows[40][j] = "晋江市第九中学".into();
+        let (j1, j2) = (col(t, "第一志愿"), col(t, "第二志愿"));
+        t.rows[41][j2] = t.rows[41][j1].clone();
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 2, "{}", show(&p));
+    one(
+        &p[..1],
+        ProblemKind::UnknownSchool,
+        "applicants.csv",
+        row(40),
+        "第三志愿",
+    );
+    one(
+        &p[1..],
+        ProblemKind::RepeatedEntry,
+        "applicants.csv",
+        row(41),
+        "第二志愿",
+    );
+    // Both forms at once are refused.
+    let f = numbered_files(|t| {
+        t.header.push("志愿学校");
+        for r in &mut t.rows {
+            r.push("JJ-GB-01".into());
+        }
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 1, "{}", show(&p));
+    assert_eq!(p[0].kind, ProblemKind::DuplicateColumn);
+}
+
+#[test]
+fn two_row_header_with_merged_choice_title() {
+    // Row 1: 申请编号 … (each merged down over rows 1–2), 志愿 merged across six columns;
+    // row 2: 第一志愿 … 第六志愿.
+    let t = county::numbered_choices(&county::county().applicants);
+    let first = col(&t, "第一志愿") as u16;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let fmt = rust_xlsxwriter::Format::new();
+    for (c, h) in t.header.iter().enumerate() {
+        let c = c as u16;
+        if (first..first + 6).contains(&c) {
+            ws.write_string(1, c, *h).expect("sub-header");
+        } else {
+            ws.merge_range(0, c, 1, c, h, &fmt).expect("merge down");
+        }
+    }
+    ws.merge_range(0, first, 0, first + 5, "志愿", &fmt)
+        .expect("merge across");
+    for (r, row) in t.rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                ws.write_string(r as u32 + 2, c as u16, v).expect("cell");
+            }
+        }
+    }
+    let f = InputFiles {
+        applicants: (
+            "applicants.xlsx".into(),
+            wb.save_to_buffer().expect("workbook"),
+        ),
+        ..files_with(|_| {})
+    };
+    let v = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let list =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(v.public, list.public);
+}
+
+#[test]
+fn csv_text_marks_from_exporters_are_removed() {
+    // Exporters write ="…" or a leading apostrophe so that Excel keeps ID numbers as text.
+    let c = county::county();
+    let a = &c.applicants;
+    let (jid, jp) = (col(a, "身份证号"), col(a, "监护人电话"));
+    let mut text = county::csv_text(a, false);
+    for r in a.rows.iter().take(50) {
+        let (id, phone) = (&r[jid], &r[jp]);
+        text = text.replacen(
+            &format!(",{id},{phone},"),
+            &format!(",=\"{id}\",'{phone},"),
+            1,
+        );
+    }
+    assert_eq!(text.matches(",=\"").count(), 50);
+    let f = InputFiles {
+        applicants: ("applicants.csv".into(), text.into_bytes()),
+        ..files_with(|_| {})
+    };
+    let v = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let plain =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(v.public, plain.public);
+    assert!(v.private == plain.private);
 }

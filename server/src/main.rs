@@ -74,7 +74,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// The ceremony steps over a round directory: freeze, commit, reveal, beacon, status.
+    /// The ceremony steps over a round directory: freeze, commit, reveal, beacon, note, log, status.
     Round {
         #[command(subcommand)]
         step: RoundStep,
@@ -222,15 +222,47 @@ enum RoundStep {
         /// The value as decimal digits (their ASCII bytes).
         #[arg(long, group = "value")]
         digits: Option<String>,
+        /// A drand round number (with --drand-signature): verified offline against the pinned
+        /// chain; the value is the round's randomness.
+        #[arg(long, group = "value", requires = "drand_signature")]
+        drand_round: Option<u64>,
+        /// The drand round's BLS signature (hex).
+        #[arg(long, requires = "drand_round")]
+        drand_signature: Option<String>,
+        /// The pinned drand chain.
+        #[arg(long, default_value = "quicknet")]
+        drand_chain: String,
         /// drand, hall_digits, lottery_result, index_close or text.
         #[arg(long)]
         kind: String,
-        /// Where the value comes from, in words.
-        #[arg(long)]
+        /// Where the value comes from, in words (optional for a verified drand round).
+        #[arg(long, default_value = "")]
         source: String,
         /// Name of the person (for the log).
         #[arg(long)]
         person: Option<String>,
+    },
+    /// Log a suspension, resumption, abort or remark (an abort ends the round).
+    Note {
+        /// The round directory.
+        round_dir: PathBuf,
+        /// suspend, resume, abort or remark.
+        #[arg(long)]
+        kind: String,
+        /// Role of the person (bureau, notary, observer, …).
+        #[arg(long)]
+        role: String,
+        /// The person's name.
+        #[arg(long)]
+        person: String,
+        /// What happened.
+        #[arg(long)]
+        text: String,
+    },
+    /// Print the ceremony log, one line per entry, after checking its hash chain.
+    Log {
+        /// The round directory.
+        round_dir: PathBuf,
     },
     /// Show what has been done and what comes next.
     Status {
@@ -639,15 +671,27 @@ mod ceremony_cmd {
                 hex,
                 text,
                 digits,
+                drand_round,
+                drand_signature,
+                drand_chain,
                 kind,
                 source,
                 person,
             } => {
-                let value = match (&hex, &text, &digits) {
-                    (Some(h), None, None) => beacon::BeaconValue::Hex(h),
-                    (None, Some(t), None) => beacon::BeaconValue::Text(t),
-                    (None, None, Some(d)) => beacon::BeaconValue::Digits(d),
-                    _ => anyhow::bail!("give exactly one of --hex, --text or --digits"),
+                let value = match (&hex, &text, &digits, drand_round, &drand_signature) {
+                    (Some(h), None, None, None, None) => beacon::BeaconValue::Hex(h),
+                    (None, Some(t), None, None, None) => beacon::BeaconValue::Text(t),
+                    (None, None, Some(d), None, None) => beacon::BeaconValue::Digits(d),
+                    (None, None, None, Some(round), Some(signature)) => {
+                        beacon::BeaconValue::Drand {
+                            chain: &drand_chain,
+                            round,
+                            signature,
+                        }
+                    }
+                    _ => anyhow::bail!(
+                        "give exactly one of --hex, --text, --digits or --drand-round with --drand-signature"
+                    ),
                 };
                 beacon::beacon(
                     &round_dir::RoundDir::new(&round_dir),
@@ -656,6 +700,22 @@ mod ceremony_cmd {
                     &source,
                     person.as_deref(),
                 )?
+            }
+            RoundStep::Note {
+                round_dir,
+                kind,
+                role,
+                person,
+                text,
+            } => server::ceremony::note::note(
+                &round_dir::RoundDir::new(&round_dir),
+                &kind,
+                &role,
+                &person,
+                &text,
+            )?,
+            RoundStep::Log { round_dir } => {
+                server::ceremony::note::print_log(&round_dir::RoundDir::new(&round_dir))?
             }
             RoundStep::Status { round_dir } => {
                 ceremony::status(&round_dir::RoundDir::new(&round_dir))?

@@ -910,6 +910,7 @@ pub fn county() -> County {
 /// CSV text (`\r\n` or `\n` line ends), fields quoted only when needed.
 pub fn csv_text(t: &Table, crlf: bool) -> String {
     let mut w = csv::WriterBuilder::new()
+        .flexible(true)
         .terminator(if crlf {
             csv::Terminator::CRLF
         } else {
@@ -1005,11 +1006,43 @@ pub fn xlsx(t: &Table, title: &str, sheet: &str) -> Vec<u8> {
     wb.save_to_buffer().expect("workbook to memory")
 }
 
+/// The applicants table with the choices in numbered columns `第一志愿` … `第六志愿`, one school
+/// each, as enrollment platforms export them.
+pub fn numbered_choices(t: &Table) -> Table {
+    const NUMBERED: [&str; 6] = [
+        "第一志愿",
+        "第二志愿",
+        "第三志愿",
+        "第四志愿",
+        "第五志愿",
+        "第六志愿",
+    ];
+    let j = t.header.iter().position(|h| *h == "志愿学校").unwrap_or(0);
+    let mut header = t.header.clone();
+    header.splice(j..=j, NUMBERED);
+    let rows = t
+        .rows
+        .iter()
+        .map(|r| {
+            let mut schools: Vec<String> = r[j]
+                .split([';', '；', '、'])
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            schools.resize(NUMBERED.len(), String::new());
+            let mut row = r.clone();
+            row.splice(j..=j, schools);
+            row
+        })
+        .collect();
+    Table { header, rows }
+}
+
 /// Every example file: (path relative to the repository root, bytes).
 pub fn files() -> Vec<(String, Vec<u8>)> {
     let c = county();
     let policy = POLICY.as_bytes().to_vec();
-    vec![
+    let files = vec![
         (
             "examples/county/schools.csv".into(),
             csv_utf8(&c.schools, false),
@@ -1034,7 +1067,7 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
         (
             "examples/county-xlsx/applicants.xlsx".into(),
             xlsx(
-                &c.applicants,
+                &numbered_choices(&c.applicants),
                 "晋江市2026年秋季初中一年级招生报名信息（电脑派位用）",
                 "报名信息",
             ),
@@ -1052,5 +1085,73 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
             "examples/county-gb18030/applicants.csv".into(),
             csv_gb18030(&c.applicants),
         ),
-    ]
+    ];
+    let b = broken();
+    let mut files = files;
+    files.push((
+        "examples/county-broken/policy.toml".into(),
+        POLICY.as_bytes().to_vec(),
+    ));
+    files.push((
+        "examples/county-broken/schools.csv".into(),
+        csv_utf8(&b.schools, false),
+    ));
+    files.push((
+        "examples/county-broken/teachers.csv".into(),
+        csv_utf8(&b.teachers, false),
+    ));
+    files.push((
+        "examples/county-broken/applicants.csv".into(),
+        csv_utf8(&b.applicants, true),
+    ));
+    files
+}
+
+/// The example round with one mistake of each common kind, as a clerk's files might have them
+/// (`examples/county-broken/`). Its problem report is `examples/county-broken/problems.txt`.
+pub fn broken() -> County {
+    let mut c = county();
+    let col = |t: &Table, h: &str| t.header.iter().position(|x| *x == h).unwrap_or(0);
+    let s = &mut c.schools;
+    let j = col(s, "招生计划");
+    s.rows[5][j] = "0".into();
+    let a = &mut c.applicants;
+    let (jid, jb, jc, jk, ji, jf, jp) = (
+        col(a, "身份证号"),
+        col(a, "出生日期"),
+        col(a, "志愿学校"),
+        col(a, "类别"),
+        col(a, "积分指标"),
+        col(a, "家庭编号"),
+        col(a, "监护人电话"),
+    );
+    // A mistyped digit: the check character no longer matches.
+    let id = a.rows[9][jid].clone();
+    let wrong = if id.ends_with('7') { '8' } else { '7' };
+    a.rows[9][jid] = format!("{}{wrong}", &id[..17]);
+    // An ID number that became a number in a spreadsheet.
+    a.rows[10][jid] = "3.50582E+17".into();
+    // A child too young for this round.
+    let old = a.rows[11][jid].clone();
+    let seq: u32 = old[14..17].parse().unwrap_or(0);
+    a.rows[11][jid] = id_number(&old[..6], 2014, 9, 3, seq);
+    a.rows[11][jb] = "2014-09-03".into();
+    // The same child under a second application id.
+    for h in [jid, jb, col(a, "性别")] {
+        a.rows[120][h] = a.rows[12][h].clone();
+    }
+    // A school that does not exist, a repeated choice, too many choices.
+    a.rows[13][jc] = "JJ-GB-01;JJ-GB-21".into();
+    a.rows[14][jc] = "JJ-GB-02;JJ-GB-03;JJ-GB-02".into();
+    a.rows[15][jc] = "JJ-GB-01;JJ-GB-02;JJ-GB-03;JJ-GB-04;JJ-MB-01;JJ-MB-02;JJ-MB-03".into();
+    // A category and an indicator the policy does not define.
+    a.rows[16][jk] = "JJ-GB-01:学区房".into();
+    a.rows[17][ji] = "社保月数=24;纳税年限=3".into();
+    // A landline whose leading 0 a spreadsheet dropped.
+    a.rows[18][jp] = "59585681234".into();
+    // A twin whose sibling's row was deleted.
+    if let Some(i) = a.rows.iter().position(|r| !r[jf].is_empty()) {
+        a.rows.remove(i);
+    }
+    c
 }

@@ -30,6 +30,15 @@ pub enum BeaconValue<'a> {
     Text(&'a str),
     /// Decimal digits, taken as their ASCII bytes (spaces dropped).
     Digits(&'a str),
+    /// A drand round, verified offline against the pinned chain; the value is its randomness.
+    Drand {
+        /// Pinned chain name (`quicknet`).
+        chain: &'a str,
+        /// Round number.
+        round: u64,
+        /// The round's BLS signature (hex).
+        signature: &'a str,
+    },
 }
 
 /// The bytes of a beacon value.
@@ -49,6 +58,17 @@ pub fn value_bytes(v: &BeaconValue<'_>) -> Result<Vec<u8>> {
             }
             d.into_bytes()
         }
+        BeaconValue::Drand {
+            chain,
+            round,
+            signature,
+        } => {
+            let c = super::drand::chain(chain)
+                .map_err(|e| CeremonyError::Refused(format!("drand: {e}")))?;
+            super::drand::verify(c, *round, signature)
+                .map_err(|e| CeremonyError::Refused(format!("drand: {e}; nothing was recorded")))?
+                .to_vec()
+        }
     };
     if bytes.is_empty() || bytes.len() > 4096 {
         return Err(CeremonyError::Refused(
@@ -66,13 +86,57 @@ pub fn beacon(
     source: &str,
     person: Option<&str>,
 ) -> Result<Summary> {
-    let fr = rd.load("record the beacon")?;
+    let fr = rd.load_active("record the beacon")?;
     if !KINDS.contains(&kind) {
         return Err(CeremonyError::Refused(format!(
             "--kind {kind:?}: one of {}",
             KINDS.join(", ")
         )));
     }
+    let mut notes = Vec::new();
+    let source = match value {
+        BeaconValue::Drand {
+            chain,
+            round,
+            signature,
+        } => {
+            if kind != "drand" {
+                return Err(CeremonyError::Refused(
+                    "a drand round needs --kind drand".into(),
+                ));
+            }
+            let c = super::drand::chain(chain)
+                .map_err(|e| CeremonyError::Refused(format!("drand: {e}")))?;
+            let published = super::rfc3339(super::drand::round_time(c, *round));
+            let log = rd.log(fr.domain())?;
+            let last_reveal = super::round_dir::log_entries(&log)
+                .iter()
+                .filter(|e| e["step"].as_str() == Some("reveal"))
+                .filter_map(|e| e["time"].as_str().map(str::to_string))
+                .max();
+            if let Some(t) = last_reveal.filter(|t| published < *t) {
+                notes.push(format!(
+                    "  WARNING: drand round {round} was published at {published}, before the last reveal \
+                     ({t} by this PC's clock): its value was already public. Use a later round unless the \
+                     PC's clock is wrong / 警告：该 drand 轮次早于最后一次公开份额"
+                ));
+            }
+            let sig: String = signature.chars().filter(|c| !c.is_whitespace()).collect();
+            let auto = format!(
+                "drand {} chain {} round {round} published {published} signature {}",
+                c.name,
+                c.hash,
+                sig.to_lowercase()
+            );
+            if source.trim().is_empty() {
+                auto
+            } else {
+                format!("{}; {auto}", source.trim())
+            }
+        }
+        _ => source.to_string(),
+    };
+    let source = source.as_str();
     if source.trim().is_empty() {
         return Err(CeremonyError::Refused(
             "--source: say where the value comes from (e.g. \"drand quicknet round 1234567\")"
@@ -118,12 +182,25 @@ pub fn beacon(
         &mut e,
         json!({"kind": b.kind, "source": b.source, "value": hex::encode(&b.value)}),
     );
+    if !notes.is_empty() {
+        merge(
+            &mut e,
+            json!({"warnings": notes.iter().map(|n| n.trim()).collect::<Vec<_>>()}),
+        );
+    }
     rd.append_log(fr.domain(), e)?;
     s.push("Beacon recorded / 信标已记录:");
     s.push(format!("  kind {}  source {}", b.kind, b.source));
     s.push(format!("  value (hex) {}", grouped(&hex::encode(&b.value))));
-    if kind == "drand" {
-        s.push("  note: the drand signature is not verified offline; check the round online afterwards");
+    if let BeaconValue::Drand { chain, round, .. } = value {
+        s.push(format!(
+            "  drand {chain} round {round}: BLS signature verified offline against the pinned chain key / 已离线验证签名"
+        ));
+    } else if kind == "drand" {
+        s.push("  note: given as plain hex, the drand signature was not verified; prefer --drand-round and --drand-signature");
+    }
+    for n in notes {
+        s.push(n);
     }
     s.push("Next: fairdraw draw ROUND_DIR --key KEY --out DIR / 下一步：派位");
     Ok(s)

@@ -148,7 +148,7 @@ pub fn commit(
     save_share: Option<&Path>,
     person: Option<&str>,
 ) -> Result<Summary> {
-    let fr = rd.load("commit")?;
+    let fr = rd.load_active("commit")?;
     check_party(&fr, party, "commit")?;
     let (revealed, _) = rd.reveals(&fr)?;
     if let Some(r) = revealed.first() {
@@ -236,7 +236,7 @@ pub fn reveal(
     src: &ShareSource<'_>,
     person: Option<&str>,
 ) -> Result<Summary> {
-    let fr = rd.load("reveal")?;
+    let fr = rd.load_active("reveal")?;
     check_party(&fr, party, "reveal")?;
     if matches!(src, ShareSource::Random) {
         return Err(CeremonyError::Refused(
@@ -334,6 +334,16 @@ mod tests {
             hash_fields("fairdraw/v1/dice", &[fifty.replace(' ', "").as_bytes()]).0
         );
         assert_ne!(a, dice_share(Domain::Rehearsal, fifty).unwrap_or([0; 32]));
+        // Known answers (docs/CEREMONY.md §5), computed independently with Python's hashlib.
+        let d = "31642515662341425361254361263451236615423316425156";
+        assert_eq!(
+            hex::encode(dice_share(Domain::Real, d).unwrap_or([0; 32])),
+            "a582c01de572a640f2d141410c7003df3c7898a60e22c75ff31f483a9761eb62"
+        );
+        assert_eq!(
+            hex::encode(dice_share(Domain::Rehearsal, d).unwrap_or([0; 32])),
+            "7943bb91e1bb820d58dd1f460bfdd1c6c0c4a08343e80ac51d4b13176c7c45d5"
+        );
         // 50 · log2(6) ≥ 128.
         assert!(50.0 * 6f64.log2() >= 128.0);
     }

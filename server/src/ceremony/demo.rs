@@ -119,7 +119,11 @@ fn one_round(
         Some(&oshare),
         Some("parent representative 林志强"),
     )?;
-    say(out, "2. commit: observer (share file)", &s);
+    say(
+        out,
+        "2. commit: observer (system random source, saved to its share file)",
+        &s,
+    );
     let s = reveal(&rd, "bureau", &ShareSource::File(&bshare), None)?;
     say(out, "3. reveal: bureau", &s);
     let s = reveal(&rd, "notary", &ShareSource::Dice(&dice), None)?;

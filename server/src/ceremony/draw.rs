@@ -60,9 +60,61 @@ fn split_at_draw(log: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (prefix, rest)
 }
 
+/// An absolute, normalised form of a path that may not exist yet.
+fn absolute(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    match (p.parent(), p.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => absolute(parent).join(name),
+        _ => std::env::current_dir().unwrap_or_default().join(p),
+    }
+}
+
+/// Refuses an output directory whose replacement would destroy something: the round directory
+/// itself, one of its parts or an ancestor, or an existing non-empty directory that is not a bundle.
+fn check_out(rd: &RoundDir, out: &Path) -> Result<()> {
+    let root = absolute(&rd.root);
+    let target = absolute(out);
+    let refuse = |why: &str| {
+        Err(CeremonyError::Refused(format!(
+            "--out {}: {why}; choose another directory",
+            out.display()
+        )))
+    };
+    if root.starts_with(&target) {
+        return refuse("it is the round directory or contains it");
+    }
+    for part in [
+        "inputs",
+        "frozen",
+        "ceremony",
+        "private",
+        "archive",
+        "log.jsonl",
+    ] {
+        if target.starts_with(root.join(part)) {
+            return refuse("it is part of the round directory");
+        }
+    }
+    if target.is_file() {
+        return refuse("it is a file");
+    }
+    if target.is_dir()
+        && !target.join(MANIFEST_FILE).is_file()
+        && std::fs::read_dir(&target)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return refuse("it is a non-empty directory that is not a bundle (the draw replaces it)");
+    }
+    Ok(())
+}
+
 /// Runs the draw.
 pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
-    let fr = rd.load("draw")?;
+    let fr = rd.load_active("draw")?;
+    check_out(rd, o.out)?;
     let domain = fr.domain();
     let (commitments, missing_c) = rd.commitments(&fr)?;
     let (reveals, missing_r) = rd.reveals(&fr)?;
@@ -236,6 +288,20 @@ pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
     let archive_hash = sha256(sums.as_bytes()).to_hex();
     archive.push(("SHA256SUMS".into(), sums.into_bytes()));
     write_dir_atomic(&rd.archive(), &archive).map_err(io_err(&rd.archive()))?;
+    // The export is logged once per distinct archive (after the draw entry: the bundle's log is a
+    // prefix of the round's log).
+    let log_now = rd.log(domain)?;
+    let exported = log_entries(&log_now).iter().any(|e| {
+        e["step"].as_str() == Some("export") && e["archive_sha256"].as_str() == Some(&archive_hash)
+    });
+    if !exported {
+        let mut e = super::round_dir::entry("export", "bureau", o.person.unwrap_or(&signer));
+        super::freeze::merge(
+            &mut e,
+            json!({"archive_sha256": archive_hash, "bundle_sha256": bundle_hash}),
+        );
+        rd.append_log(domain, e)?;
+    }
 
     let mut s = Summary::default();
     if domain == Domain::Rehearsal {

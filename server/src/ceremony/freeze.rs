@@ -82,7 +82,9 @@ pub fn make_rehearsal(policy: &[u8]) -> Result<Vec<u8>> {
     Ok(out.into_bytes())
 }
 
-fn salt_key(rd: &RoundDir, given: Option<&Path>) -> Result<[u8; 32]> {
+/// The salt key, and whether it is new (to be saved in `private/salt.key` once the freeze
+/// succeeds: a failed freeze writes nothing).
+fn salt_key(rd: &RoundDir, given: Option<&Path>) -> Result<([u8; 32], bool)> {
     let parse = |p: &Path, b: Vec<u8>| -> Result<[u8; 32]> {
         let t = String::from_utf8_lossy(&b);
         lottery::Digest::from_hex(t.trim())
@@ -90,17 +92,16 @@ fn salt_key(rd: &RoundDir, given: Option<&Path>) -> Result<[u8; 32]> {
             .map_err(|e| CeremonyError::Refused(format!("{}: salt key: {e}", p.display())))
     };
     if let Some(p) = given {
-        return parse(p, read_secret_file(p)?);
+        return Ok((parse(p, read_secret_file(p)?)?, false));
     }
     let p = rd.private().join("salt.key");
     if p.is_file() {
-        return parse(&p, read_secret_file(&p)?);
+        return Ok((parse(&p, read_secret_file(&p)?)?, false));
     }
     let mut k = [0u8; 32];
     getrandom::fill(&mut k)
         .map_err(|e| CeremonyError::Refused(format!("the system random source failed: {e}")))?;
-    create_secret_file(&p, format!("{}\n", hex::encode(k)).as_bytes())?;
-    Ok(k)
+    Ok((k, true))
 }
 
 fn set_private_mode(dir: &Path) -> Result<()> {
@@ -130,6 +131,17 @@ pub fn freeze(rd: &RoundDir, o: &FreezeOptions<'_>) -> Result<Summary> {
             "party {bad:?}: use 1–64 of A–Z a–z 0–9 . _ -"
         )));
     }
+    if !rd.is_frozen()
+        && rd.root.is_dir()
+        && std::fs::read_dir(&rd.root)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(CeremonyError::Refused(format!(
+            "{}: a new round needs a new or empty directory (this one holds other files) / 请使用新的空目录",
+            rd.root.display()
+        )));
+    }
     let mut files: InputFiles = import::load_dir(o.inputs).map_err(|e| {
         CeremonyError::Refused(format!(
             "cannot read the input files / 无法读取输入文件: {e}"
@@ -139,8 +151,7 @@ pub fn freeze(rd: &RoundDir, o: &FreezeOptions<'_>) -> Result<Summary> {
     if o.rehearsal {
         files.policy.1 = make_rehearsal(&files.policy.1)?;
     }
-    set_private_mode(&rd.root)?;
-    let salt = salt_key(rd, o.salt_key)?;
+    let (salt, new_salt) = salt_key(rd, o.salt_key)?;
     let pb = spinner("validating the input files / 正在校验输入文件");
     let imported = import::import_round(&files, &salt);
     if let Some(pb) = pb {
@@ -197,6 +208,12 @@ pub fn freeze(rd: &RoundDir, o: &FreezeOptions<'_>) -> Result<Summary> {
         }
     } else {
         // Private side first, then the public files (whose checkpoint marks the round frozen).
+        set_private_mode(&rd.root)?;
+        set_private_mode(&rd.private())?;
+        if new_salt {
+            let p = rd.private().join("salt.key");
+            create_secret_file(&p, format!("{}\n", hex::encode(salt)).as_bytes())?;
+        }
         let inputs_dir = rd.inputs();
         let mut copies = vec![original.policy.clone(), original.schools.clone()];
         if let Some(t) = &original.teachers {

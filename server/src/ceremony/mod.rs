@@ -14,10 +14,12 @@
 pub mod beacon;
 pub mod commit;
 pub mod demo;
+pub mod drand;
 pub mod draw;
 pub mod freeze;
 pub mod keys;
 pub mod net;
+pub mod note;
 pub mod round_dir;
 pub mod sheet;
 

@@ -3,23 +3,37 @@
 //! and the ceremony sheet prints a warning.
 
 /// Names of the network interfaces other than loopback whose state is `up`, sorted.
+///
+/// The interfaces of this process's network namespace are listed by `/proc/net/dev`; their state
+/// is read from `/sys/class/net/NAME/operstate` (an interface sysfs does not show counts as up).
 /// Empty when none is up or when the system does not tell (non-Linux).
 pub fn interfaces_up() -> Vec<String> {
-    let mut up = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/sys/class/net") else {
-        return up;
+    let names: Vec<String> = match std::fs::read_to_string("/proc/net/dev") {
+        Ok(t) => t
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim().to_string()))
+            .collect(),
+        Err(_) => std::fs::read_dir("/sys/class/net")
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name == "lo" {
-            continue;
-        }
-        let state = std::fs::read_to_string(e.path().join("operstate")).unwrap_or_default();
-        if state.trim() == "up" {
-            up.push(name);
-        }
-    }
+    let mut up: Vec<String> = names
+        .into_iter()
+        .filter(|n| n != "lo")
+        .filter(
+            |n| match std::fs::read_to_string(format!("/sys/class/net/{n}/operstate")) {
+                Ok(state) => state.trim() == "up",
+                Err(_) => true,
+            },
+        )
+        .collect();
     up.sort();
+    up.dedup();
     up
 }
 

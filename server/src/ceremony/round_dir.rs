@@ -183,6 +183,28 @@ impl RoundDir {
         })
     }
 
+    /// As [`RoundDir::load`], refusing when the log records an abort: an aborted round takes no
+    /// further step (start a new round directory).
+    pub fn load_active(&self, step: &'static str) -> Result<Frozen> {
+        let fr = self.load(step)?;
+        let log = self.log(fr.domain())?;
+        if let Some(e) = log_entries(&log)
+            .into_iter()
+            .find(|e| e["step"].as_str() == Some("abort"))
+        {
+            return Err(CeremonyError::OutOfOrder {
+                step,
+                reason: format!(
+                    "the round was aborted at {} by {} ({}); start a new round directory / 本轮已中止",
+                    e["time"].as_str().unwrap_or("?"),
+                    e["person"].as_str().unwrap_or("?"),
+                    e["text"].as_str().unwrap_or("")
+                ),
+            });
+        }
+        Ok(fr)
+    }
+
     /// Writes `ceremony/parties.json`.
     pub fn write_parties(&self, parties: &[String]) -> Result<()> {
         let p = self.parties_file();

@@ -76,6 +76,27 @@ pub struct SheetData {
     pub operator: String,
 }
 
+/// Terminal width of a string: CJK and other wide characters count 2.
+pub fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let u = c as u32;
+            if (0x1100..=0x115f).contains(&u)
+                || (0x2e80..=0xa4cf).contains(&u)
+                || (0xac00..=0xd7a3).contains(&u)
+                || (0xf900..=0xfaff).contains(&u)
+                || (0xfe30..=0xfe4f).contains(&u)
+                || (0xff00..=0xff60).contains(&u)
+                || (0xffe0..=0xffe6).contains(&u)
+            {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
 fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -138,7 +159,9 @@ table {{ border-collapse: collapse; width: 100%; margin: 1mm 0; }}
 td, th {{ border: 1px solid #000; padding: 0.6mm 1.5mm; text-align: left; vertical-align: top; }}
 th {{ width: 28%; font-weight: normal; }}
 .mono {{ font-family: "DejaVu Sans Mono", "Consolas", monospace; font-size: 7.5pt; word-break: break-all; }}
-.qr {{ float: right; width: 36mm; margin-left: 3mm; text-align: center; font-size: 7pt; }}
+.top {{ display: flex; gap: 3mm; align-items: flex-start; }}
+.top .left {{ flex: 1; min-width: 0; }}
+.qr {{ width: 36mm; flex: none; text-align: center; font-size: 7pt; }}
 .qr svg {{ width: 36mm; height: 36mm; }}
 .sign td {{ height: 12mm; }}
 </style>
@@ -153,9 +176,12 @@ th {{ width: 28%; font-weight: normal; }}
         );
     }
     h.push_str(&format!(
-        "<h1>{mark}派位仪式记录单 / Draw ceremony sheet</h1>\n<div class=\"qr\">{}<br>数据包哈希 QR<br>bundle hash</div>\n",
-        qr_svg(&qr_payload(d))
+        "<h1>{mark}派位仪式记录单 / Draw ceremony sheet</h1>\n"
     ));
+    let qr = format!(
+        "<div class=\"qr\">{}<br>数据包哈希 QR<br>bundle hash</div>\n",
+        qr_svg(&qr_payload(d))
+    );
     if let Some(w) = &d.network_warning {
         h.push_str(&format!("<div class=\"warn\">{}</div>\n", esc(w)));
     }
@@ -166,7 +192,7 @@ th {{ width: 28%; font-weight: normal; }}
             esc(v)
         )
     };
-    h.push_str("<table>\n");
+    h.push_str("<div class=\"top\"><div class=\"left\">\n<table>\n");
     h.push_str(&row(
         "轮次 Round",
         &format!("{} — {}", d.round_id, d.title),
@@ -193,6 +219,13 @@ th {{ width: 28%; font-weight: normal; }}
         &d.build.executable_sha256,
         true,
     ));
+    h.push_str(&row(
+        "网络 Network",
+        d.network_warning
+            .as_deref()
+            .unwrap_or("offline: no network interface up / 断网"),
+        false,
+    ));
     h.push_str(&row("名单根哈希 Input root", &d.input_root, true));
     h.push_str(&row(
         "人数 Counts",
@@ -202,7 +235,9 @@ th {{ width: 28%; font-weight: normal; }}
         ),
         false,
     ));
-    h.push_str("</table>\n<table>\n<tr><th>参与方 Party</th><th>承诺 Commitment</th><th>公开份额 Revealed share</th></tr>\n");
+    h.push_str("</table>\n</div>\n");
+    h.push_str(&qr);
+    h.push_str("</div>\n<table>\n<tr><th>参与方 Party</th><th>承诺 Commitment</th><th>公开份额 Revealed share</th></tr>\n");
     for (p, c) in &d.commitments {
         let r = d
             .reveals
@@ -259,10 +294,10 @@ pub fn text(d: &SheetData) -> String {
         t.push_str("*** 演练 REHEARSAL — not a real draw / 不是正式派位 ***\n");
     }
     t.push_str("派位仪式记录单 / Draw ceremony sheet\n");
-    if let Some(w) = &d.network_warning {
-        t.push_str(&format!("{w}\n"));
-    }
-    let mut kv = |k: &str, v: &str| t.push_str(&format!("{k:<34} {v}\n"));
+    let mut kv = |k: &str, v: &str| {
+        let pad = 36usize.saturating_sub(display_width(k));
+        t.push_str(&format!("{k}{} {v}\n", " ".repeat(pad)));
+    };
     kv("Round / 轮次", &format!("{} — {}", d.round_id, d.title));
     kv(
         "Kind / 类型",
@@ -276,6 +311,12 @@ pub fn text(d: &SheetData) -> String {
     kv("Recorded / 记录时间", &d.created);
     kv("Build / 程序", &d.build.version);
     kv("Executable SHA-256 / 程序哈希", &d.build.executable_sha256);
+    kv(
+        "Network / 网络",
+        d.network_warning
+            .as_deref()
+            .unwrap_or("offline: no network interface up / 断网"),
+    );
     kv("Input root / 名单根哈希", &d.input_root);
     kv(
         "Counts / 人数",

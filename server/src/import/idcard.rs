@@ -42,6 +42,9 @@ pub enum IdCardError {
     BirthDate,
     /// Check character wrong; the expected one.
     CheckDigit(char),
+    /// Check character wrong and the number ends in `000`: a spreadsheet kept 15 significant
+    /// digits and filled the rest with zeros.
+    ZeroedTail,
 }
 
 impl IdCardError {
@@ -49,7 +52,7 @@ impl IdCardError {
     pub fn kind(&self) -> super::ProblemKind {
         use super::ProblemKind as K;
         match self {
-            IdCardError::Scientific => K::ScientificNotation,
+            IdCardError::Scientific | IdCardError::ZeroedTail => K::ScientificNotation,
             IdCardError::LostX => K::IdCardLostX,
             IdCardError::FirstGeneration | IdCardError::Length(_) | IdCardError::Characters => {
                 K::IdCardFormat
@@ -70,6 +73,7 @@ impl IdCardError {
             IdCardError::Characters => "身份证号前 17 位应为数字，第 18 位为数字或 X".into(),
             IdCardError::Region => "身份证号前两位不是有效的省级行政区划代码".into(),
             IdCardError::BirthDate => "身份证号第 7–14 位不是有效的出生日期".into(),
+            IdCardError::ZeroedTail => "身份证号以 000 结尾且校验位不对：表格把它当成数字，只保留了前 15 位，后 3 位变成了 0，无法恢复。请把该列设为“文本”格式，重新录入完整的 18 位号码".into(),
             IdCardError::CheckDigit(c) => format!(
                 "身份证号校验位错误（GB 11643，ISO 7064 MOD 11-2）：按前 17 位，第 18 位应为 {c}。请核对是否有数字录错"
             ),
@@ -86,6 +90,7 @@ impl IdCardError {
             IdCardError::Characters => "the first 17 characters must be digits and the 18th a digit or X".into(),
             IdCardError::Region => "the first two digits are not a valid province code".into(),
             IdCardError::BirthDate => "characters 7-14 are not a valid birth date".into(),
+            IdCardError::ZeroedTail => "the ID-card number ends in 000 and its check character is wrong: the spreadsheet stored it as a number, kept 15 digits and replaced the last 3 with zeros, which cannot be undone. Format the column as Text and enter the full 18 characters again".into(),
             IdCardError::CheckDigit(c) => format!(
                 "wrong check character (GB 11643, ISO 7064 MOD 11-2): from the first 17 digits the 18th must be {c}. A digit was probably mistyped"
             ),
@@ -172,6 +177,9 @@ pub fn parse(raw: &str) -> Result<IdCard, IdCardError> {
     let birth = Date::new(num(6..10), num(10..12), num(12..14)).ok_or(IdCardError::BirthDate)?;
     let expected = check_char(&s[..17]).ok_or(IdCardError::Characters)?;
     if char::from(b[17]) != expected {
+        if s.ends_with("000") {
+            return Err(IdCardError::ZeroedTail);
+        }
         return Err(IdCardError::CheckDigit(expected));
     }
     Ok(IdCard {
@@ -209,6 +217,8 @@ mod tests {
         assert_eq!(parse("4.50121E+17"), Err(IdCardError::Scientific));
         assert_eq!(parse("4.501212019030512e17"), Err(IdCardError::Scientific));
         assert_eq!(parse("11010519491231002"), Err(IdCardError::LostX));
+        // 350582201309160237 kept to 15 significant digits by a spreadsheet.
+        assert_eq!(parse("350582201309160000"), Err(IdCardError::ZeroedTail));
         assert_eq!(
             parse("11010519491231002x").map(|c| c.number),
             Ok("11010519491231002X".into())

@@ -22,6 +22,8 @@ pub enum ProblemKind {
     DuplicateColumn,
     /// A row with more cells than the header.
     RowShape,
+    /// Values in a column whose header cell is blank (merged header cells).
+    UnnamedColumn,
     /// A required value is empty.
     Required,
     /// A spreadsheet error value such as `#N/A` or `#REF!`.
@@ -123,6 +125,7 @@ impl ProblemKind {
             UnknownColumn => "unknown_column",
             DuplicateColumn => "duplicate_column",
             RowShape => "row_shape",
+            UnnamedColumn => "unnamed_column",
             Required => "required",
             SpreadsheetError => "spreadsheet_error",
             ScientificNotation => "scientific_notation",

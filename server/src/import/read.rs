@@ -185,7 +185,7 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
             )
             .at_row(line)
         })?;
-        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+        let cells: Vec<String> = rec.iter().map(|c| unmark(c).to_string()).collect();
         if cells.iter().all(|c| c.chars().all(is_blank)) {
             continue;
         }
@@ -284,6 +284,33 @@ fn float_text(f: f64) -> String {
     }
 }
 
+/// Removes the marks that exporters put on CSV values to stop Excel from turning them into
+/// numbers: a formula wrapper `="350582…"` and a leading apostrophe `'350582…`. (A leading tab,
+/// the third trick, is trimmed like any blank.)
+pub fn unmark(cell: &str) -> std::borrow::Cow<'_, str> {
+    let t = trim(cell);
+    if let Some(inner) = t.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')) {
+        return std::borrow::Cow::Owned(inner.replace("\"\"", "\""));
+    }
+    match t.strip_prefix('\'') {
+        Some(rest) => std::borrow::Cow::Borrowed(rest),
+        None => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
+/// A spreadsheet column letter: 0 → `A`, 25 → `Z`, 26 → `AA`.
+pub fn column_letter(i: usize) -> String {
+    let mut n = i + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let r = (n - 1) % 26;
+        out.push(b'A' + r as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Blank characters trimmed from cells: whitespace, no-break and ideographic spaces, zero-width
 /// spaces and stray byte-order marks.
 pub fn is_blank(c: char) -> bool {
@@ -356,6 +383,9 @@ pub struct Table {
     pub rows: Vec<(usize, Vec<String>)>,
     /// Number of header cells.
     pub width: usize,
+    /// Numbered choice columns (`第一志愿`, `志愿2`, `choice_3`, …) when the choices are given
+    /// one per column: (number, column index, header as written), by number.
+    pub choice_columns: Vec<(u32, usize, String)>,
 }
 
 fn header_key(s: &str) -> String {
@@ -366,13 +396,54 @@ fn header_key(s: &str) -> String {
         .to_lowercase()
 }
 
+/// A Chinese numeral 1–99 (`一`, `十`, `十二`, `二十三`) or ASCII digits.
+fn small_number(s: &str) -> Option<u32> {
+    if !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok().filter(|n| *n > 0);
+    }
+    let digit = |c: char| {
+        "一二三四五六七八九"
+            .chars()
+            .position(|d| d == c)
+            .map(|i| i as u32 + 1)
+    };
+    let cs: Vec<char> = s.chars().collect();
+    match cs.as_slice() {
+        ['十'] => Some(10),
+        [a] => digit(*a),
+        ['十', b] => digit(*b).map(|b| 10 + b),
+        [a, '十'] => digit(*a).map(|a| a * 10),
+        [a, '十', b] => Some(digit(*a)? * 10 + digit(*b)?),
+        _ => None,
+    }
+}
+
+/// The number of a numbered choice column: `第一志愿`, `第1志愿`, `第一志愿学校`, `志愿1`,
+/// `志愿学校1`, `choice1`, `choice_1`, `Choice 1` → 1.
+pub fn numbered_choice(header: &str) -> Option<u32> {
+    let k = header_key(header);
+    if let Some(rest) = k.strip_prefix('第') {
+        let n = rest
+            .strip_suffix("志愿学校")
+            .or_else(|| rest.strip_suffix("志愿"))?;
+        return small_number(n);
+    }
+    let n = k
+        .strip_prefix("志愿学校")
+        .or_else(|| k.strip_prefix("志愿"))
+        .or_else(|| k.strip_prefix("choice_"))
+        .or_else(|| k.strip_prefix("choice"))?;
+    small_number(n)
+}
+
 fn match_spec(specs: &[ColumnSpec], header: &str) -> Option<usize> {
     let k = header_key(header);
     if k.is_empty() {
         return None;
     }
     specs.iter().position(|s| {
-        s.key == k || s.key.replace('_', " ") == k || s.aliases.iter().any(|a| header_key(a) == k)
+        // `k` has no blanks: "School ID" and "school_id" both name `school_id`.
+        s.key == k || s.key.replace('_', "") == k || s.aliases.iter().any(|a| header_key(a) == k)
     })
 }
 
@@ -411,13 +482,60 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
         return None;
     };
     let mut rows = sheet.rows;
-    let data = rows.split_off(h + 1);
-    let (header_row, header) = rows.pop()?;
+    let mut data = rows.split_off(h + 1);
+    let (header_row, mut header) = rows.pop()?;
+    // A two-row header: 「志愿」 merged above 「第一志愿」「第二志愿」…, the other header cells merged
+    // down over both rows. The second row names the choice columns.
+    if specs.iter().any(|s| s.key == "choices")
+        && let Some((_, sub)) = data.first()
+    {
+        let named: Vec<(usize, &String)> = sub
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !trim(c).is_empty())
+            .collect();
+        let is_sub_header = named.iter().any(|(_, c)| numbered_choice(c).is_some())
+            && named
+                .iter()
+                .all(|(_, c)| numbered_choice(c).is_some() || match_spec(specs, c).is_some());
+        if is_sub_header {
+            for (i, c) in named {
+                if header.len() <= i {
+                    header.resize(i + 1, String::new());
+                }
+                header[i] = c.clone();
+            }
+            data.remove(0);
+        }
+    }
     let mut columns: Vec<Option<(usize, String)>> = vec![None; specs.len()];
+    let mut choice_columns: Vec<(u32, usize, String)> = Vec::new();
     let mut ok = true;
     for (i, cell) in header.iter().enumerate() {
         let text = trim(cell);
         if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let numbered = match match_spec(specs, text) {
+            None if specs.iter().any(|s| s.key == "choices") => numbered_choice(text),
+            _ => None,
+        };
+        if let Some(n) = numbered {
+            if let Some((_, _, first)) = choice_columns.iter().find(|(m, _, _)| *m == n) {
+                ok = false;
+                problems.push(
+                    Problem::file(
+                        &file,
+                        ProblemKind::DuplicateColumn,
+                        format!("列“{text}”重复出现（与“{first}”是同一志愿）"),
+                        format!("column {text:?} appears twice (same choice as {first:?})"),
+                    )
+                    .at_row(header_row)
+                    .in_column(text),
+                );
+            } else {
+                choice_columns.push((n, i, text.to_string()));
+            }
             continue;
         }
         match match_spec(specs, text) {
@@ -466,7 +584,30 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
             }
         }
     }
+    choice_columns.sort();
     for (j, spec) in specs.iter().enumerate() {
+        if spec.key == "choices" && !choice_columns.is_empty() {
+            if let Some((_, list)) = &columns[j] {
+                ok = false;
+                problems.push(
+                    Problem::file(
+                        &file,
+                        ProblemKind::DuplicateColumn,
+                        format!(
+                            "志愿既有一列“{list}”又有分列的“{}”等：请只用一种写法",
+                            choice_columns[0].2
+                        ),
+                        format!(
+                            "choices are given both in one column {list:?} and in numbered columns such as {:?}: use one form only",
+                            choice_columns[0].2
+                        ),
+                    )
+                    .at_row(header_row)
+                    .in_column(list),
+                );
+            }
+            continue;
+        }
         if spec.required && columns[j].is_none() {
             ok = false;
             let alias = spec.aliases.first().copied().unwrap_or(spec.key);
@@ -481,6 +622,40 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
             );
         }
     }
+    // Values under a blank header cell would be dropped without a word: a merged header cell
+    // (one title over several columns) or a header deleted by mistake. One problem per column.
+    for (i, cell) in header.iter().enumerate() {
+        if !trim(cell).is_empty() {
+            continue;
+        }
+        let mut filled = data
+            .iter()
+            .filter(|(_, cells)| cells.get(i).is_some_and(|c| !trim(c).is_empty()));
+        if let Some((first, cells)) = filled.next() {
+            ok = false;
+            let count = 1 + filled.count();
+            let letter = column_letter(i);
+            let left = match i.checked_sub(1).and_then(|j| header.get(j)) {
+                Some(h) if !trim(h).is_empty() => format!("“{}”", trim(h)),
+                _ => "—".into(),
+            };
+            problems.push(
+                Problem::file(
+                    &file,
+                    ProblemKind::UnnamedColumn,
+                    format!(
+                        "第 {letter} 列没有表头，却有 {count} 行填了值（第一处在第 {first} 行）。常见原因是合并了表头单元格（左边一列是 {left}）。请给这一列写上表头，或把要合并的内容放进同一列（多个志愿用 ; 分隔）"
+                    ),
+                    format!(
+                        "column {letter} has no header but {count} rows have values in it (first on row {first}); usually a merged header cell (the column to its left is {left}). Give the column a header, or put the values in one column (several choices separated by ;)"
+                    ),
+                )
+                .at_row(*first)
+                .in_column(&letter)
+                .with_value(trim(cells.get(i).map(String::as_str).unwrap_or(""))),
+            );
+        }
+    }
     if !ok {
         return None;
     }
@@ -490,6 +665,7 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
         columns,
         width: header.len(),
         rows: data,
+        choice_columns,
     })
 }
 
@@ -519,6 +695,40 @@ mod tests {
         assert_eq!(fold_width("３５０５８２；ＪＪ０１：１"), "350582;JJ01:1");
         assert_eq!(trim("\u{FEFF} \u{3000}JJ01\u{A0}\t"), "JJ01");
         assert!(is_error_value("#N/A") && is_error_value("#REF!") && !is_error_value("#备注"));
+        assert_eq!(
+            [0, 25, 26, 27, 51, 52, 701, 702].map(column_letter),
+            ["A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"].map(String::from)
+        );
+    }
+
+    #[test]
+    fn unmarks_text_tricks() {
+        assert_eq!(unmark("=\"350582201309160237\""), "350582201309160237");
+        assert_eq!(unmark("'0595-85681234"), "0595-85681234");
+        assert_eq!(unmark(" =\"a\"\"b\" "), "a\"b");
+        assert_eq!(unmark("晋江市"), "晋江市");
+        assert_eq!(unmark("=SUM(A1)"), "=SUM(A1)");
+    }
+
+    #[test]
+    fn numbered_choice_columns() {
+        for (h, n) in [
+            ("第一志愿", Some(1)),
+            ("第1志愿", Some(1)),
+            ("第十志愿学校", Some(10)),
+            ("第十二志愿", Some(12)),
+            ("第二十三志愿", Some(23)),
+            ("志愿2", Some(2)),
+            ("志愿学校３", Some(3)),
+            ("choice_4", Some(4)),
+            ("Choice 5", Some(5)),
+            ("志愿", None),
+            ("第零志愿", None),
+            ("志愿0", None),
+            ("第一志愿备注", None),
+        ] {
+            assert_eq!(numbered_choice(h), n, "{h}");
+        }
     }
 
     #[test]

@@ -1151,35 +1151,73 @@ fn applicant_row(c: &Cells<'_>, ctx: &Ctx<'_>, p: &mut Vec<Problem>) -> Draft {
     }
     groups.sort();
 
-    // choices
+    // choices: one list column (`志愿学校` = `A;B;C`) or numbered columns (`第一志愿`, `第二志愿`, …)
     let mut choices: Vec<String> = Vec::new();
-    let listed = items(c.raw(col::CHOICES));
+    // (school as written, index into the numbered columns when they are used)
+    let mut listed: Vec<(String, Option<usize>)> = Vec::new();
+    if c.table.choice_columns.is_empty() {
+        listed.extend(items(c.raw(col::CHOICES)).into_iter().map(|s| (s, None)));
+    } else {
+        for (k, (_, i, h)) in c.table.choice_columns.iter().enumerate() {
+            let v = c.cells.get(*i).map(|x| trim(x)).unwrap_or("");
+            if read::is_error_value(v) {
+                p.push(
+                    Problem::file(
+                        &c.table.file,
+                        K::SpreadsheetError,
+                        "单元格是表格的错误值（公式出错或引用失效），不是数据。请填入实际的值",
+                        "the cell holds a spreadsheet error value (a broken formula or reference), not data. Enter the actual value",
+                    )
+                    .at_row(c.row)
+                    .in_column(h)
+                    .with_value(v),
+                );
+                continue;
+            }
+            listed.extend(items(v).into_iter().map(|s| (s, Some(k))));
+        }
+    }
+    // A problem about the choices, placed in the numbered column it concerns.
+    let at = |k: Option<usize>, x: Problem| -> Problem {
+        match k.and_then(|k| c.table.choice_columns.get(k)) {
+            Some((_, i, h)) => x
+                .in_column(h)
+                .with_value(c.cells.get(*i).map(|v| trim(v)).unwrap_or("")),
+            None => x,
+        }
+    };
     // Counted first: a hostile cell of thousands of choices gets one problem, not one per entry.
     let max = ctx.policy.map_or(64, |pol| pol.round.max_choices as usize);
     if listed.len() > max {
-        p.push(c.problem(
-            col::CHOICES,
-            K::TooManyChoices,
-            format!("填了 {} 个志愿，策略最多允许 {max} 个", listed.len()),
-            format!("{} choices, the policy allows at most {max}", listed.len()),
+        p.push(at(
+            listed[max].1,
+            c.problem(
+                col::CHOICES,
+                K::TooManyChoices,
+                format!("填了 {} 个志愿，策略最多允许 {max} 个", listed.len()),
+                format!("{} choices, the policy allows at most {max}", listed.len()),
+            ),
         ));
     }
-    for s in listed.iter().take(max) {
+    for (s, k) in listed.iter().take(max) {
         match ctx.schools.resolve(s) {
             Resolved::Ok(sc) => {
                 if choices.contains(&sc.id) {
-                    p.push(c.problem(
-                        col::CHOICES,
-                        K::RepeatedEntry,
-                        format!("志愿学校 {} 填了两次", sc.id),
-                        format!("school {} is chosen twice", sc.id),
+                    p.push(at(
+                        *k,
+                        c.problem(
+                            col::CHOICES,
+                            K::RepeatedEntry,
+                            format!("志愿学校 {} 填了两次", sc.id),
+                            format!("school {} is chosen twice", sc.id),
+                        ),
                     ));
                 } else {
                     choices.push(sc.id.clone());
                 }
             }
             Resolved::Skip => {}
-            Resolved::Unknown(h) => p.push(ctx.schools.unknown(c, col::CHOICES, s, h)),
+            Resolved::Unknown(h) => p.push(at(*k, ctx.schools.unknown(c, col::CHOICES, s, h))),
         }
     }
 
@@ -1279,7 +1317,17 @@ fn applicant_row(c: &Cells<'_>, ctx: &Ctx<'_>, p: &mut Vec<Problem>) -> Draft {
                 {
                     Some(x) => Some(x.name.clone()),
                     None => {
-                        let names: Vec<&str> = pol.points.iter().map(|x| x.name.as_str()).collect();
+                        let names: Vec<String> = pol
+                            .points
+                            .iter()
+                            .map(|x| {
+                                if x.label.is_empty() {
+                                    x.name.clone()
+                                } else {
+                                    format!("{}({})", x.name, x.label)
+                                }
+                            })
+                            .collect();
                         p.push(c.problem(
                         col::INDICATORS,
                         K::UnknownIndicator,
