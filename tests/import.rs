@@ -1052,3 +1052,47 @@ fn csv_text_marks_from_exporters_are_removed() {
     assert_eq!(v.public, plain.public);
     assert!(v.private == plain.private);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Round directories and rehearsals.
+
+#[test]
+fn a_round_directory_holds_one_file_per_table() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("fairdraw-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    for name in ["policy.toml", "schools.csv", "applicants.csv"] {
+        std::fs::copy(root().join("examples/county").join(name), dir.join(name))?;
+    }
+    // teachers are optional
+    let f = import::load_dir(&dir)?;
+    assert!(f.teachers.is_none());
+    std::fs::copy(
+        root().join("examples/county-xlsx/applicants.xlsx"),
+        dir.join("applicants.xlsx"),
+    )?;
+    let e = import::load_dir(&dir).expect_err("two applicants files");
+    assert!(e.to_string().contains("applicants.csv") && e.to_string().contains("applicants.xlsx"));
+    std::fs::remove_file(dir.join("applicants.csv"))?;
+    std::fs::remove_file(dir.join("schools.csv"))?;
+    let e = import::load_dir(&dir).expect_err("no schools file");
+    assert!(e.to_string().contains("schools.csv"), "{e}");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn a_rehearsal_import_has_other_secrets_and_hashes() {
+    let real =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let mut f = files_with(|_| {});
+    let policy = county::POLICY.replace("mode = \"real\"", "mode = \"rehearsal\"");
+    assert_ne!(policy, county::POLICY);
+    f.policy.1 = policy.into_bytes();
+    let rehearsal = import::import_round(&f, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    assert_eq!(rehearsal.private.len(), real.private.len());
+    for (a, b) in real.private.iter().zip(&rehearsal.private) {
+        assert_eq!(a.application_id, b.application_id);
+        assert_ne!(a.salt, b.salt);
+        assert_ne!(a.private_hash, b.private_hash);
+    }
+}

@@ -238,7 +238,7 @@ const SCHOOLS: &[SchoolDef] = &[
         id: "JJ-GB-01",
         name: "晋江市养正中学",
         private: false,
-        capacity: 70,
+        capacity: 40,
         staff: 0,
         classes: 2,
         town: 0,
@@ -249,7 +249,7 @@ const SCHOOLS: &[SchoolDef] = &[
         id: "JJ-GB-02",
         name: "晋江市季延中学",
         private: false,
-        capacity: 65,
+        capacity: 40,
         staff: 0,
         classes: 0,
         town: 1,
@@ -260,7 +260,7 @@ const SCHOOLS: &[SchoolDef] = &[
         id: "JJ-GB-03",
         name: "晋江市第二中学",
         private: false,
-        capacity: 60,
+        capacity: 35,
         staff: 0,
         classes: 0,
         town: 3,
@@ -271,7 +271,7 @@ const SCHOOLS: &[SchoolDef] = &[
         id: "JJ-GB-04",
         name: "晋江市南侨中学",
         private: false,
-        capacity: 60,
+        capacity: 35,
         staff: 0,
         classes: 0,
         town: 2,
@@ -370,8 +370,8 @@ const SCHOOLS: &[SchoolDef] = &[
         id: "JJ-MB-01",
         name: "晋江市华泰实验学校",
         private: true,
-        capacity: 80,
-        staff: 4,
+        capacity: 40,
+        staff: 3,
         classes: 0,
         town: 0,
         graduates: 296,
@@ -381,8 +381,8 @@ const SCHOOLS: &[SchoolDef] = &[
         id: "JJ-MB-02",
         name: "晋江市侨声实验学校",
         private: true,
-        capacity: 60,
-        staff: 3,
+        capacity: 30,
+        staff: 2,
         classes: 0,
         town: 1,
         graduates: 240,
@@ -392,7 +392,7 @@ const SCHOOLS: &[SchoolDef] = &[
         id: "JJ-MB-03",
         name: "晋江市英才学校",
         private: true,
-        capacity: 45,
+        capacity: 25,
         staff: 2,
         classes: 0,
         town: 4,
@@ -403,7 +403,7 @@ const SCHOOLS: &[SchoolDef] = &[
         id: "JJ-MB-04",
         name: "晋江市明德外国语学校",
         private: true,
-        capacity: 40,
+        capacity: 20,
         staff: 0,
         classes: 0,
         town: 8,
@@ -608,7 +608,7 @@ fn new_app(rng: &mut Rng) -> App {
         rng.pick(LOCAL_REGIONS)
     };
     let mut choices: Vec<&'static str> = Vec::new();
-    if rng.chance(if migrant { 80 } else { 260 }) {
+    if rng.chance(if migrant { 80 } else { 330 }) {
         let privates: Vec<&'static str> =
             SCHOOLS.iter().filter(|s| s.private).map(|s| s.id).collect();
         for _ in 0..1 + rng.below(2) {
