@@ -108,6 +108,10 @@ pub enum ProblemKind {
     SeatsExceedCapacity,
     /// Coordinates incomplete or not whole metres.
     BadCoordinates,
+    /// A school's fixed number of classes cannot hold its capacity.
+    ClassesTooFew,
+    /// Fewer homeroom teachers than the classes a school may need.
+    TooFewTeachers,
     /// A file with a header but no data rows.
     NoRows,
     /// The import produced files the engine refuses (a bug: please report).
@@ -168,6 +172,8 @@ impl ProblemKind {
             UnknownManualReason => "unknown_manual_reason",
             SeatsExceedCapacity => "seats_exceed_capacity",
             BadCoordinates => "bad_coordinates",
+            ClassesTooFew => "classes_too_few",
+            TooFewTeachers => "too_few_teachers",
             NoRows => "no_rows",
             Internal => "internal",
         }
