@@ -1153,3 +1153,33 @@ fn rule_classes_and_teachers_cannot_fail_at_the_draw() {
     assert_eq!(p.len(), 1, "{}", show(&p));
     assert_eq!(p[0].kind, ProblemKind::TooFewTeachers);
 }
+
+#[test]
+fn rule_manual_placements_and_quota_cannot_fail_at_the_draw() {
+    // Schools JJ-MB-04 has 20 seats: 21 manual placements there.
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "一人一案");
+        for r in c.applicants.rows.iter_mut().skip(100).take(21) {
+            r[j] = "JJ-MB-04:military_family".into();
+        }
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::ManualOverCapacity,
+        "schools.csv",
+        row(15),
+        "招生计划",
+    );
+    assert!(x.detail_en.contains("21 manual placements"), "{x}");
+    // Quota seats with no graduates anywhere.
+    let f = files_with(|c| {
+        let j = col(&c.schools, "毕业生数");
+        for r in &mut c.schools.rows {
+            r[j] = String::new();
+        }
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 1, "{}", show(&p));
+    assert!(p[0].detail_en.contains("quota"));
+}

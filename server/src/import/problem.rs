@@ -112,6 +112,8 @@ pub enum ProblemKind {
     ClassesTooFew,
     /// Fewer homeroom teachers than the classes a school may need.
     TooFewTeachers,
+    /// More manual placements at a school than its seats.
+    ManualOverCapacity,
     /// A file with a header but no data rows.
     NoRows,
     /// The import produced files the engine refuses (a bug: please report).
@@ -174,6 +176,7 @@ impl ProblemKind {
             BadCoordinates => "bad_coordinates",
             ClassesTooFew => "classes_too_few",
             TooFewTeachers => "too_few_teachers",
+            ManualOverCapacity => "manual_over_capacity",
             NoRows => "no_rows",
             Internal => "internal",
         }

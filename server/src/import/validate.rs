@@ -1605,6 +1605,7 @@ pub(crate) fn run(files: &InputFiles, key: &[u8; 32]) -> Result<ValidatedRound, 
     }
     if let Some(pol) = &policy {
         class_checks(pol, &schools, &teachers, files, &mut p);
+        seat_checks(pol, &schools, &drafts, files, &mut p);
     }
     let order = [
         files.policy.0.as_str(),
@@ -1618,6 +1619,61 @@ pub(crate) fn run(files: &InputFiles, key: &[u8; 32]) -> Result<ValidatedRound, 
         return Err(p);
     };
     build(files, policy, schools, teachers, drafts, key)
+}
+
+/// Checks the other draw failures that the files alone decide: more manual placements at a school
+/// than its seats, and a quota allocation with no graduates to share by.
+fn seat_checks(
+    pol: &Policy,
+    schools: &SchoolSet,
+    drafts: &[Draft],
+    files: &InputFiles,
+    p: &mut Vec<Problem>,
+) {
+    let mut manual: BTreeMap<&str, u32> = BTreeMap::new();
+    for d in drafts {
+        if let Some((a, _)) = &d.ok
+            && let Some((s, _)) = &a.manual
+        {
+            *manual.entry(s.as_str()).or_default() += 1;
+        }
+    }
+    for (s, row) in schools.valid.iter().zip(&schools.rows) {
+        let n = manual.get(s.id.as_str()).copied().unwrap_or(0);
+        if n > s.capacity {
+            p.push(
+                Problem::file(
+                    &files.schools.0,
+                    K::ManualOverCapacity,
+                    format!(
+                        "一人一案安排到学校 {} 的有 {n} 人，超过招生计划 {} 人",
+                        s.id, s.capacity
+                    ),
+                    format!(
+                        "{n} manual placements (一人一案) at school {} exceed its capacity of {}",
+                        s.id, s.capacity
+                    ),
+                )
+                .at_row(*row)
+                .in_column(&schools.capacity_col)
+                .with_value(&s.capacity.to_string()),
+            );
+        }
+    }
+    if let Some(q) = &pol.quota
+        && schools.available
+        && !schools.valid.is_empty()
+        && schools.valid.len() == schools.known.len()
+        && q.high_schools.iter().any(|h| h.seats > 0)
+        && schools.valid.iter().all(|s| s.graduates == 0)
+    {
+        p.push(Problem::file(
+            &files.schools.0,
+            K::Required,
+            "策略有指标到校（[quota]），但学校表中没有毕业生数（graduates/毕业生数 列全为空或 0），无法按比例分配",
+            "the policy allocates quota seats ([quota]) but no school has graduates (the graduates/毕业生数 column is empty or 0), so there is nothing to share by",
+        ));
+    }
 }
 
 /// Checks that class assignment cannot fail at the draw, whatever the draw admits: a school's
