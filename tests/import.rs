@@ -1096,3 +1096,90 @@ fn a_rehearsal_import_has_other_secrets_and_hashes() {
         assert_ne!(a.private_hash, b.private_hash);
     }
 }
+
+#[test]
+fn rule_classes_and_teachers_cannot_fail_at_the_draw() {
+    // JJ-GB-09 (capacity 60, classes of at most 50) may need 2 classes: leave it one teacher.
+    let f = files_with(|c| {
+        let j = col(&c.teachers, "学校代码");
+        let mut seen = 0;
+        c.teachers.rows.retain(|r| {
+            if r[j] == "JJ-GB-09" {
+                seen += 1;
+                seen == 1
+            } else {
+                true
+            }
+        });
+    });
+    let p = problems(&f);
+    let school_row = county::county()
+        .schools
+        .rows
+        .iter()
+        .position(|r| r[0] == "JJ-GB-09")
+        .map(row)
+        .unwrap_or(0);
+    let x = one(
+        &p,
+        ProblemKind::TooFewTeachers,
+        "schools.csv",
+        school_row,
+        "招生计划",
+    );
+    assert!(
+        x.detail_en.contains("2 classes") && x.detail_en.contains("has 1"),
+        "{x}"
+    );
+
+    // A fixed number of classes that cannot hold the capacity.
+    let f = files_with(|c| {
+        let j = col(&c.schools, "班级数");
+        c.schools.rows[8][j] = "1".into();
+    });
+    let p = problems(&f);
+    one(
+        &p,
+        ProblemKind::ClassesTooFew,
+        "schools.csv",
+        row(8),
+        "班级数",
+    );
+
+    // The policy draws teachers but no teachers file was given.
+    let mut f = files_with(|_| {});
+    f.teachers = None;
+    let p = problems(&f);
+    assert_eq!(p.len(), 1, "{}", show(&p));
+    assert_eq!(p[0].kind, ProblemKind::TooFewTeachers);
+}
+
+#[test]
+fn rule_manual_placements_and_quota_cannot_fail_at_the_draw() {
+    // Schools JJ-MB-04 has 20 seats: 21 manual placements there.
+    let f = files_with(|c| {
+        let j = col(&c.applicants, "一人一案");
+        for r in c.applicants.rows.iter_mut().skip(100).take(21) {
+            r[j] = "JJ-MB-04:military_family".into();
+        }
+    });
+    let p = problems(&f);
+    let x = one(
+        &p,
+        ProblemKind::ManualOverCapacity,
+        "schools.csv",
+        row(15),
+        "招生计划",
+    );
+    assert!(x.detail_en.contains("21 manual placements"), "{x}");
+    // Quota seats with no graduates anywhere.
+    let f = files_with(|c| {
+        let j = col(&c.schools, "毕业生数");
+        for r in &mut c.schools.rows {
+            r[j] = String::new();
+        }
+    });
+    let p = problems(&f);
+    assert_eq!(p.len(), 1, "{}", show(&p));
+    assert!(p[0].detail_en.contains("quota"));
+}

@@ -108,6 +108,12 @@ pub enum ProblemKind {
     SeatsExceedCapacity,
     /// Coordinates incomplete or not whole metres.
     BadCoordinates,
+    /// A school's fixed number of classes cannot hold its capacity.
+    ClassesTooFew,
+    /// Fewer homeroom teachers than the classes a school may need.
+    TooFewTeachers,
+    /// More manual placements at a school than its seats.
+    ManualOverCapacity,
     /// A file with a header but no data rows.
     NoRows,
     /// The import produced files the engine refuses (a bug: please report).
@@ -168,6 +174,9 @@ impl ProblemKind {
             UnknownManualReason => "unknown_manual_reason",
             SeatsExceedCapacity => "seats_exceed_capacity",
             BadCoordinates => "bad_coordinates",
+            ClassesTooFew => "classes_too_few",
+            TooFewTeachers => "too_few_teachers",
+            ManualOverCapacity => "manual_over_capacity",
             NoRows => "no_rows",
             Internal => "internal",
         }

@@ -375,6 +375,11 @@ pub(crate) struct SchoolSet {
     hints: BTreeMap<String, String>,
     /// False when the schools file could not be read: references are then not checked.
     available: bool,
+    /// Row of each valid school (same order as `valid`).
+    rows: Vec<usize>,
+    /// Headers of the capacity and classes columns as written.
+    capacity_col: String,
+    classes_col: String,
 }
 
 enum Resolved<'a> {
@@ -551,6 +556,14 @@ fn check_schools(file: &(String, Vec<u8>), p: &mut Vec<Problem>) -> SchoolSet {
         return set;
     };
     set.available = true;
+    let header = |j: usize| {
+        t.columns[j]
+            .as_ref()
+            .map(|x| x.1.clone())
+            .unwrap_or_else(|| SCHOOL_COLUMNS[j].key.to_string())
+    };
+    set.capacity_col = header(3);
+    set.classes_col = header(6);
     if t.rows.is_empty() {
         p.push(Problem::file(
             &t.file,
@@ -731,6 +744,7 @@ fn check_schools(file: &(String, Vec<u8>), p: &mut Vec<Problem>) -> SchoolSet {
                 graduates,
             });
             *entry = Some(set.valid.len() - 1);
+            set.rows.push(*row);
         }
         if is_id(&id) && !name.is_empty() {
             set.by_name.entry(name.to_string()).or_insert(id.clone());
@@ -1592,6 +1606,10 @@ pub(crate) fn run(files: &InputFiles, key: &[u8; 32]) -> Result<ValidatedRound, 
     if let Some(t) = &table {
         cross_checks(t, &drafts, &mut p);
     }
+    if let Some(pol) = &policy {
+        class_checks(pol, &schools, &teachers, files, &mut p);
+        seat_checks(pol, &schools, &drafts, files, &mut p);
+    }
     let order = [
         files.policy.0.as_str(),
         files.schools.0.as_str(),
@@ -1604,6 +1622,138 @@ pub(crate) fn run(files: &InputFiles, key: &[u8; 32]) -> Result<ValidatedRound, 
         return Err(p);
     };
     build(files, policy, schools, teachers, drafts, key)
+}
+
+/// Checks the other draw failures that the files alone decide: more manual placements at a school
+/// than its seats, and a quota allocation with no graduates to share by.
+fn seat_checks(
+    pol: &Policy,
+    schools: &SchoolSet,
+    drafts: &[Draft],
+    files: &InputFiles,
+    p: &mut Vec<Problem>,
+) {
+    let mut manual: BTreeMap<&str, u32> = BTreeMap::new();
+    for d in drafts {
+        if let Some((a, _)) = &d.ok
+            && let Some((s, _)) = &a.manual
+        {
+            *manual.entry(s.as_str()).or_default() += 1;
+        }
+    }
+    for (s, row) in schools.valid.iter().zip(&schools.rows) {
+        let n = manual.get(s.id.as_str()).copied().unwrap_or(0);
+        if n > s.capacity {
+            p.push(
+                Problem::file(
+                    &files.schools.0,
+                    K::ManualOverCapacity,
+                    format!(
+                        "一人一案安排到学校 {} 的有 {n} 人，超过招生计划 {} 人",
+                        s.id, s.capacity
+                    ),
+                    format!(
+                        "{n} manual placements (一人一案) at school {} exceed its capacity of {}",
+                        s.id, s.capacity
+                    ),
+                )
+                .at_row(*row)
+                .in_column(&schools.capacity_col)
+                .with_value(&s.capacity.to_string()),
+            );
+        }
+    }
+    if let Some(q) = &pol.quota
+        && schools.available
+        && !schools.valid.is_empty()
+        && schools.valid.len() == schools.known.len()
+        && q.high_schools.iter().any(|h| h.seats > 0)
+        && schools.valid.iter().all(|s| s.graduates == 0)
+    {
+        p.push(Problem::file(
+            &files.schools.0,
+            K::Required,
+            "策略有指标到校（[quota]），但学校表中没有毕业生数（graduates/毕业生数 列全为空或 0），无法按比例分配",
+            "the policy allocates quota seats ([quota]) but no school has graduates (the graduates/毕业生数 column is empty or 0), so there is nothing to share by",
+        ));
+    }
+}
+
+/// Checks that class assignment cannot fail at the draw, whatever the draw admits: a school's
+/// fixed number of classes holds its capacity, and it has a homeroom teacher for every class it
+/// can need. (At the draw these failures would come after the randomness is fixed.)
+fn class_checks(
+    pol: &Policy,
+    schools: &SchoolSet,
+    teachers: &[Teacher],
+    files: &InputFiles,
+    p: &mut Vec<Problem>,
+) {
+    let Some(cp) = &pol.classes else {
+        return;
+    };
+    let cap = pol.class_cap();
+    if cp.teachers && files.teachers.is_none() {
+        p.push(Problem::file(
+            &files.schools.0,
+            K::TooFewTeachers,
+            "策略要求随机确定班主任（classes.teachers = true），但没有教师表 teachers.csv/xlsx",
+            "the policy draws homeroom teachers (classes.teachers = true) but there is no teachers file (teachers.csv/xlsx)",
+        ));
+        return;
+    }
+    let mut per_school: BTreeMap<&str, u32> = BTreeMap::new();
+    for t in teachers {
+        *per_school.entry(t.school.as_str()).or_default() += 1;
+    }
+    for (s, row) in schools.valid.iter().zip(&schools.rows) {
+        let at = |col: &str, value: String, kind: K, zh: String, en: String| {
+            Problem::file(&files.schools.0, kind, zh, en)
+                .at_row(*row)
+                .in_column(col)
+                .with_value(&value)
+        };
+        if s.classes > 0 && u64::from(s.classes) * u64::from(cap) < u64::from(s.capacity) {
+            p.push(at(
+                &schools.classes_col,
+                s.classes.to_string(),
+                K::ClassesTooFew,
+                format!(
+                    "{} 个班、每班最多 {cap} 人，容纳不下招生计划 {} 人",
+                    s.classes, s.capacity
+                ),
+                format!(
+                    "{} classes of at most {cap} cannot hold the capacity of {}",
+                    s.classes, s.capacity
+                ),
+            ));
+            continue;
+        }
+        if !cp.teachers {
+            continue;
+        }
+        let needed = if s.classes > 0 {
+            s.classes
+        } else {
+            s.capacity.div_ceil(cap)
+        };
+        let have = per_school.get(s.id.as_str()).copied().unwrap_or(0);
+        if have < needed {
+            p.push(at(
+                &schools.capacity_col,
+                s.capacity.to_string(),
+                K::TooFewTeachers,
+                format!(
+                    "学校 {} 招满时最多要分 {needed} 个班，教师表中只有 {have} 位班主任。请补足教师，否则派位到编班时会失败",
+                    s.id
+                ),
+                format!(
+                    "school {} may need {needed} classes when full, but the teachers file has {have} homeroom teachers for it. Add teachers, or the draw would fail at class assignment",
+                    s.id
+                ),
+            ));
+        }
+    }
 }
 
 fn cross_checks(t: &Table, drafts: &[Draft], p: &mut Vec<Problem>) {
