@@ -163,7 +163,10 @@ pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Writte
                     "schools.csv".into(),
                     r.files.get("schools.csv").cloned().unwrap_or_default(),
                 ),
-                teachers: None,
+                teachers: r
+                    .files
+                    .get("teachers.csv")
+                    .map(|t| ("teachers.csv".to_string(), t.clone())),
                 applicants: (name.clone(), bytes.clone()),
             };
             match import::import_round(&files, &req.salt_key) {

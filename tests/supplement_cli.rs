@@ -1,0 +1,251 @@
+//! `fairdraw supplement` end to end (PROTOCOL.md §11): a simulated bundle, declined private seats
+//! refilled down the published waitlists, late arrivals imported from a bureau-style CSV and
+//! placed by a fresh lottery; then a second supplement chained to the first. The bundle verifies
+//! after each step (check V11), tampering is named, and nothing already published changes.
+
+use lottery::encoding::hash_fields;
+use lottery::verify::{Files, Status, verify};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fairdraw");
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fairdraw-supp-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
+
+fn secret_file(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn read(dir: &Path) -> std::io::Result<Files> {
+    let mut f = Files::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            f.insert(
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path())?,
+            );
+        }
+    }
+    Ok(f)
+}
+
+fn fairdraw(args: &[&str]) -> Result<String, String> {
+    let o = Command::new(BIN)
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if o.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+/// A valid 18-character ID number (GB 11643 check digit).
+fn id_card(n: usize) -> String {
+    let first17 = format!("350582201403{:02}{:03}", 1 + n % 28, n % 1000);
+    let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .bytes()
+        .zip(w)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+fn verified(dir: &Path) -> Result<lottery::verify::Report, Box<dyn std::error::Error>> {
+    let report = verify(&read(dir)?).map_err(|e| e.to_string())?;
+    let fails: Vec<String> = report
+        .checks
+        .iter()
+        .filter_map(|c| match &c.status {
+            Status::Fail(m) => Some(format!("{}: {m}", c.id)),
+            _ => None,
+        })
+        .collect();
+    assert!(fails.is_empty(), "{}: {fails:?}", dir.display());
+    Ok(report)
+}
+
+#[test]
+fn refill_and_late_arrivals_chain_and_verify() -> R {
+    let work = tmp("chain");
+    let bundle = work.join("bundle");
+    let seed_text = "supplement-cli";
+    fairdraw(&[
+        "simulate",
+        "--applicants",
+        "1500",
+        "--schools",
+        "18",
+        "--seed-text",
+        seed_text,
+        "--out",
+        bundle.to_str().ok_or("path")?,
+    ])?;
+    let before = read(&bundle)?;
+    // The simulated bureau key, written as a key file.
+    let secret = hash_fields(
+        "fairdraw/sim/secret",
+        &[seed_text.as_bytes(), b"key/bureau"],
+    );
+    let key = lottery::manifest::signing_key(&secret.0);
+    let key_path = work.join("bureau.key");
+    secret_file(&key_path, &lottery::manifest::key_file("bureau", &key))?;
+    secret_file(&work.join("salt.key"), &format!("{}\n", "ab".repeat(32)))?;
+    secret_file(
+        &work.join("bureau.share"),
+        &format!("{}\n", "11".repeat(32)),
+    )?;
+    secret_file(
+        &work.join("notary.share"),
+        &format!("{}\n", "22".repeat(32)),
+    )?;
+
+    // Three private-school admits decline (a clerk's plain list, with a header and a blank line).
+    let results = String::from_utf8(before["results.csv"].clone())?;
+    let private: Vec<&str> = results
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1).is_some_and(|s| s.starts_with('P')))
+        .filter_map(|l| l.split(',').next())
+        .take(3)
+        .collect();
+    assert_eq!(
+        private.len(),
+        3,
+        "the simulated round admits to private schools"
+    );
+    std::fs::write(
+        work.join("declines.txt"),
+        format!("报名号\n{}\n\n{}\n{}\n", private[0], private[1], private[2]),
+    )?;
+    // Two late arrivals, in the bureau's import format (Chinese headers, private columns).
+    std::fs::write(
+        work.join("late.csv"),
+        format!(
+            "申请编号,姓名,性别,身份证号,监护人电话,家庭住址,报名通道,群体,志愿学校,坐标X,坐标Y\n\
+             L2026-0001,迟到甲,男,{},13800000001,晋江市青阳街道某路1号,migrant,migrant,S0001;S0002,1000,1000\n\
+             L2026-0002,迟到乙,女,{},13800000002,晋江市青阳街道某路2号,migrant,migrant,S0003,2000,2000\n",
+            id_card(1),
+            id_card(2)
+        ),
+    )?;
+    let b = bundle.to_str().ok_or("path")?;
+    let share = |p: &str| format!("{p}={}", work.join(format!("{p}.share")).display());
+    let out = fairdraw(&[
+        "supplement",
+        b,
+        "--key",
+        key_path.to_str().ok_or("path")?,
+        "--declines",
+        work.join("declines.txt").to_str().ok_or("path")?,
+        "--late",
+        work.join("late.csv").to_str().ok_or("path")?,
+        "--salt-key",
+        work.join("salt.key").to_str().ok_or("path")?,
+        "--private",
+        work.join("private").to_str().ok_or("path")?,
+        "--share",
+        &share("bureau"),
+        "--share",
+        &share("notary"),
+        "--beacon-text",
+        "271828",
+        "--beacon-source",
+        "digits drawn in the hall",
+        "--created",
+        "2026-08-01T09:00:00+08:00",
+    ])?;
+    assert!(out.contains("Supplement s1"), "{out}");
+    let after = read(&bundle)?;
+    // Nothing published before changed.
+    for (name, bytes) in &before {
+        assert_eq!(after.get(name), Some(bytes), "{name} changed");
+    }
+    assert!(after.contains_key("s1-manifest.json"));
+    let late = String::from_utf8(after["s1-late_results.csv"].clone())?;
+    assert!(
+        late.lines().count() == 3 && late.contains("L2026-0001,S"),
+        "{late}"
+    );
+    // The late families' secrets and notices are private, not in the bundle.
+    assert!(work.join("private/secrets.csv").exists());
+    for (name, bytes) in &after {
+        let t = String::from_utf8_lossy(bytes);
+        assert!(
+            !t.contains("迟到甲") && !t.contains(&id_card(1)),
+            "{name} leaks"
+        );
+    }
+    verified(&bundle)?;
+
+    // A second supplement (declines only) chains to the first.
+    std::fs::write(
+        work.join("declines2.txt"),
+        format!(
+            "{}\n",
+            results
+                .lines()
+                .nth(1)
+                .and_then(|l| l.split(',').next())
+                .ok_or("row")?
+        ),
+    )?;
+    fairdraw(&[
+        "supplement",
+        b,
+        "--key",
+        key_path.to_str().ok_or("path")?,
+        "--declines",
+        work.join("declines2.txt").to_str().ok_or("path")?,
+        "--share",
+        &share("bureau"),
+        "--beacon-text",
+        "1",
+        "--beacon-source",
+        "hall",
+        "--created",
+        "2026-08-02T09:00:00+08:00",
+    ])?;
+    assert!(bundle.join("s2-manifest.json").exists());
+    verified(&bundle)?;
+
+    // Tampering with a supplement file is named.
+    let refills = bundle.join("s1-refills.csv");
+    let mut bytes = std::fs::read(&refills)?;
+    let k = bytes.len() - 3;
+    bytes[k] = if bytes[k] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&refills, bytes)?;
+    let report = verify(&read(&bundle)?).map_err(|e| e.to_string())?;
+    let failure = report.first_failure().map(|c| match &c.status {
+        Status::Fail(m) => m.clone(),
+        _ => String::new(),
+    });
+    assert!(
+        failure
+            .as_deref()
+            .is_some_and(|m| m.contains("s1-refills.csv")),
+        "{failure:?}"
+    );
+    Ok(())
+}
