@@ -248,8 +248,8 @@ class JcsError(Exception):
     pass
 
 
-def _no_float(s):
-    raise JcsError("floats are not allowed: " + s)
+class JsonFloat(str):
+    """A JSON number with a fraction or exponent: parsed, but outside the signed subset."""
 
 
 def _no_const(s):
@@ -258,7 +258,7 @@ def _no_const(s):
 
 def parse_json(b, name):
     try:
-        return json.loads(b.decode("utf-8"), parse_float=_no_float, parse_constant=_no_const)
+        return json.loads(b.decode("utf-8"), parse_float=JsonFloat, parse_constant=_no_const)
     except JcsError as e:
         raise Unusable("%s: cannot be read: %s" % (name, e))
     except (ValueError, UnicodeDecodeError) as e:
@@ -268,6 +268,8 @@ def parse_json(b, name):
 def check_subset(v, path="$"):
     if v is None:
         raise JcsError(path + ": null is not allowed")
+    if isinstance(v, JsonFloat):
+        raise JcsError(path + ": only integers 0 <= n < 2^53 are allowed")
     if isinstance(v, bool) or isinstance(v, str):
         return
     if isinstance(v, int):
@@ -292,7 +294,11 @@ def jcs(v):
     # With ASCII keys, sorting by code point equals RFC 8785's UTF-16 order; Python's escaping of
     # strings (\b \f \n \r \t \" \\, other controls as lowercase \u00xx, the rest verbatim with
     # ensure_ascii=False) equals ECMAScript JSON.stringify's, which RFC 8785 prescribes.
-    return json.dumps(v, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    try:
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"),
+                          sort_keys=True).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JcsError("a string holds a lone surrogate")
 
 
 def jcs_or_none(v):
@@ -537,6 +543,111 @@ class Policy:
     pass
 
 
+_POLICY_KEYS = {
+    "": ({"protocol": str, "round": dict, "tracks": list, "groups": list, "categories": list,
+          "points": list, "families": str, "manual_reasons": list, "stages": list,
+          "classes": dict, "quota": dict}, {"protocol", "round", "tracks", "stages"}),
+    "round": ({"id": str, "title": str, "grade": str, "mode": str, "draw_date": str,
+               "max_choices": int, "birth_from": str, "birth_to": str},
+              {"id", "title", "grade", "mode", "draw_date", "max_choices"}),
+    "categories": ({"code": str, "label": str}, {"code", "label"}),
+    "points": ({"name": str, "label": str, "weight": int, "cap": int, "threshold": int},
+               {"name", "weight", "cap"}),
+    "stages": ({"name": str, "mechanism": str, "schools": str, "tracks": list, "priority": str,
+                "seats": str, "tie_breaking": str, "reserve_order": str, "choice_rounds": int,
+                "fallback": str, "points_required": bool}, {"name", "mechanism", "schools", "tracks"}),
+    "classes": ({"max_size": int, "balance": list, "families": str, "teachers": bool}, set()),
+    "quota": ({"high_schools": list}, {"high_schools"}),
+    "high_schools": ({"id": str, "name": str, "seats": int}, {"id", "name", "seats"}),
+}
+
+
+def check_policy_shape(d):
+    """Unknown keys, missing keys and wrong types are refused (the engine parses strictly)."""
+    def table(t, kind, where):
+        if not isinstance(t, dict):
+            raise Unusable("policy.toml: %s must be a table" % where)
+        types, required = _POLICY_KEYS[kind]
+        for k, v in t.items():
+            if k not in types:
+                raise Unusable("policy.toml: %s: unknown key %r" % (where, k))
+            want = types[k]
+            ok = isinstance(v, want) and not (want is int and isinstance(v, bool))
+            if not ok:
+                raise Unusable("policy.toml: %s.%s: wrong type" % (where, k))
+            if want is int and not -(1 << 63) <= v < (1 << 63):
+                raise Unusable("policy.toml: %s.%s: out of range" % (where, k))
+        for k in required:
+            if k not in t:
+                raise Unusable("policy.toml: %s: missing key %r" % (where, k))
+    table(d, "", "the policy")
+    table(d["round"], "round", "round")
+    for kind in ("categories", "points", "stages"):
+        for k, t in enumerate(d.get(kind, [])):
+            table(t, kind, "%s[%d]" % (kind, k))
+    if "classes" in d:
+        table(d["classes"], "classes", "classes")
+    if "quota" in d:
+        table(d["quota"], "quota", "quota")
+        for k, t in enumerate(d["quota"]["high_schools"]):
+            table(t, "high_schools", "quota.high_schools[%d]" % k)
+    for key in ("tracks", "groups", "manual_reasons"):
+        if not all(isinstance(x, str) for x in d.get(key, [])):
+            raise Unusable("policy.toml: %s must be a list of strings" % key)
+    for k, st in enumerate(d["stages"]):
+        if not all(isinstance(x, str) for x in st["tracks"]):
+            raise Unusable("policy.toml: stages[%d].tracks must be a list of strings" % k)
+
+
+def is_date(s):
+    return len(s) == 10 and s[4] == "-" and s[7] == "-" and all(
+        c.isdigit() and c.isascii() for k, c in enumerate(s) if k not in (4, 7))
+
+
+def check_policy_rules(p):
+    def names(field, xs):
+        if any(not is_id(x) for x in xs) or len(set(xs)) != len(xs):
+            raise Unusable("policy.toml: %s: invalid or repeated names" % field)
+    if p.grade not in ("primary", "junior"):
+        raise Unusable("policy.toml: round.grade must be primary or junior")
+    if not is_date(p.draw_date):
+        raise Unusable("policy.toml: round.draw_date must be YYYY-MM-DD")
+    names("tracks", p.tracks)
+    if not p.tracks:
+        raise Unusable("policy.toml: tracks: at least one track is needed")
+    names("groups", p.groups)
+    names("categories", p.categories)
+    if len(p.categories) > 99:
+        raise Unusable("policy.toml: categories: at most 99 categories")
+    names("points", [x[0] for x in p.points])
+    for name, w, cap, thr in p.points:
+        if w < 0 or cap < 0 or thr < 0 or cap > 1000000000:
+            raise Unusable("policy.toml: points.%s: weight, cap or threshold out of range" % name)
+    names("manual_reasons", p.manual_reasons)
+    names("stages", [st["name"] for st in p.stages])
+    for st in p.stages:
+        if any(t not in p.tracks for t in st["tracks"]):
+            raise Unusable("policy.toml: stages.%s.tracks: unknown track" % st["name"])
+        if st["priority"] == "points" and not p.points:
+            raise Unusable("policy.toml: stages.%s.priority: points priority needs [[points]]" % st["name"])
+        if st["priority"] == "category" and not p.categories:
+            raise Unusable("policy.toml: stages.%s.priority: category priority needs [[categories]]"
+                           % st["name"])
+        if st["choice_rounds"] is not None and not 1 <= st["choice_rounds"] < (1 << 32):
+            raise Unusable("policy.toml: stages.%s.choice_rounds: must be at least 1" % st["name"])
+    if p.classes is not None:
+        if any(g != "gender" and g not in p.groups for g in p.classes.get("balance", [])):
+            raise Unusable("policy.toml: classes.balance: unknown group")
+        if p.classes.get("families", "together") not in ("together", "apart", "ignore"):
+            raise Unusable("policy.toml: classes.families must be together, apart or ignore")
+        if p.classes.get("max_size") is not None and not 1 <= p.classes["max_size"] < (1 << 32):
+            raise Unusable("policy.toml: classes.max_size must be at least 1")
+    if p.quota is not None:
+        names("quota.high_schools", [h["id"] for h in p.quota["high_schools"]])
+        if any(h["seats"] < 0 for h in p.quota["high_schools"]):
+            raise Unusable("policy.toml: quota seats must not be negative")
+
+
 def parse_policy(b):
     try:
         text = b.decode("utf-8")
@@ -548,6 +659,7 @@ def parse_policy(b):
         raise Unusable("policy.toml: %s" % e)
     p = Policy()
     try:
+        check_policy_shape(d)
         if d["protocol"] != PROTOCOL:
             raise Unusable("policy.toml: protocol: unsupported %r" % d["protocol"])
         r = d["round"]
@@ -604,6 +716,7 @@ def parse_policy(b):
             raise Unusable("policy.toml: at least one stage is needed")
         p.classes = d.get("classes")
         p.quota = d.get("quota")
+        check_policy_rules(p)
     except (KeyError, TypeError, ValueError) as e:
         raise Unusable("policy.toml: missing or invalid field: %s" % e)
     return p
@@ -1609,6 +1722,10 @@ def render(r, out):
             "class_teachers.csv": class_teachers, "quota.csv": quota}
 
 
+def q(text):
+    return json.dumps(text, ensure_ascii=False)
+
+
 def first_line_difference(name, expected, found):
     if expected == found:
         return None
@@ -1622,9 +1739,9 @@ def first_line_difference(name, expected, found):
         if a == b:
             continue
         if a is None:
-            return "%s, line %d: unexpected line %r" % (name, line, b)
+            return "%s, line %d: unexpected line %s" % (name, line, q(b))
         if b is None:
-            return "%s, line %d: expected %r, the file ends" % (name, line, a)
+            return "%s, line %d: expected %s, the file ends" % (name, line, q(a))
         ea = a.split(",")
         fb = b.split(",")
         record = " (record %s)" % ea[0] if line > 1 else ""
@@ -1632,8 +1749,9 @@ def first_line_difference(name, expected, found):
             x = ea[c] if c < len(ea) else ""
             y = fb[c] if c < len(fb) else "<missing>"
             if x != y:
-                return "%s, line %d%s, field %s: expected %r, found %r" % (name, line, record, col, x, y)
-        return "%s, line %d%s: expected %r, found %r" % (name, line, record, a, b)
+                return "%s, line %d%s, field %s: expected %s, found %s" % (name, line, record, col,
+                                                                        q(x), q(y))
+        return "%s, line %d%s: expected %s, found %s" % (name, line, record, q(a), q(b))
     return "%s: bytes differ" % name
 
 
@@ -2406,7 +2524,7 @@ def main(argv):
     try:
         files = read_bundle(args[0])
         rep = verify(files, progress)
-    except Unusable as e:
+    except (Unusable, OSError, RecursionError) as e:
         if progress:
             sys.stderr.write("\r\x1b[K")
         if as_json:
@@ -2445,4 +2563,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except Exception as e:  # a bug here must never read as "the bundle is wrong" (exit 1)
+        sys.stderr.write("internal error of the Python verifier (please report): %r\n" % (e,))
+        sys.exit(2)
