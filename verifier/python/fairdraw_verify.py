@@ -355,6 +355,9 @@ class _TomlReader:
                 self.i += 1
             elif c == "#":
                 while self.i < len(self.s) and self.s[self.i] != "\n":
+                    ch = self.s[self.i]
+                    if (ch < " " and ch not in "\t\r") or ch == "\x7f":
+                        self.err("control characters are not allowed in comments")
                     self.i += 1
             else:
                 break
@@ -402,6 +405,8 @@ class _TomlReader:
                     self.i += n
                 else:
                     self.err("bad escape")
+            elif (c < " " and c != "\t") or c == "\x7f":
+                self.err("control characters are not allowed in strings")
             else:
                 out.append(c)
 
