@@ -118,24 +118,77 @@ def _chacha_block(key_words, counter):
     return struct.pack("<16I", *[(x[i] + s[i]) & M for i in range(16)])
 
 
+def _chacha_blocks(key_words, counter, lanes):
+    """`lanes` consecutive ChaCha20 blocks from block `counter`, as 8·lanes u64 words. The same
+    block function as `_chacha_block`, computed for all blocks at once: each state word is one big
+    integer holding the blocks in 64-bit lanes (32 value bits, 32 guard bits that absorb carries
+    and rotation spill, cleared by the mask after every step)."""
+    M = 0xFFFFFFFF
+    rep = int.from_bytes(b"\x01\x00\x00\x00\x00\x00\x00\x00" * lanes, "little")
+    mask = M * rep
+    ctr = [counter + k for k in range(lanes)]
+    lo = int.from_bytes(struct.pack("<%dQ" % lanes, *[c & M for c in ctr]), "little")
+    hi = int.from_bytes(struct.pack("<%dQ" % lanes, *[(c >> 32) & M for c in ctr]), "little")
+    s = [w * rep for w in [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574] + key_words] + \
+        [lo, hi, 0, 0]
+    x = list(s)
+
+    def qr(a, b, c, d):
+        xa, xb, xc, xd = x[a], x[b], x[c], x[d]
+        xa = (xa + xb) & mask
+        v = xd ^ xa
+        xd = ((v << 16) | (v >> 16)) & mask
+        xc = (xc + xd) & mask
+        v = xb ^ xc
+        xb = ((v << 12) | (v >> 20)) & mask
+        xa = (xa + xb) & mask
+        v = xd ^ xa
+        xd = ((v << 8) | (v >> 24)) & mask
+        xc = (xc + xd) & mask
+        v = xb ^ xc
+        xb = ((v << 7) | (v >> 25)) & mask
+        x[a], x[b], x[c], x[d] = xa, xb, xc, xd
+
+    for _ in range(10):
+        qr(0, 4, 8, 12)
+        qr(1, 5, 9, 13)
+        qr(2, 6, 10, 14)
+        qr(3, 7, 11, 15)
+        qr(0, 5, 10, 15)
+        qr(1, 6, 11, 12)
+        qr(2, 7, 8, 13)
+        qr(3, 4, 9, 14)
+    out = [0] * (8 * lanes)
+    fmt = "<%dQ" % lanes
+    for j in range(8):
+        w = ((x[2 * j] + s[2 * j]) & mask) | (((x[2 * j + 1] + s[2 * j + 1]) & mask) << 32)
+        out[j::8] = struct.unpack(fmt, w.to_bytes(8 * lanes, "little"))
+    return out
+
+
 class Stream:
-    """A protocol stream: ChaCha20 keystream read as little-endian u64 words (PROTOCOL.md §4)."""
+    """A protocol stream: ChaCha20 keystream read as little-endian u64 words (PROTOCOL.md §5.1)."""
 
     def __init__(self, key):
         assert len(key) == 32
         self.key_words = list(struct.unpack("<8I", key))
-        self.counter = 0
+        self.counter = 0  # next block to compute
         self.words = []
         self.pos = 0
+        self.batch = 1
 
     def next_u64(self):
         if self.pos >= len(self.words):
-            self.words = struct.unpack("<8Q", _chacha_block(self.key_words, self.counter))
-            self.counter += 1
+            self.words = _chacha_blocks(self.key_words, self.counter, self.batch)
+            self.counter += self.batch
+            self.batch = min(2 * self.batch, 256)
             self.pos = 0
         v = self.words[self.pos]
         self.pos += 1
         return v
+
+    def words_used(self):
+        return self.counter * 8 - len(self.words) + self.pos
 
     def below(self, m):
         assert m > 0
@@ -836,7 +889,6 @@ def parse_applicants(b, policy, schools, school_ix):
     rows = split_csv("applicants.csv", b, APPLICANTS_HEADER)
     n = len(rows)
     A = Applicants()
-    A.rows = rows
     A.id = [f[0] for f in rows]
     A.track = [f[1] for f in rows]
     A.gender = [f[2] for f in rows]
@@ -851,6 +903,7 @@ def parse_applicants(b, policy, schools, school_ix):
     tracks = set(policy.tracks)
     groups = set(policy.groups)
     ncat = len(policy.categories)
+    catnum = {str(k): k for k in range(1, ncat + 1)}
     point_names = set(x[0] for x in policy.points)
     reasons = set(policy.manual_reasons)
     prev = b""
@@ -886,11 +939,11 @@ def parse_applicants(b, policy, schools, school_ix):
             for item in f[5].split(";"):
                 s, _, c = item.partition(":")
                 si = school_ix.get(s)
-                if si is None or not _UINT.fullmatch(c) or not 1 <= int(c) <= ncat or (
-                        cats and s.encode() <= last):
+                cn = catnum.get(c)
+                if si is None or cn is None or (cats and s.encode() <= last):
                     raise Unusable(where + ": categories: invalid entry %r" % item)
                 last = s.encode()
-                cats[si] = int(c)
+                cats[si] = cn
             A.cat[i] = cats
         if f[6]:
             ind = {}
@@ -962,8 +1015,16 @@ def input_root(r):
     pre = b"\x00" + u32be(len(t)) + t
     sha = hashlib.sha256
     lines = r.applicants_bytes[:-1].split(b"\n")[1:]
+    lens = _LEN.__getitem__
+    parts = [b""] * 26
     for line in lines:
-        leaves.append(sha(pre + b"".join([u32be(len(f)) + f for f in line.split(b",")])).digest())
+        fs = line.split(b",")
+        if len(fs) != 13 or max(map(len, fs)) >= 4096:
+            leaves.append(sha(pre + b"".join([u32be(len(f)) + f for f in fs])).digest())
+            continue
+        parts[0::2] = map(lens, map(len, fs))
+        parts[1::2] = fs
+        leaves.append(sha(pre + b"".join(parts)).digest())
     return merkle_root(leaves), len(leaves)
 
 
@@ -1219,8 +1280,18 @@ def run_stage(r, seed, out, k, st, participants, cap, in_stage, had_choice, ncat
             for rk, e in zip(rank_by_ticket(t), lst):
                 rank[e] = rk
     basis = st["priority"]
-    key = [priority_key(r, out, basis, participants[owner[e]], school[e], rank[e], ncat)
-           for e in range(nentries)]
+    if basis == "lottery":
+        key = rank
+    elif basis == "category":
+        worst = ncat + 1
+        cat = A.cat
+        key = []
+        for e in range(nentries):
+            cats = cat[participants[owner[e]]]
+            key.append(((cats.get(school[e], worst) if cats else worst) << 32) | rank[e])
+    else:
+        key = [priority_key(r, out, basis, participants[owner[e]], school[e], rank[e], ncat)
+               for e in range(nentries)]
     np_ = len(participants)
     det = [("open",)] * np_
     mech = st["mechanism"]
@@ -1519,7 +1590,13 @@ def assign_classes(students, fixed, max_size, rule, stream):
             if rule == "apart" and len(fam) > k:
                 raise ClassError("a family of %d must be split up, but there are only %d classes"
                                  % (len(fam), k))
-    key = [stratum_key(g, gr) for g, gr, _ in students]
+    memo = {}
+    key = []
+    for g, gr, _ in students:
+        kk = memo.get((g, gr))
+        if kk is None:
+            kk = memo[(g, gr)] = stratum_key(g, gr)
+        key.append(kk)
     order = stream.permutation(n)
     order.sort(key=key.__getitem__)  # stable
     labels = stream.permutation(k)
@@ -2373,7 +2450,7 @@ def check_vectors(d):
         for b in c["below"]:
             st = Stream(H(c["key"]))
             vals = [str(st.below(int(b["m"]))) for _ in b["values"]]
-            used = (st.counter - 1) * 8 + st.pos
+            used = st.words_used()
             want(vals == b["values"] and used == b["words_used"],
                  "stream.json: %s below(%s)" % (c["name"], b["m"]))
         for pm in c["permutations"]:
