@@ -906,43 +906,44 @@ def parse_applicants(b, policy, schools, school_ix):
     catnum = {str(k): k for k in range(1, ncat + 1)}
     point_names = set(x[0] for x in policy.points)
     reasons = set(policy.manual_reasons)
-    prev = b""
+    prev = ""
+    def bad(i, msg):
+        raise Unusable("applicants.csv, line %d%s" % (i + 2, msg))
+
     for i, f in enumerate(rows):
-        where = "applicants.csv, line %d" % (i + 2)
         aid = f[0]
-        ab = aid.encode()
-        if not _ID.fullmatch(aid) or ab <= prev:
-            raise Unusable(where + ": application_id invalid, repeated or out of order")
-        prev = ab
+        if aid <= prev or not _ID.fullmatch(aid):  # ids are ASCII: str order = byte order
+            bad(i, ": application_id invalid, repeated or out of order")
+        prev = aid
         if f[1] not in tracks:
-            raise Unusable(where + ": unknown track %r" % f[1])
+            bad(i, ": unknown track %r" % f[1])
         if f[2] != "F" and f[2] != "M":
-            raise Unusable(where + ": gender must be F or M")
+            bad(i, ": gender must be F or M")
         if f[3]:
             gl = f[3].split(";")
             for k, g in enumerate(gl):
                 if g not in groups or (k and gl[k - 1] >= g):
-                    raise Unusable(where + ": groups unknown, unsorted or repeated")
+                    bad(i, ": groups unknown, unsorted or repeated")
         ch = []
         if f[4]:
             for c in f[4].split(";"):
                 s = school_ix.get(c)
                 if s is None or s in ch:
-                    raise Unusable(where + ": choices: unknown or repeated school %r" % c)
+                    bad(i, ": choices: unknown or repeated school %r" % c)
                 ch.append(s)
             if len(ch) > policy.max_choices:
-                raise Unusable(where + ": more choices than the policy allows")
+                bad(i, ": more choices than the policy allows")
         A.choices[i] = ch
         if f[5]:
             cats = {}
-            last = b""
+            last = ""
             for item in f[5].split(";"):
                 s, _, c = item.partition(":")
                 si = school_ix.get(s)
                 cn = catnum.get(c)
-                if si is None or cn is None or (cats and s.encode() <= last):
-                    raise Unusable(where + ": categories: invalid entry %r" % item)
-                last = s.encode()
+                if si is None or cn is None or (cats and s <= last):
+                    bad(i, ": categories: invalid entry %r" % item)
+                last = s
                 cats[si] = cn
             A.cat[i] = cats
         if f[6]:
@@ -952,12 +953,12 @@ def parse_applicants(b, policy, schools, school_ix):
                 nm, _, v = item.partition("=")
                 if nm not in point_names or not _UINT.fullmatch(v) or int(v) > 1000000 or (
                         ind and nm <= last):
-                    raise Unusable(where + ": indicators: invalid entry %r" % item)
+                    bad(i, ": indicators: invalid entry %r" % item)
                 last = nm
                 ind[nm] = int(v)
             A.indicators[i] = ind
         if f[7] and not _ID.fullmatch(f[7]):
-            raise Unusable(where + ": invalid family id")
+            bad(i, ": invalid family id")
         if f[8]:
             pr = []
             for item in f[8].split(";"):
@@ -965,18 +966,18 @@ def parse_applicants(b, policy, schools, school_ix):
                 si = school_ix.get(s)
                 if si is None or not any(rg == g for rg, _ in schools[si].reserved) or (
                         pr and pr[-1] >= (s, g)):
-                    raise Unusable(where + ": priority: invalid entry %r" % item)
+                    bad(i, ": priority: invalid entry %r" % item)
                 pr.append((s, g))
             A.priority[i] = pr
         if f[9]:
             s, sep, r = f[9].partition(":")
             if not sep or s not in school_ix or r not in reasons:
-                raise Unusable(where + ": manual: invalid entry %r" % f[9])
+                bad(i, ": manual: invalid entry %r" % f[9])
             A.manual[i] = (school_ix[s], r)
         if f[10] or f[11]:
-            A.xy[i] = parse_xy(f[10], f[11], where)
+            A.xy[i] = parse_xy(f[10], f[11], "applicants.csv, line %d" % (i + 2))
         if not _HEX64.fullmatch(f[12]):
-            raise Unusable(where + ": private_hash must be 64 lowercase hex digits")
+            bad(i, ": private_hash must be 64 lowercase hex digits")
     return A
 
 
