@@ -1533,18 +1533,24 @@ def allocate_quota(r, seed):
         if n == 0 or total == 0:
             raise DrawError("quota for %s: no schools or zero cohorts" % hs["id"])
         st = Stream(purpose_key(r.domain, seed, "quota/" + hs["id"]))
-        perm = st.permutation(n)
-        drawpos = [0] * n
-        for j, i in enumerate(perm):
-            drawpos[i] = j
-        seats = int(hs["seats"])
-        alloc = [seats * c // total for c in cohorts]
-        rem = [seats * c % total for c in cohorts]
-        left = seats - sum(alloc)
-        for i in sorted(range(n), key=lambda i: (-rem[i], drawpos[i]))[:left]:
-            alloc[i] += 1
-        out.append((hs["id"], alloc))
+        out.append((hs["id"], hamilton(int(hs["seats"]), cohorts, st)))
     return out
+
+
+def hamilton(seats, cohorts, stream):
+    """Largest remainder, ties by the draw position in one stream permutation (§6.5)."""
+    n = len(cohorts)
+    total = sum(cohorts)
+    perm = stream.permutation(n)
+    drawpos = [0] * n
+    for j, i in enumerate(perm):
+        drawpos[i] = j
+    alloc = [seats * c // total for c in cohorts]
+    rem = [seats * c % total for c in cohorts]
+    left = seats - sum(alloc)
+    for i in sorted(range(n), key=lambda i: (-rem[i], drawpos[i]))[:left]:
+        alloc[i] += 1
+    return alloc
 
 
 class ClassError(Exception):
@@ -1606,6 +1612,7 @@ def assign_classes(students, fixed, max_size, rule, stream):
     for p, i in enumerate(order):
         pos[i] = p
         slot[i] = p % k
+    relaxed = [0]
     if families:
         free = [True] * n
         for fam in families:
@@ -1627,6 +1634,8 @@ def assign_classes(students, fixed, max_size, rule, stream):
             return None if best is None else best[3]
 
         def swap(mbr, x):
+            if key[mbr] != key[x]:
+                relaxed[0] += 1
             free_in[slot[x]].remove(x)
             free_in[slot[mbr]].append(x)
             slot[mbr], slot[x] = slot[x], slot[mbr]
@@ -1685,7 +1694,7 @@ def assign_classes(students, fixed, max_size, rule, stream):
                         raise ClassError("a family member cannot be separated from a sibling")
                     swap(mbr, found[1])
                     used.add(found[0])
-    return k, [labels[slot[i]] for i in range(n)]
+    return k, [labels[slot[i]] for i in range(n)], relaxed[0]
 
 
 def draw_teachers(k, m, stream):
@@ -1727,7 +1736,7 @@ def classes_and_teachers(r, seed, out):
             students.append((1 if A.gender[i] == "M" else 0, bits, A.family[i] or None))
         st = Stream(purpose_key(r.domain, seed, "classes/" + sc.id))
         try:
-            k, class_of = assign_classes(students, sc.classes or None, cap, rule, st)
+            k, class_of, _ = assign_classes(students, sc.classes or None, cap, rule, st)
         except ClassError as e:
             raise DrawError("school %s: class assignment: %s" % (sc.id, e))
         for i, c in zip(lst, class_of):
@@ -2534,6 +2543,33 @@ def check_vectors(d):
         want(none(a) == c["assignment"], name + " assignment %r" % none(a))
         if "waitlists" in c:
             want(waitlists_index(start, school, key, a, m) == c["waitlists"], name + " waitlists")
+
+    if os.path.exists(os.path.join(d, "classes.json")):
+        v = load("classes.json")
+        for c in v["class_assignment"]:
+            studs = [(1 if x["gender"] == "M" else 0, x["groups"], x["family"]) for x in c["students"]]
+            keys = ["0x%x" % stratum_key(g, gr) for g, gr, _ in studs]
+            want(keys == c.get("stratum_keys", keys), "classes.json: %s stratum keys" % c["name"])
+            try:
+                k, class_of, relaxed = assign_classes(studs, c["classes"], c["max_size"],
+                                                      c["families"], Stream(H(c["key"])))
+                got = {"class_of": class_of, "k": k, "relaxed_swaps": relaxed}
+            except ClassError as e:
+                got = {"error": str(e)}
+            if "want_err" in c:
+                want(got.get("error") == c.get("message", got.get("error")) and "error" in got,
+                     "classes.json: %s must fail with %r, got %r" % (c["name"], c.get("message"), got))
+            else:
+                want(got == c["expected"], "classes.json: %s %r" % (c["name"], got))
+        for c in v["teacher_draw"]:
+            try:
+                got = draw_teachers(c["classes"], c["teachers"], Stream(H(c["key"])))
+            except ClassError:
+                got = None
+            want(got == c.get("expected"), "classes.json: %s %r" % (c["name"], got))
+        for c in v["quota"]:
+            got = hamilton(c["seats"], c["cohorts"], Stream(H(c["key"])))
+            want(got == c["expected"], "classes.json: %s %r" % (c["name"], got))
 
     v = load("e2e.json")
     bdir = os.path.join(d, "e2e", "bundle")
