@@ -506,3 +506,210 @@ fn python_verifier_reproduces_the_conformance_vectors() -> TestResult {
     );
     Ok(())
 }
+
+/// Rebuilds a signed bundle from the inputs of `base` under another policy text, with the
+/// `lottery` crate and a test key, and writes it to `out`.
+fn rebuild_with_policy(base: &Path, policy: &str, shrink: bool, out: &Path) -> TestResult {
+    use lottery::bundle::{self, Beacon, Ceremony, Commitment};
+    use lottery::seed::{Reveal, commitment};
+    let read = |n: &str| std::fs::read(base.join(n));
+    let mut schools = String::from_utf8(read("schools.csv")?)?;
+    if shrink {
+        // A third of the seats (keeping reserved and points seats): some applicants go unplaced.
+        let mut lines: Vec<String> = schools.lines().map(str::to_string).collect();
+        for line in lines.iter_mut().skip(1) {
+            let mut f: Vec<String> = line.split(',').map(str::to_string).collect();
+            let reserved: u32 = f[4]
+                .split(';')
+                .filter_map(|r| r.split_once('=').and_then(|(_, n)| n.parse::<u32>().ok()))
+                .sum();
+            let floor = reserved + f[5].parse::<u32>()?;
+            f[3] = (f[3].parse::<u32>()? / 3).max(floor).max(1).to_string();
+            *line = f.join(",");
+        }
+        schools = lines.iter().map(|l| format!("{l}\n")).collect();
+    }
+    let round = lottery::round::FrozenRound::parse(
+        policy.as_bytes(),
+        schools.as_bytes(),
+        &read("teachers.csv")?,
+        &read("applicants.csv")?,
+    )?;
+    let domain = round.domain();
+    let key = lottery::manifest::signing_key(&[42u8; 32]);
+    let (root, size) = round.input_root();
+    let checkpoint = bundle::checkpoint_with_root(&round, &root, size);
+    let checkpoint_file =
+        bundle::signed_file(domain, "checkpoint", &checkpoint, &[("bureau", &key)]);
+    let rid = round.policy.round.id.clone();
+    let parties = [("bureau", [1u8; 32]), ("notary", [2u8; 32])];
+    let ceremony = Ceremony {
+        commitments: parties
+            .iter()
+            .map(|(p, share)| Commitment {
+                party: (*p).to_string(),
+                commitment: commitment(domain, &rid, &root, p, share),
+            })
+            .collect(),
+        reveals: parties
+            .iter()
+            .map(|(p, share)| Reveal {
+                party: (*p).to_string(),
+                share: *share,
+            })
+            .collect(),
+        beacon: Beacon {
+            kind: "text".into(),
+            source: "test beacon".into(),
+            value: b"policy variant".to_vec(),
+        },
+    };
+    let files = bundle::build(&bundle::BundleInput {
+        round: &round,
+        ceremony: &ceremony,
+        checkpoint_file: &checkpoint_file,
+        log: None,
+        log_head: String::new(),
+        created: "2026-07-10T10:00:00+08:00",
+        signers: &[("bureau", &key)],
+    })?;
+    std::fs::create_dir_all(out)?;
+    for (name, bytes) in files {
+        std::fs::write(out.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+/// The simulated inputs re-drawn under policies that exercise the mechanism options the simulator
+/// does not use: separate family tickets, open-first reserves, single and per-school tie-breaking
+/// in every mechanism, choice rounds, deferred acceptance with reserves over all schools, serial
+/// dictatorship by category, reallocation by bureau order or without fallback, class families
+/// apart or ignored, fixed class caps.
+#[test]
+fn python_verifier_agrees_under_policy_variants() -> TestResult {
+    let Some(py) = python() else { return Ok(()) };
+    let base = simulate("variants-base", 1500, 14, "python-variants")?;
+    let policy = std::fs::read_to_string(base.join("policy.toml"))?;
+    let head = &policy[..policy.find("[[stages]]").ok_or("no stages")?];
+    let quota = &policy[policy.find("[quota]").ok_or("no quota")?..];
+    let variants: [(&str, &str, &str, bool); 3] = [
+        (
+            "separate",
+            r#"
+[[stages]]
+name = "private"
+mechanism = "first_choice_first"
+schools = "private"
+tracks = ["local", "migrant"]
+reserve_order = "open_first"
+choice_rounds = 1
+
+[[stages]]
+name = "catchment"
+mechanism = "deferred_acceptance"
+schools = "public"
+tracks = ["local"]
+priority = "category"
+tie_breaking = "per_school"
+
+[[stages]]
+name = "points"
+mechanism = "first_choice_first"
+schools = "public"
+tracks = ["migrant"]
+priority = "points"
+seats = "points"
+tie_breaking = "per_school"
+
+[[stages]]
+name = "reallocation"
+mechanism = "reallocation"
+schools = "public"
+tracks = ["local", "migrant"]
+seats = "all"
+fallback = "bureau_order"
+
+[classes]
+balance = ["special_needs", "gender"]
+families = "apart"
+teachers = true
+"#,
+            "families = \"separate\"",
+            false,
+        ),
+        (
+            "da-any",
+            r#"
+[[stages]]
+name = "everyone"
+mechanism = "deferred_acceptance"
+schools = "any"
+tracks = ["local"]
+priority = "category"
+
+[[stages]]
+name = "migrants"
+mechanism = "serial_dictatorship"
+schools = "any"
+tracks = ["migrant"]
+priority = "category"
+seats = "all"
+
+[[stages]]
+name = "leftover"
+mechanism = "reallocation"
+schools = "public"
+tracks = ["local", "migrant"]
+seats = "all"
+fallback = "none"
+
+[classes]
+max_size = 40
+balance = ["migrant"]
+families = "ignore"
+"#,
+            "families = \"joint\"",
+            true,
+        ),
+        (
+            "fcf-single",
+            r#"
+[[stages]]
+name = "all-fcf"
+mechanism = "first_choice_first"
+schools = "any"
+tracks = ["local", "migrant"]
+choice_rounds = 2
+
+[[stages]]
+name = "second-round"
+mechanism = "deferred_acceptance"
+schools = "public"
+tracks = ["local", "migrant"]
+tie_breaking = "per_school"
+reserve_order = "open_first"
+
+[[stages]]
+name = "reallocation"
+mechanism = "reallocation"
+schools = "any"
+tracks = ["local"]
+fallback = "distance"
+"#,
+            "families = \"joint\"",
+            true,
+        ),
+    ];
+    for (name, stages, families, shrink) in variants {
+        let text = format!(
+            "{}{stages}\n{quota}",
+            head.replace("families = \"joint\"", families)
+        );
+        let out = temp_dir(&format!("variant-{name}"))?.join("bundle");
+        rebuild_with_policy(&base, &text, shrink, &out)?;
+        assert_agree(py, &out, name)?;
+        std::fs::remove_dir_all(out.parent().unwrap_or(&out))?;
+    }
+    std::fs::remove_dir_all(base.parent().unwrap_or(&base))?;
+    Ok(())
+}

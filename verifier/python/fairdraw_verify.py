@@ -118,24 +118,77 @@ def _chacha_block(key_words, counter):
     return struct.pack("<16I", *[(x[i] + s[i]) & M for i in range(16)])
 
 
+def _chacha_blocks(key_words, counter, lanes):
+    """`lanes` consecutive ChaCha20 blocks from block `counter`, as 8·lanes u64 words. The same
+    block function as `_chacha_block`, computed for all blocks at once: each state word is one big
+    integer holding the blocks in 64-bit lanes (32 value bits, 32 guard bits that absorb carries
+    and rotation spill, cleared by the mask after every step)."""
+    M = 0xFFFFFFFF
+    rep = int.from_bytes(b"\x01\x00\x00\x00\x00\x00\x00\x00" * lanes, "little")
+    mask = M * rep
+    ctr = [counter + k for k in range(lanes)]
+    lo = int.from_bytes(struct.pack("<%dQ" % lanes, *[c & M for c in ctr]), "little")
+    hi = int.from_bytes(struct.pack("<%dQ" % lanes, *[(c >> 32) & M for c in ctr]), "little")
+    s = [w * rep for w in [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574] + key_words] + \
+        [lo, hi, 0, 0]
+    x = list(s)
+
+    def qr(a, b, c, d):
+        xa, xb, xc, xd = x[a], x[b], x[c], x[d]
+        xa = (xa + xb) & mask
+        v = xd ^ xa
+        xd = ((v << 16) | (v >> 16)) & mask
+        xc = (xc + xd) & mask
+        v = xb ^ xc
+        xb = ((v << 12) | (v >> 20)) & mask
+        xa = (xa + xb) & mask
+        v = xd ^ xa
+        xd = ((v << 8) | (v >> 24)) & mask
+        xc = (xc + xd) & mask
+        v = xb ^ xc
+        xb = ((v << 7) | (v >> 25)) & mask
+        x[a], x[b], x[c], x[d] = xa, xb, xc, xd
+
+    for _ in range(10):
+        qr(0, 4, 8, 12)
+        qr(1, 5, 9, 13)
+        qr(2, 6, 10, 14)
+        qr(3, 7, 11, 15)
+        qr(0, 5, 10, 15)
+        qr(1, 6, 11, 12)
+        qr(2, 7, 8, 13)
+        qr(3, 4, 9, 14)
+    out = [0] * (8 * lanes)
+    fmt = "<%dQ" % lanes
+    for j in range(8):
+        w = ((x[2 * j] + s[2 * j]) & mask) | (((x[2 * j + 1] + s[2 * j + 1]) & mask) << 32)
+        out[j::8] = struct.unpack(fmt, w.to_bytes(8 * lanes, "little"))
+    return out
+
+
 class Stream:
-    """A protocol stream: ChaCha20 keystream read as little-endian u64 words (PROTOCOL.md §4)."""
+    """A protocol stream: ChaCha20 keystream read as little-endian u64 words (PROTOCOL.md §5.1)."""
 
     def __init__(self, key):
         assert len(key) == 32
         self.key_words = list(struct.unpack("<8I", key))
-        self.counter = 0
+        self.counter = 0  # next block to compute
         self.words = []
         self.pos = 0
+        self.batch = 1
 
     def next_u64(self):
         if self.pos >= len(self.words):
-            self.words = struct.unpack("<8Q", _chacha_block(self.key_words, self.counter))
-            self.counter += 1
+            self.words = _chacha_blocks(self.key_words, self.counter, self.batch)
+            self.counter += self.batch
+            self.batch = min(2 * self.batch, 256)
             self.pos = 0
         v = self.words[self.pos]
         self.pos += 1
         return v
+
+    def words_used(self):
+        return self.counter * 8 - len(self.words) + self.pos
 
     def below(self, m):
         assert m > 0
@@ -248,8 +301,8 @@ class JcsError(Exception):
     pass
 
 
-def _no_float(s):
-    raise JcsError("floats are not allowed: " + s)
+class JsonFloat(str):
+    """A JSON number with a fraction or exponent: parsed, but outside the signed subset."""
 
 
 def _no_const(s):
@@ -258,7 +311,7 @@ def _no_const(s):
 
 def parse_json(b, name):
     try:
-        return json.loads(b.decode("utf-8"), parse_float=_no_float, parse_constant=_no_const)
+        return json.loads(b.decode("utf-8"), parse_float=JsonFloat, parse_constant=_no_const)
     except JcsError as e:
         raise Unusable("%s: cannot be read: %s" % (name, e))
     except (ValueError, UnicodeDecodeError) as e:
@@ -268,6 +321,8 @@ def parse_json(b, name):
 def check_subset(v, path="$"):
     if v is None:
         raise JcsError(path + ": null is not allowed")
+    if isinstance(v, JsonFloat):
+        raise JcsError(path + ": only integers 0 <= n < 2^53 are allowed")
     if isinstance(v, bool) or isinstance(v, str):
         return
     if isinstance(v, int):
@@ -292,7 +347,11 @@ def jcs(v):
     # With ASCII keys, sorting by code point equals RFC 8785's UTF-16 order; Python's escaping of
     # strings (\b \f \n \r \t \" \\, other controls as lowercase \u00xx, the rest verbatim with
     # ensure_ascii=False) equals ECMAScript JSON.stringify's, which RFC 8785 prescribes.
-    return json.dumps(v, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    try:
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"),
+                          sort_keys=True).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JcsError("a string holds a lone surrogate")
 
 
 def jcs_or_none(v):
@@ -349,6 +408,9 @@ class _TomlReader:
                 self.i += 1
             elif c == "#":
                 while self.i < len(self.s) and self.s[self.i] != "\n":
+                    ch = self.s[self.i]
+                    if (ch < " " and ch not in "\t\r") or ch == "\x7f":
+                        self.err("control characters are not allowed in comments")
                     self.i += 1
             else:
                 break
@@ -396,6 +458,8 @@ class _TomlReader:
                     self.i += n
                 else:
                     self.err("bad escape")
+            elif (c < " " and c != "\t") or c == "\x7f":
+                self.err("control characters are not allowed in strings")
             else:
                 out.append(c)
 
@@ -537,6 +601,111 @@ class Policy:
     pass
 
 
+_POLICY_KEYS = {
+    "": ({"protocol": str, "round": dict, "tracks": list, "groups": list, "categories": list,
+          "points": list, "families": str, "manual_reasons": list, "stages": list,
+          "classes": dict, "quota": dict}, {"protocol", "round", "tracks", "stages"}),
+    "round": ({"id": str, "title": str, "grade": str, "mode": str, "draw_date": str,
+               "max_choices": int, "birth_from": str, "birth_to": str},
+              {"id", "title", "grade", "mode", "draw_date", "max_choices"}),
+    "categories": ({"code": str, "label": str}, {"code", "label"}),
+    "points": ({"name": str, "label": str, "weight": int, "cap": int, "threshold": int},
+               {"name", "weight", "cap"}),
+    "stages": ({"name": str, "mechanism": str, "schools": str, "tracks": list, "priority": str,
+                "seats": str, "tie_breaking": str, "reserve_order": str, "choice_rounds": int,
+                "fallback": str, "points_required": bool}, {"name", "mechanism", "schools", "tracks"}),
+    "classes": ({"max_size": int, "balance": list, "families": str, "teachers": bool}, set()),
+    "quota": ({"high_schools": list}, {"high_schools"}),
+    "high_schools": ({"id": str, "name": str, "seats": int}, {"id", "name", "seats"}),
+}
+
+
+def check_policy_shape(d):
+    """Unknown keys, missing keys and wrong types are refused (the engine parses strictly)."""
+    def table(t, kind, where):
+        if not isinstance(t, dict):
+            raise Unusable("policy.toml: %s must be a table" % where)
+        types, required = _POLICY_KEYS[kind]
+        for k, v in t.items():
+            if k not in types:
+                raise Unusable("policy.toml: %s: unknown key %r" % (where, k))
+            want = types[k]
+            ok = isinstance(v, want) and not (want is int and isinstance(v, bool))
+            if not ok:
+                raise Unusable("policy.toml: %s.%s: wrong type" % (where, k))
+            if want is int and not -(1 << 63) <= v < (1 << 63):
+                raise Unusable("policy.toml: %s.%s: out of range" % (where, k))
+        for k in required:
+            if k not in t:
+                raise Unusable("policy.toml: %s: missing key %r" % (where, k))
+    table(d, "", "the policy")
+    table(d["round"], "round", "round")
+    for kind in ("categories", "points", "stages"):
+        for k, t in enumerate(d.get(kind, [])):
+            table(t, kind, "%s[%d]" % (kind, k))
+    if "classes" in d:
+        table(d["classes"], "classes", "classes")
+    if "quota" in d:
+        table(d["quota"], "quota", "quota")
+        for k, t in enumerate(d["quota"]["high_schools"]):
+            table(t, "high_schools", "quota.high_schools[%d]" % k)
+    for key in ("tracks", "groups", "manual_reasons"):
+        if not all(isinstance(x, str) for x in d.get(key, [])):
+            raise Unusable("policy.toml: %s must be a list of strings" % key)
+    for k, st in enumerate(d["stages"]):
+        if not all(isinstance(x, str) for x in st["tracks"]):
+            raise Unusable("policy.toml: stages[%d].tracks must be a list of strings" % k)
+
+
+def is_date(s):
+    return len(s) == 10 and s[4] == "-" and s[7] == "-" and all(
+        c.isdigit() and c.isascii() for k, c in enumerate(s) if k not in (4, 7))
+
+
+def check_policy_rules(p):
+    def names(field, xs):
+        if any(not is_id(x) for x in xs) or len(set(xs)) != len(xs):
+            raise Unusable("policy.toml: %s: invalid or repeated names" % field)
+    if p.grade not in ("primary", "junior"):
+        raise Unusable("policy.toml: round.grade must be primary or junior")
+    if not is_date(p.draw_date):
+        raise Unusable("policy.toml: round.draw_date must be YYYY-MM-DD")
+    names("tracks", p.tracks)
+    if not p.tracks:
+        raise Unusable("policy.toml: tracks: at least one track is needed")
+    names("groups", p.groups)
+    names("categories", p.categories)
+    if len(p.categories) > 99:
+        raise Unusable("policy.toml: categories: at most 99 categories")
+    names("points", [x[0] for x in p.points])
+    for name, w, cap, thr in p.points:
+        if w < 0 or cap < 0 or thr < 0 or cap > 1000000000:
+            raise Unusable("policy.toml: points.%s: weight, cap or threshold out of range" % name)
+    names("manual_reasons", p.manual_reasons)
+    names("stages", [st["name"] for st in p.stages])
+    for st in p.stages:
+        if any(t not in p.tracks for t in st["tracks"]):
+            raise Unusable("policy.toml: stages.%s.tracks: unknown track" % st["name"])
+        if st["priority"] == "points" and not p.points:
+            raise Unusable("policy.toml: stages.%s.priority: points priority needs [[points]]" % st["name"])
+        if st["priority"] == "category" and not p.categories:
+            raise Unusable("policy.toml: stages.%s.priority: category priority needs [[categories]]"
+                           % st["name"])
+        if st["choice_rounds"] is not None and not 1 <= st["choice_rounds"] < (1 << 32):
+            raise Unusable("policy.toml: stages.%s.choice_rounds: must be at least 1" % st["name"])
+    if p.classes is not None:
+        if any(g != "gender" and g not in p.groups for g in p.classes.get("balance", [])):
+            raise Unusable("policy.toml: classes.balance: unknown group")
+        if p.classes.get("families", "together") not in ("together", "apart", "ignore"):
+            raise Unusable("policy.toml: classes.families must be together, apart or ignore")
+        if p.classes.get("max_size") is not None and not 1 <= p.classes["max_size"] < (1 << 32):
+            raise Unusable("policy.toml: classes.max_size must be at least 1")
+    if p.quota is not None:
+        names("quota.high_schools", [h["id"] for h in p.quota["high_schools"]])
+        if any(h["seats"] < 0 for h in p.quota["high_schools"]):
+            raise Unusable("policy.toml: quota seats must not be negative")
+
+
 def parse_policy(b):
     try:
         text = b.decode("utf-8")
@@ -548,6 +717,7 @@ def parse_policy(b):
         raise Unusable("policy.toml: %s" % e)
     p = Policy()
     try:
+        check_policy_shape(d)
         if d["protocol"] != PROTOCOL:
             raise Unusable("policy.toml: protocol: unsupported %r" % d["protocol"])
         r = d["round"]
@@ -604,6 +774,7 @@ def parse_policy(b):
             raise Unusable("policy.toml: at least one stage is needed")
         p.classes = d.get("classes")
         p.quota = d.get("quota")
+        check_policy_rules(p)
     except (KeyError, TypeError, ValueError) as e:
         raise Unusable("policy.toml: missing or invalid field: %s" % e)
     return p
@@ -718,7 +889,6 @@ def parse_applicants(b, policy, schools, school_ix):
     rows = split_csv("applicants.csv", b, APPLICANTS_HEADER)
     n = len(rows)
     A = Applicants()
-    A.rows = rows
     A.id = [f[0] for f in rows]
     A.track = [f[1] for f in rows]
     A.gender = [f[2] for f in rows]
@@ -733,46 +903,48 @@ def parse_applicants(b, policy, schools, school_ix):
     tracks = set(policy.tracks)
     groups = set(policy.groups)
     ncat = len(policy.categories)
+    catnum = {str(k): k for k in range(1, ncat + 1)}
     point_names = set(x[0] for x in policy.points)
     reasons = set(policy.manual_reasons)
-    prev = b""
+    prev = ""
+    def bad(i, msg):
+        raise Unusable("applicants.csv, line %d%s" % (i + 2, msg))
+
     for i, f in enumerate(rows):
-        where = "applicants.csv, line %d" % (i + 2)
         aid = f[0]
-        ab = aid.encode()
-        if not _ID.fullmatch(aid) or ab <= prev:
-            raise Unusable(where + ": application_id invalid, repeated or out of order")
-        prev = ab
+        if aid <= prev or not _ID.fullmatch(aid):  # ids are ASCII: str order = byte order
+            bad(i, ": application_id invalid, repeated or out of order")
+        prev = aid
         if f[1] not in tracks:
-            raise Unusable(where + ": unknown track %r" % f[1])
+            bad(i, ": unknown track %r" % f[1])
         if f[2] != "F" and f[2] != "M":
-            raise Unusable(where + ": gender must be F or M")
+            bad(i, ": gender must be F or M")
         if f[3]:
             gl = f[3].split(";")
             for k, g in enumerate(gl):
                 if g not in groups or (k and gl[k - 1] >= g):
-                    raise Unusable(where + ": groups unknown, unsorted or repeated")
+                    bad(i, ": groups unknown, unsorted or repeated")
         ch = []
         if f[4]:
             for c in f[4].split(";"):
                 s = school_ix.get(c)
                 if s is None or s in ch:
-                    raise Unusable(where + ": choices: unknown or repeated school %r" % c)
+                    bad(i, ": choices: unknown or repeated school %r" % c)
                 ch.append(s)
             if len(ch) > policy.max_choices:
-                raise Unusable(where + ": more choices than the policy allows")
+                bad(i, ": more choices than the policy allows")
         A.choices[i] = ch
         if f[5]:
             cats = {}
-            last = b""
+            last = ""
             for item in f[5].split(";"):
                 s, _, c = item.partition(":")
                 si = school_ix.get(s)
-                if si is None or not _UINT.fullmatch(c) or not 1 <= int(c) <= ncat or (
-                        cats and s.encode() <= last):
-                    raise Unusable(where + ": categories: invalid entry %r" % item)
-                last = s.encode()
-                cats[si] = int(c)
+                cn = catnum.get(c)
+                if si is None or cn is None or (cats and s <= last):
+                    bad(i, ": categories: invalid entry %r" % item)
+                last = s
+                cats[si] = cn
             A.cat[i] = cats
         if f[6]:
             ind = {}
@@ -781,12 +953,12 @@ def parse_applicants(b, policy, schools, school_ix):
                 nm, _, v = item.partition("=")
                 if nm not in point_names or not _UINT.fullmatch(v) or int(v) > 1000000 or (
                         ind and nm <= last):
-                    raise Unusable(where + ": indicators: invalid entry %r" % item)
+                    bad(i, ": indicators: invalid entry %r" % item)
                 last = nm
                 ind[nm] = int(v)
             A.indicators[i] = ind
         if f[7] and not _ID.fullmatch(f[7]):
-            raise Unusable(where + ": invalid family id")
+            bad(i, ": invalid family id")
         if f[8]:
             pr = []
             for item in f[8].split(";"):
@@ -794,18 +966,18 @@ def parse_applicants(b, policy, schools, school_ix):
                 si = school_ix.get(s)
                 if si is None or not any(rg == g for rg, _ in schools[si].reserved) or (
                         pr and pr[-1] >= (s, g)):
-                    raise Unusable(where + ": priority: invalid entry %r" % item)
+                    bad(i, ": priority: invalid entry %r" % item)
                 pr.append((s, g))
             A.priority[i] = pr
         if f[9]:
             s, sep, r = f[9].partition(":")
             if not sep or s not in school_ix or r not in reasons:
-                raise Unusable(where + ": manual: invalid entry %r" % f[9])
+                bad(i, ": manual: invalid entry %r" % f[9])
             A.manual[i] = (school_ix[s], r)
         if f[10] or f[11]:
-            A.xy[i] = parse_xy(f[10], f[11], where)
+            A.xy[i] = parse_xy(f[10], f[11], "applicants.csv, line %d" % (i + 2))
         if not _HEX64.fullmatch(f[12]):
-            raise Unusable(where + ": private_hash must be 64 lowercase hex digits")
+            bad(i, ": private_hash must be 64 lowercase hex digits")
     return A
 
 
@@ -844,8 +1016,16 @@ def input_root(r):
     pre = b"\x00" + u32be(len(t)) + t
     sha = hashlib.sha256
     lines = r.applicants_bytes[:-1].split(b"\n")[1:]
+    lens = _LEN.__getitem__
+    parts = [b""] * 26
     for line in lines:
-        leaves.append(sha(pre + b"".join([u32be(len(f)) + f for f in line.split(b",")])).digest())
+        fs = line.split(b",")
+        if len(fs) != 13 or max(map(len, fs)) >= 4096:
+            leaves.append(sha(pre + b"".join([u32be(len(f)) + f for f in fs])).digest())
+            continue
+        parts[0::2] = map(lens, map(len, fs))
+        parts[1::2] = fs
+        leaves.append(sha(pre + b"".join(parts)).digest())
     return merkle_root(leaves), len(leaves)
 
 
@@ -1101,8 +1281,18 @@ def run_stage(r, seed, out, k, st, participants, cap, in_stage, had_choice, ncat
             for rk, e in zip(rank_by_ticket(t), lst):
                 rank[e] = rk
     basis = st["priority"]
-    key = [priority_key(r, out, basis, participants[owner[e]], school[e], rank[e], ncat)
-           for e in range(nentries)]
+    if basis == "lottery":
+        key = rank
+    elif basis == "category":
+        worst = ncat + 1
+        cat = A.cat
+        key = []
+        for e in range(nentries):
+            cats = cat[participants[owner[e]]]
+            key.append(((cats.get(school[e], worst) if cats else worst) << 32) | rank[e])
+    else:
+        key = [priority_key(r, out, basis, participants[owner[e]], school[e], rank[e], ncat)
+               for e in range(nentries)]
     np_ = len(participants)
     det = [("open",)] * np_
     mech = st["mechanism"]
@@ -1343,18 +1533,24 @@ def allocate_quota(r, seed):
         if n == 0 or total == 0:
             raise DrawError("quota for %s: no schools or zero cohorts" % hs["id"])
         st = Stream(purpose_key(r.domain, seed, "quota/" + hs["id"]))
-        perm = st.permutation(n)
-        drawpos = [0] * n
-        for j, i in enumerate(perm):
-            drawpos[i] = j
-        seats = int(hs["seats"])
-        alloc = [seats * c // total for c in cohorts]
-        rem = [seats * c % total for c in cohorts]
-        left = seats - sum(alloc)
-        for i in sorted(range(n), key=lambda i: (-rem[i], drawpos[i]))[:left]:
-            alloc[i] += 1
-        out.append((hs["id"], alloc))
+        out.append((hs["id"], hamilton(int(hs["seats"]), cohorts, st)))
     return out
+
+
+def hamilton(seats, cohorts, stream):
+    """Largest remainder, ties by the draw position in one stream permutation (§6.5)."""
+    n = len(cohorts)
+    total = sum(cohorts)
+    perm = stream.permutation(n)
+    drawpos = [0] * n
+    for j, i in enumerate(perm):
+        drawpos[i] = j
+    alloc = [seats * c // total for c in cohorts]
+    rem = [seats * c % total for c in cohorts]
+    left = seats - sum(alloc)
+    for i in sorted(range(n), key=lambda i: (-rem[i], drawpos[i]))[:left]:
+        alloc[i] += 1
+    return alloc
 
 
 class ClassError(Exception):
@@ -1401,7 +1597,13 @@ def assign_classes(students, fixed, max_size, rule, stream):
             if rule == "apart" and len(fam) > k:
                 raise ClassError("a family of %d must be split up, but there are only %d classes"
                                  % (len(fam), k))
-    key = [stratum_key(g, gr) for g, gr, _ in students]
+    memo = {}
+    key = []
+    for g, gr, _ in students:
+        kk = memo.get((g, gr))
+        if kk is None:
+            kk = memo[(g, gr)] = stratum_key(g, gr)
+        key.append(kk)
     order = stream.permutation(n)
     order.sort(key=key.__getitem__)  # stable
     labels = stream.permutation(k)
@@ -1410,6 +1612,7 @@ def assign_classes(students, fixed, max_size, rule, stream):
     for p, i in enumerate(order):
         pos[i] = p
         slot[i] = p % k
+    relaxed = [0]
     if families:
         free = [True] * n
         for fam in families:
@@ -1431,6 +1634,8 @@ def assign_classes(students, fixed, max_size, rule, stream):
             return None if best is None else best[3]
 
         def swap(mbr, x):
+            if key[mbr] != key[x]:
+                relaxed[0] += 1
             free_in[slot[x]].remove(x)
             free_in[slot[mbr]].append(x)
             slot[mbr], slot[x] = slot[x], slot[mbr]
@@ -1489,7 +1694,7 @@ def assign_classes(students, fixed, max_size, rule, stream):
                         raise ClassError("a family member cannot be separated from a sibling")
                     swap(mbr, found[1])
                     used.add(found[0])
-    return k, [labels[slot[i]] for i in range(n)]
+    return k, [labels[slot[i]] for i in range(n)], relaxed[0]
 
 
 def draw_teachers(k, m, stream):
@@ -1531,7 +1736,7 @@ def classes_and_teachers(r, seed, out):
             students.append((1 if A.gender[i] == "M" else 0, bits, A.family[i] or None))
         st = Stream(purpose_key(r.domain, seed, "classes/" + sc.id))
         try:
-            k, class_of = assign_classes(students, sc.classes or None, cap, rule, st)
+            k, class_of, _ = assign_classes(students, sc.classes or None, cap, rule, st)
         except ClassError as e:
             raise DrawError("school %s: class assignment: %s" % (sc.id, e))
         for i, c in zip(lst, class_of):
@@ -1609,6 +1814,10 @@ def render(r, out):
             "class_teachers.csv": class_teachers, "quota.csv": quota}
 
 
+def q(text):
+    return json.dumps(text, ensure_ascii=False)
+
+
 def first_line_difference(name, expected, found):
     if expected == found:
         return None
@@ -1622,9 +1831,9 @@ def first_line_difference(name, expected, found):
         if a == b:
             continue
         if a is None:
-            return "%s, line %d: unexpected line %r" % (name, line, b)
+            return "%s, line %d: unexpected line %s" % (name, line, q(b))
         if b is None:
-            return "%s, line %d: expected %r, the file ends" % (name, line, a)
+            return "%s, line %d: expected %s, the file ends" % (name, line, q(a))
         ea = a.split(",")
         fb = b.split(",")
         record = " (record %s)" % ea[0] if line > 1 else ""
@@ -1632,8 +1841,9 @@ def first_line_difference(name, expected, found):
             x = ea[c] if c < len(ea) else ""
             y = fb[c] if c < len(fb) else "<missing>"
             if x != y:
-                return "%s, line %d%s, field %s: expected %r, found %r" % (name, line, record, col, x, y)
-        return "%s, line %d%s: expected %r, found %r" % (name, line, record, a, b)
+                return "%s, line %d%s, field %s: expected %s, found %s" % (name, line, record, col,
+                                                                        q(x), q(y))
+        return "%s, line %d%s: expected %s, found %s" % (name, line, record, q(a), q(b))
     return "%s: bytes differ" % name
 
 
@@ -2250,7 +2460,7 @@ def check_vectors(d):
         for b in c["below"]:
             st = Stream(H(c["key"]))
             vals = [str(st.below(int(b["m"]))) for _ in b["values"]]
-            used = (st.counter - 1) * 8 + st.pos
+            used = st.words_used()
             want(vals == b["values"] and used == b["words_used"],
                  "stream.json: %s below(%s)" % (c["name"], b["m"]))
         for pm in c["permutations"]:
@@ -2334,6 +2544,33 @@ def check_vectors(d):
         if "waitlists" in c:
             want(waitlists_index(start, school, key, a, m) == c["waitlists"], name + " waitlists")
 
+    if os.path.exists(os.path.join(d, "classes.json")):
+        v = load("classes.json")
+        for c in v["class_assignment"]:
+            studs = [(1 if x["gender"] == "M" else 0, x["groups"], x["family"]) for x in c["students"]]
+            keys = ["0x%x" % stratum_key(g, gr) for g, gr, _ in studs]
+            want(keys == c.get("stratum_keys", keys), "classes.json: %s stratum keys" % c["name"])
+            try:
+                k, class_of, relaxed = assign_classes(studs, c["classes"], c["max_size"],
+                                                      c["families"], Stream(H(c["key"])))
+                got = {"class_of": class_of, "k": k, "relaxed_swaps": relaxed}
+            except ClassError as e:
+                got = {"error": str(e)}
+            if "want_err" in c:
+                want(got.get("error") == c.get("message", got.get("error")) and "error" in got,
+                     "classes.json: %s must fail with %r, got %r" % (c["name"], c.get("message"), got))
+            else:
+                want(got == c["expected"], "classes.json: %s %r" % (c["name"], got))
+        for c in v["teacher_draw"]:
+            try:
+                got = draw_teachers(c["classes"], c["teachers"], Stream(H(c["key"])))
+            except ClassError:
+                got = None
+            want(got == c.get("expected"), "classes.json: %s %r" % (c["name"], got))
+        for c in v["quota"]:
+            got = hamilton(c["seats"], c["cohorts"], Stream(H(c["key"])))
+            want(got == c["expected"], "classes.json: %s %r" % (c["name"], got))
+
     v = load("e2e.json")
     bdir = os.path.join(d, "e2e", "bundle")
     try:
@@ -2406,7 +2643,7 @@ def main(argv):
     try:
         files = read_bundle(args[0])
         rep = verify(files, progress)
-    except Unusable as e:
+    except (Unusable, OSError, RecursionError) as e:
         if progress:
             sys.stderr.write("\r\x1b[K")
         if as_json:
@@ -2445,4 +2682,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except Exception as e:  # a bug here must never read as "the bundle is wrong" (exit 1)
+        sys.stderr.write("internal error of the Python verifier (please report): %r\n" % (e,))
+        sys.exit(2)
