@@ -2131,8 +2131,15 @@ def verify(files, progress=None):
     seed = None
     err = None
     rid = r.policy.round_id.encode()
+    rparties = [p for p, _ in reveals]
     if not commitments:
         err = "no commitments: at least one party must commit"
+    elif len(set(parties)) != len(parties):
+        err = "a party committed twice"
+    elif len(set(rparties)) != len(rparties):
+        # PROTOCOL.md §9.1 D7: a party revealed twice makes the seed underivable.
+        dup = sorted(p for p in set(rparties) if rparties.count(p) > 1)[0]
+        err = "party %s revealed twice" % dup
     else:
         for party, c in commitments:
             match = [sh for p, sh in reveals if p == party]
