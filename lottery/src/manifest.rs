@@ -153,6 +153,13 @@ pub fn verify(
     let vk = VerifyingKey::from_bytes(&e.public_key).map_err(|_| SignatureError::BadKey {
         signer: e.signer.clone(),
     })?;
+    // Only the canonical encoding of a point is a key (PROTOCOL.md §8.2): an encoding with
+    // y ≥ p decodes to the same point but is refused, so that every verifier agrees.
+    if vk.to_edwards().compress().to_bytes() != e.public_key {
+        return Err(SignatureError::BadKey {
+            signer: e.signer.clone(),
+        });
+    }
     let sig = Signature::from_bytes(&e.signature);
     vk.verify_strict(&signing_message(domain, kind, jcs_bytes), &sig)
         .map_err(|_| SignatureError::Mismatch {

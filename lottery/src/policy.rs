@@ -424,6 +424,12 @@ impl Policy {
         }
         for s in &self.stages {
             let f = format!("stages.{}", s.name);
+            if s.name == "manual" {
+                return Err(invalid(
+                    f,
+                    "\"manual\" is reserved for manual placements in results.csv",
+                ));
+            }
             for t in &s.tracks {
                 if !self.tracks.contains(t) {
                     return Err(invalid(
