@@ -102,9 +102,10 @@ pub fn checkpoint_with_root(round: &FrozenRound, root: &Digest, size: u64) -> Va
     let mut listed = vec![0u64; round.schools.len()];
     let mut per_track = vec![0u64; p.tracks.len()];
     let mut per_cat = vec![0u64; p.categories.len()];
+    let ids = crate::round::SchoolIds::new(&round.schools);
     for a in &round.applicants {
         for (r, c) in a.choices.iter().enumerate() {
-            if let Some(s) = crate::round::school_index(&round.schools, c) {
+            if let Some(s) = ids.get(c).map(|s| s as usize) {
                 listed[s] += 1;
                 if r == 0 {
                     first[s] += 1;

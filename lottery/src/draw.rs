@@ -5,6 +5,7 @@
 //! the quota allocation (§6.5). Everything is a pure function of `(round, seed)`.
 
 use crate::classes::{self, ClassPolicy, FamilyRule, Student};
+use std::borrow::Cow;
 use crate::digest::Digest;
 use crate::mechanism::{self as mech, Instance, UNPLACED};
 use crate::policy::{
@@ -187,15 +188,91 @@ pub fn ticket_name(round: &FrozenRound, i: usize) -> String {
     }
 }
 
+/// The ticket name of applicant `i` without allocating for the usual case (the application id);
+/// a joint-family name `family:ID` is built once.
+fn ticket_name_cow(round: &FrozenRound, i: usize) -> Cow<'_, str> {
+    let a = &round.applicants[i];
+    match (&a.family, round.policy.families) {
+        (Some(f), crate::policy::Families::Joint) => Cow::Owned(format!("family:{f}")),
+        _ => Cow::Borrowed(a.id.as_str()),
+    }
+}
+
 fn rank_within(tickets: &[Digest], ids: &[u32]) -> Vec<u32> {
     // ids: applicant indices (ascending = id order); rank by (ticket, id).
-    let mut order: Vec<usize> = (0..ids.len()).collect();
-    order.sort_unstable_by_key(|&k| (tickets[k], ids[k]));
+    let order = ticket::rank_order(tickets, |k| ids[k]);
     let mut rank = vec![0u32; ids.len()];
     for (r, &k) in order.iter().enumerate() {
-        rank[k] = r as u32 + 1;
+        rank[k as usize] = r as u32 + 1;
     }
     rank
+}
+
+/// The round in index form, computed once per draw: the engine works on indices, not strings.
+struct Compact<'a> {
+    /// Ticket name of each applicant.
+    names: Vec<Cow<'a, str>>,
+    /// Choices as school indices (unknown ids dropped), CSR by applicant.
+    choice_start: Vec<u32>,
+    choice_school: Vec<u32>,
+    /// Categories as (school index, category), CSR by applicant.
+    cat_start: Vec<u32>,
+    cat: Vec<(u32, u32)>,
+    /// Index of the applicant's track in the policy's list (`u32::MAX` if absent).
+    track: Vec<u32>,
+}
+
+impl<'a> Compact<'a> {
+    fn new(round: &'a FrozenRound) -> Self {
+        let ids = crate::round::SchoolIds::new(&round.schools);
+        let n = round.applicants.len();
+        let names = (0..n).map(|i| ticket_name_cow(round, i)).collect();
+        let mut choice_start = Vec::with_capacity(n + 1);
+        let mut choice_school = Vec::new();
+        let mut cat_start = Vec::with_capacity(n + 1);
+        let mut cat = Vec::new();
+        let mut track = Vec::with_capacity(n);
+        choice_start.push(0u32);
+        cat_start.push(0u32);
+        for a in &round.applicants {
+            choice_school.extend(a.choices.iter().filter_map(|c| ids.get(c)));
+            choice_start.push(choice_school.len() as u32);
+            cat.extend(
+                a.categories
+                    .iter()
+                    .filter_map(|(sid, c)| ids.get(sid).map(|s| (s, *c))),
+            );
+            cat_start.push(cat.len() as u32);
+            track.push(
+                round
+                    .policy
+                    .tracks
+                    .iter()
+                    .position(|t| *t == a.track)
+                    .map_or(u32::MAX, |t| t as u32),
+            );
+        }
+        Compact {
+            names,
+            choice_start,
+            choice_school,
+            cat_start,
+            cat,
+            track,
+        }
+    }
+
+    fn choices(&self, i: usize) -> &[u32] {
+        &self.choice_school[self.choice_start[i] as usize..self.choice_start[i + 1] as usize]
+    }
+
+    /// Category of applicant `i` at school `s` (as [`crate::round::Applicant::category_at`]).
+    fn category_at(&self, i: usize, s: u32) -> Option<u32> {
+        self.cat[self.cat_start[i] as usize..self.cat_start[i + 1] as usize]
+            .iter()
+            .find(|(cs, _)| *cs == s)
+            .map(|(_, c)| *c)
+    }
 }
 
 /// Runs the draw.
@@ -203,7 +280,7 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
     draw_observed(round, seed, &mut |_| {})
 }
 
-/// Runs the draw, calling `done(phase)` as each phase finishes (`"tickets"`, `"numbers"`,
+/// Runs the draw, calling `done(phase)` as each phase finishes (`"index"`, `"tickets"`, `"numbers"`,
 /// `"points"`, `"manual"`, `"stage:NAME"` per stage, `"classes"`, `"quota"`). Benchmarks use it to
 /// time the phases; the outcome is exactly [`draw`]'s.
 pub fn draw_observed(
@@ -215,9 +292,10 @@ pub fn draw_observed(
     let policy = &round.policy;
     let n = round.applicants.len();
     let m = round.schools.len();
-    let names: Vec<String> = (0..n).map(|i| ticket_name(round, i)).collect();
+    let cx = Compact::new(round);
+    done("index");
     let lottery_key = purpose_key(domain, seed, labels::LOTTERY);
-    let tickets = ticket::tickets(domain, &lottery_key, &names);
+    let tickets = ticket::tickets(domain, &lottery_key, &cx.names);
     done("tickets");
     let numbers = ticket::lottery_numbers(&tickets);
     done("numbers");
@@ -310,28 +388,24 @@ pub fn draw_observed(
 
     let mut took_part = vec![false; n];
     let mut had_choice = vec![false; n];
-    let choice_idx: Vec<Vec<u32>> = round
-        .applicants
-        .iter()
-        .map(|a| {
-            a.choices
-                .iter()
-                .filter_map(|c| crate::round::school_index(&round.schools, c).map(|s| s as u32))
-                .collect()
-        })
-        .collect();
-
     for (k, stage) in policy.stages.iter().enumerate() {
         let in_stage = |s: usize| match stage.schools {
             SchoolKind::Any => true,
             SchoolKind::Private => round.schools[s].private,
             SchoolKind::Public => !round.schools[s].private,
         };
+        let track_in: Vec<bool> = policy
+            .tracks
+            .iter()
+            .map(|t| stage.tracks.contains(t))
+            .collect();
         let participants: Vec<u32> = (0..n as u32)
             .filter(|&i| {
-                let a = &round.applicants[i as usize];
                 out.school[i as usize] == UNPLACED
-                    && stage.tracks.contains(&a.track)
+                    && track_in
+                        .get(cx.track[i as usize] as usize)
+                        .copied()
+                        .unwrap_or(false)
                     && (stage.priority != PriorityBasis::Points
                         || out.points[i as usize].as_ref().is_some_and(|p| p.eligible))
             })
@@ -356,7 +430,7 @@ pub fn draw_observed(
                 &out,
                 stage,
                 &participants,
-                &choice_idx,
+                &cx,
                 &cap,
                 &in_stage,
             )
@@ -372,7 +446,7 @@ pub fn draw_observed(
                 k as u32,
                 stage,
                 &participants,
-                &choice_idx,
+                &cx,
                 &cap,
                 &in_stage,
                 &mut had_choice,
@@ -406,9 +480,7 @@ pub fn draw_observed(
             out.school[i as usize] = s;
             out.stage[i as usize] = k as u32;
             out.detail[i as usize] = Some(d);
-            out.category[i as usize] = round.applicants[i as usize]
-                .category_at(&round.schools[su].id)
-                .unwrap_or(0);
+            out.category[i as usize] = cx.category_at(i as usize, s).unwrap_or(0);
         }
         done(&format!("stage:{}", stage.name));
     }
@@ -434,6 +506,7 @@ pub fn draw_observed(
 /// Priority key of applicant `i` at school `s` (§6.3.1): lower is better.
 fn priority_key(
     round: &FrozenRound,
+    cx: &Compact<'_>,
     out: &Outcome,
     basis: PriorityBasis,
     i: usize,
@@ -445,9 +518,7 @@ fn priority_key(
         PriorityBasis::Lottery => rank,
         PriorityBasis::Category => {
             let worst = round.policy.categories.len() as u64 + 1;
-            let c = round.applicants[i]
-                .category_at(&round.schools[s].id)
-                .map_or(worst, u64::from);
+            let c = cx.category_at(i, s as u32).map_or(worst, u64::from);
             (c << 32) | rank
         }
         PriorityBasis::Points => {
@@ -468,7 +539,7 @@ fn run_stage(
     k: u32,
     stage: &Stage,
     participants: &[u32],
-    choice_idx: &[Vec<u32>],
+    cx: &Compact<'_>,
     cap: &[u32],
     in_stage: &dyn Fn(usize) -> bool,
     had_choice: &mut [bool],
@@ -479,7 +550,7 @@ fn run_stage(
     let mut pref_start = vec![0u32];
     let mut pref_school: Vec<u32> = Vec::new();
     for &i in participants {
-        for &s in &choice_idx[i as usize] {
+        for &s in cx.choices(i as usize) {
             if in_stage(s as usize) {
                 pref_school.push(s);
             }
@@ -511,9 +582,9 @@ fn run_stage(
                     continue;
                 }
                 let key = purpose_key(domain, seed, &labels::school_lottery(&round.schools[s].id));
-                let names: Vec<String> = list
+                let names: Vec<&str> = list
                     .iter()
-                    .map(|&(i, _)| ticket_name(round, i as usize))
+                    .map(|&(i, _)| cx.names[i as usize].as_ref())
                     .collect();
                 let t = ticket::tickets(domain, &key, &names);
                 let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
@@ -528,6 +599,7 @@ fn run_stage(
         .map(|(p, e)| {
             priority_key(
                 round,
+                cx,
                 out,
                 stage.priority,
                 participants[p] as usize,
@@ -552,7 +624,7 @@ fn run_stage(
             let mut order: Vec<u32> = (0..participants.len() as u32).collect();
             let key_of = |p: u32| {
                 let i = participants[p as usize] as usize;
-                priority_key(round, out, stage.priority, i, 0, out.numbers[i])
+                priority_key(round, cx, out, stage.priority, i, 0, out.numbers[i])
             };
             order.sort_unstable_by_key(|&p| (key_of(p), p));
             mech::serial_dictatorship(valid, &order).map_err(|e| e.to_string())?
@@ -563,6 +635,7 @@ fn run_stage(
             if has_reserves {
                 let (a, reserved) = run_with_reserves(
                     round,
+                    cx,
                     seed,
                     stage,
                     kind,
@@ -607,6 +680,7 @@ fn run_stage(
 #[allow(clippy::too_many_arguments)]
 fn run_with_reserves(
     round: &FrozenRound,
+    cx: &Compact<'_>,
     seed: &Digest,
     stage: &Stage,
     kind: MechanismKind,
@@ -672,9 +746,9 @@ fn run_with_reserves(
             seed,
             &labels::reserve_lottery(&school.id, &school.reserved[r.group as usize].0),
         );
-        let names: Vec<String> = list
+        let names: Vec<&str> = list
             .iter()
-            .map(|&(i, _)| ticket_name(round, i as usize))
+            .map(|&(i, _)| cx.names[i as usize].as_ref())
             .collect();
         let t = ticket::tickets(domain, &key, &names);
         let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
@@ -719,7 +793,7 @@ fn run_reallocation(
     out: &Outcome,
     stage: &Stage,
     participants: &[u32],
-    choice_idx: &[Vec<u32>],
+    cx: &Compact<'_>,
     cap: &[u32],
     in_stage: &dyn Fn(usize) -> bool,
 ) -> Result<Vec<(u32, Detail)>, String> {
@@ -728,7 +802,7 @@ fn run_reallocation(
     let mut pref_school: Vec<u32> = Vec::new();
     for &i in participants {
         pref_school.extend(
-            choice_idx[i as usize]
+            cx.choices(i as usize)
                 .iter()
                 .copied()
                 .filter(|&s| in_stage(s as usize)),
@@ -810,6 +884,16 @@ fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Resu
         "ignore" => FamilyRule::Ignore,
         _ => FamilyRule::Together,
     };
+    // Teachers per school (indices in id order), grouped once.
+    let mut staff_of: Vec<Vec<usize>> = vec![Vec::new(); m];
+    if cp.teachers {
+        let ids = crate::round::SchoolIds::new(&round.schools);
+        for (j, t) in round.teachers.iter().enumerate() {
+            if let Some(s) = ids.get(&t.school) {
+                staff_of[s as usize].push(j);
+            }
+        }
+    }
     // Admitted students per school, in application-id order.
     let mut admitted: Vec<Vec<u32>> = vec![Vec::new(); m];
     for i in 0..n {
@@ -875,13 +959,7 @@ fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Resu
             out.class[i as usize] = c;
         }
         if cp.teachers {
-            let staff: Vec<usize> = round
-                .teachers
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.school == school.id)
-                .map(|(j, _)| j)
-                .collect();
+            let staff = &staff_of[s];
             let mut stream = Stream::new(&purpose_key(domain, seed, &labels::teachers(&school.id)));
             let pick = classes::draw_teachers(k, staff.len() as u32, &mut stream).map_err(|e| {
                 DrawError::Classes {
