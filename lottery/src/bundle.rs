@@ -300,6 +300,10 @@ pub fn build_with_root(
     for (n, t) in results {
         files.push((n.to_string(), t.into_bytes()));
     }
+    let hashes: Vec<Digest> = {
+        use rayon::prelude::*;
+        files.par_iter().map(|(_, b)| sha256(b)).collect()
+    };
     let manifest = json!({
         "format": FORMAT,
         "protocol": PROTOCOL,
@@ -317,7 +321,7 @@ pub fn build_with_root(
         "results_root": results_root.to_hex(),
         "results_size": results_size,
         "log_head": inp.log_head,
-        "files": files.iter().map(|(n, b)| json!({"name": n, "sha256": sha256(b).to_hex(), "bytes": b.len() as u64})).collect::<Vec<_>>(),
+        "files": files.iter().zip(&hashes).map(|((n, b), h)| json!({"name": n, "sha256": h.to_hex(), "bytes": b.len() as u64})).collect::<Vec<_>>(),
     });
     files.push((
         MANIFEST_FILE.into(),

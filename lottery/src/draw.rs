@@ -224,33 +224,67 @@ struct Compact<'a> {
 
 impl<'a> Compact<'a> {
     fn new(round: &'a FrozenRound) -> Self {
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 14;
         let ids = crate::round::SchoolIds::new(&round.schools);
         let n = round.applicants.len();
+        // Per chunk of applicants (in parallel): counts and flat arrays, stitched in order below
+        // (same result at any thread count).
+        type Piece = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<(u32, u32)>, Vec<u32>);
+        let pieces: Vec<Piece> = round
+            .applicants
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut nc = Vec::with_capacity(chunk.len());
+                let mut cs = Vec::with_capacity(chunk.len() * 4);
+                let mut nk = Vec::with_capacity(chunk.len());
+                let mut ck = Vec::with_capacity(chunk.len() * 2);
+                let mut tr = Vec::with_capacity(chunk.len());
+                for a in chunk {
+                    let before = cs.len();
+                    cs.extend(a.choices.iter().filter_map(|c| ids.get(c)));
+                    nc.push((cs.len() - before) as u32);
+                    let before = ck.len();
+                    ck.extend(
+                        a.categories
+                            .iter()
+                            .filter_map(|(sid, c)| ids.get(sid).map(|s| (s, *c))),
+                    );
+                    nk.push((ck.len() - before) as u32);
+                    tr.push(
+                        round
+                            .policy
+                            .tracks
+                            .iter()
+                            .position(|t| *t == a.track)
+                            .map_or(u32::MAX, |t| t as u32),
+                    );
+                }
+                (nc, cs, nk, ck, tr)
+            })
+            .collect();
         let names = (0..n).map(|i| ticket_name_cow(round, i)).collect();
         let mut choice_start = Vec::with_capacity(n + 1);
-        let mut choice_school = Vec::new();
+        let mut choice_school = Vec::with_capacity(pieces.iter().map(|p| p.1.len()).sum());
         let mut cat_start = Vec::with_capacity(n + 1);
-        let mut cat = Vec::new();
+        let mut cat = Vec::with_capacity(pieces.iter().map(|p| p.3.len()).sum());
         let mut track = Vec::with_capacity(n);
         choice_start.push(0u32);
         cat_start.push(0u32);
-        for a in &round.applicants {
-            choice_school.extend(a.choices.iter().filter_map(|c| ids.get(c)));
-            choice_start.push(choice_school.len() as u32);
-            cat.extend(
-                a.categories
-                    .iter()
-                    .filter_map(|(sid, c)| ids.get(sid).map(|s| (s, *c))),
-            );
-            cat_start.push(cat.len() as u32);
-            track.push(
-                round
-                    .policy
-                    .tracks
-                    .iter()
-                    .position(|t| *t == a.track)
-                    .map_or(u32::MAX, |t| t as u32),
-            );
+        for (nc, cs, nk, ck, tr) in pieces {
+            let mut at = choice_school.len() as u32;
+            choice_start.extend(nc.iter().map(|&k| {
+                at += k;
+                at
+            }));
+            choice_school.extend(cs);
+            let mut at = cat.len() as u32;
+            cat_start.extend(nk.iter().map(|&k| {
+                at += k;
+                at
+            }));
+            cat.extend(ck);
+            track.extend(tr);
         }
         Compact {
             names,
