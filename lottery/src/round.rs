@@ -439,6 +439,7 @@ pub fn parse_applicants(
 ) -> Result<Vec<Applicant>, RecordError> {
     const F: &str = "applicants.csv";
     let rows = split_csv(F, bytes, APPLICANTS_HEADER)?;
+    let ids = SchoolIds::new(schools);
     let mut out: Vec<Applicant> = Vec::with_capacity(rows.len());
     for (line, f) in rows {
         let id = f[0];
@@ -490,7 +491,7 @@ pub fn parse_applicants(
         }
         let mut choices: Vec<String> = Vec::new();
         for c in list(f[4]) {
-            if school_index(schools, c).is_none() {
+            if ids.get(c).is_none() {
                 return Err(field_err(
                     F,
                     line,
@@ -525,7 +526,7 @@ pub fn parse_applicants(
             let (s, c) = item
                 .split_once(':')
                 .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
-            if school_index(schools, s).is_none() {
+            if ids.get(s).is_none() {
                 return Err(field_err(
                     F,
                     line,
@@ -597,7 +598,7 @@ pub fn parse_applicants(
             let (s, g) = item
                 .split_once(':')
                 .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
-            let Some(si) = school_index(schools, s) else {
+            let Some(si) = ids.get(s).map(|s| s as usize) else {
                 return Err(field_err(
                     F,
                     line,
@@ -630,7 +631,7 @@ pub fn parse_applicants(
                 let (s, r) = m
                     .split_once(':')
                     .ok_or_else(|| field_err(F, line, "manual", "expected SCHOOL:REASON"))?;
-                if school_index(schools, s).is_none() {
+                if ids.get(s).is_none() {
                     return Err(field_err(
                         F,
                         line,
