@@ -5,7 +5,6 @@
 //! the quota allocation (§6.5). Everything is a pure function of `(round, seed)`.
 
 use crate::classes::{self, ClassPolicy, FamilyRule, Student};
-use std::borrow::Cow;
 use crate::digest::Digest;
 use crate::mechanism::{self as mech, Instance, UNPLACED};
 use crate::policy::{
@@ -15,6 +14,7 @@ use crate::round::{FrozenRound, Gender};
 use crate::seed::purpose_key;
 use crate::stream::Stream;
 use crate::ticket;
+use std::borrow::Cow;
 
 /// Why an applicant is unplaced, or how a placement came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -459,19 +459,12 @@ pub fn draw_observed(
             }
         }
         let assigned: Vec<(u32, Detail)> = if stage.mechanism == MechanismKind::Reallocation {
-            run_reallocation(
-                round,
-                &out,
-                stage,
-                &participants,
-                &cx,
-                &cap,
-                &in_stage,
-            )
-            .map_err(|reason| DrawError::Mechanism {
-                stage: stage.name.clone(),
-                reason,
-            })?
+            run_reallocation(round, &out, stage, &participants, &cx, &cap, &in_stage).map_err(
+                |reason| DrawError::Mechanism {
+                    stage: stage.name.clone(),
+                    reason,
+                },
+            )?
         } else {
             run_stage(
                 round,

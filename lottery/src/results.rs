@@ -163,8 +163,9 @@ pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)>
             s
         })
         .collect();
-    let mut results =
-        String::with_capacity(RESULTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>());
+    let mut results = String::with_capacity(
+        RESULTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
+    );
     results.push_str(RESULTS_HEADER);
     results.push('\n');
     for c in chunks {
@@ -172,7 +173,12 @@ pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)>
     }
 
     let mut waitlists = String::with_capacity(
-        64 + out.waitlists.iter().map(|w| w.applicants.len()).sum::<usize>() * 40,
+        64 + out
+            .waitlists
+            .iter()
+            .map(|w| w.applicants.len())
+            .sum::<usize>()
+            * 40,
     );
     waitlists.push_str(WAITLISTS_HEADER);
     waitlists.push('\n');

@@ -170,7 +170,9 @@ fn one_size(args: &BenchArgs, n: usize, m: usize) -> Result<Vec<Phase>> {
     let (root, size) = t.time("input root", || round.input_root());
     let sim = simulate::ceremony(&round, &args.seed_text, &root, size);
     let seed: Digest = t
-        .time("seed", || bundle::seed_for(&round, &root, size, &sim.ceremony))
+        .time("seed", || {
+            bundle::seed_for(&round, &root, size, &sim.ceremony)
+        })
         .map_err(anyhow::Error::msg)?;
     // The draw, `repeat` times; the fastest run's sub-phases are kept.
     type Marks = Vec<(String, f64, f64)>;
@@ -261,8 +263,10 @@ fn one_size(args: &BenchArgs, n: usize, m: usize) -> Result<Vec<Phase>> {
             true,
         ),
     };
-    t.time("bundle write", || crate::output::write_dir_atomic(&dir, &files))
-        .with_context(|| format!("writing {}", dir.display()))?;
+    t.time("bundle write", || {
+        crate::output::write_dir_atomic(&dir, &files)
+    })
+    .with_context(|| format!("writing {}", dir.display()))?;
     drop(files);
     let report = t.time("verify (read + check)", || -> Result<_> {
         let mut map = lottery::verify::Files::new();

@@ -91,8 +91,15 @@ fn simulate_bundle(
     seed_text: &str,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let opts = simulate::Options::default();
-    simulate::bundle_files(applicants, schools, seed_text, &opts, &mut |_| {}, &mut |_| {})
-        .map_err(anyhow::Error::msg)
+    simulate::bundle_files(
+        applicants,
+        schools,
+        seed_text,
+        &opts,
+        &mut |_| {},
+        &mut |_| {},
+    )
+    .map_err(anyhow::Error::msg)
 }
 
 fn cmd_simulate(

@@ -158,7 +158,13 @@ pub struct Options {
 /// Generates a round.
 #[allow(dead_code)] // the plain entry point, for the ceremony commands and tests
 pub fn generate(applicants: usize, schools: usize, seed_text: &str) -> Result<FrozenRound, String> {
-    generate_with(applicants, schools, seed_text, &Options::default(), &mut |_| {})
+    generate_with(
+        applicants,
+        schools,
+        seed_text,
+        &Options::default(),
+        &mut |_| {},
+    )
 }
 
 /// Generates a round with options, calling `progress(applicants generated so far)` now and then.
