@@ -102,9 +102,10 @@ pub fn checkpoint_with_root(round: &FrozenRound, root: &Digest, size: u64) -> Va
     let mut listed = vec![0u64; round.schools.len()];
     let mut per_track = vec![0u64; p.tracks.len()];
     let mut per_cat = vec![0u64; p.categories.len()];
+    let ids = crate::round::SchoolIds::new(&round.schools);
     for a in &round.applicants {
         for (r, c) in a.choices.iter().enumerate() {
-            if let Some(s) = crate::round::school_index(&round.schools, c) {
+            if let Some(s) = ids.get(c).map(|s| s as usize) {
                 listed[s] += 1;
                 if r == 0 {
                     first[s] += 1;
@@ -331,6 +332,10 @@ pub fn build_with_root(
     for (n, t) in results {
         files.push((n.to_string(), t.into_bytes()));
     }
+    let hashes: Vec<Digest> = {
+        use rayon::prelude::*;
+        files.par_iter().map(|(_, b)| sha256(b)).collect()
+    };
     let manifest = json!({
         "format": FORMAT,
         "protocol": PROTOCOL,
@@ -348,7 +353,7 @@ pub fn build_with_root(
         "results_root": results_root.to_hex(),
         "results_size": results_size,
         "log_head": inp.log_head,
-        "files": files.iter().map(|(n, b)| json!({"name": n, "sha256": sha256(b).to_hex(), "bytes": b.len() as u64})).collect::<Vec<_>>(),
+        "files": files.iter().zip(&hashes).map(|((n, b), h)| json!({"name": n, "sha256": h.to_hex(), "bytes": b.len() as u64})).collect::<Vec<_>>(),
     });
     files.push((
         MANIFEST_FILE.into(),

@@ -14,6 +14,7 @@ use crate::round::{FrozenRound, Gender};
 use crate::seed::purpose_key;
 use crate::stream::Stream;
 use crate::ticket;
+use std::borrow::Cow;
 
 /// Why an applicant is unplaced, or how a placement came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,15 +191,125 @@ pub fn ticket_name(round: &FrozenRound, i: usize) -> String {
     }
 }
 
+/// The ticket name of applicant `i` without allocating for the usual case (the application id);
+/// a joint-family name `family:ID` is built once.
+fn ticket_name_cow(round: &FrozenRound, i: usize) -> Cow<'_, str> {
+    let a = &round.applicants[i];
+    match (&a.family, round.policy.families) {
+        (Some(f), crate::policy::Families::Joint) => Cow::Owned(format!("family:{f}")),
+        _ => Cow::Borrowed(a.id.as_str()),
+    }
+}
+
 fn rank_within(tickets: &[Digest], ids: &[u32]) -> Vec<u32> {
     // ids: applicant indices (ascending = id order); rank by (ticket, id).
-    let mut order: Vec<usize> = (0..ids.len()).collect();
-    order.sort_unstable_by_key(|&k| (tickets[k], ids[k]));
+    let order = ticket::rank_order(tickets, |k| ids[k]);
     let mut rank = vec![0u32; ids.len()];
     for (r, &k) in order.iter().enumerate() {
-        rank[k] = r as u32 + 1;
+        rank[k as usize] = r as u32 + 1;
     }
     rank
+}
+
+/// The round in index form, computed once per draw: the engine works on indices, not strings.
+struct Compact<'a> {
+    /// Ticket name of each applicant.
+    names: Vec<Cow<'a, str>>,
+    /// Choices as school indices (unknown ids dropped), CSR by applicant.
+    choice_start: Vec<u32>,
+    choice_school: Vec<u32>,
+    /// Categories as (school index, category), CSR by applicant.
+    cat_start: Vec<u32>,
+    cat: Vec<(u32, u32)>,
+    /// Index of the applicant's track in the policy's list (`u32::MAX` if absent).
+    track: Vec<u32>,
+}
+
+impl<'a> Compact<'a> {
+    fn new(round: &'a FrozenRound) -> Self {
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 14;
+        let ids = crate::round::SchoolIds::new(&round.schools);
+        let n = round.applicants.len();
+        // Per chunk of applicants (in parallel): counts and flat arrays, stitched in order below
+        // (same result at any thread count).
+        type Piece = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<(u32, u32)>, Vec<u32>);
+        let pieces: Vec<Piece> = round
+            .applicants
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut nc = Vec::with_capacity(chunk.len());
+                let mut cs = Vec::with_capacity(chunk.len() * 4);
+                let mut nk = Vec::with_capacity(chunk.len());
+                let mut ck = Vec::with_capacity(chunk.len() * 2);
+                let mut tr = Vec::with_capacity(chunk.len());
+                for a in chunk {
+                    let before = cs.len();
+                    cs.extend(a.choices.iter().filter_map(|c| ids.get(c)));
+                    nc.push((cs.len() - before) as u32);
+                    let before = ck.len();
+                    ck.extend(
+                        a.categories
+                            .iter()
+                            .filter_map(|(sid, c)| ids.get(sid).map(|s| (s, *c))),
+                    );
+                    nk.push((ck.len() - before) as u32);
+                    tr.push(
+                        round
+                            .policy
+                            .tracks
+                            .iter()
+                            .position(|t| *t == a.track)
+                            .map_or(u32::MAX, |t| t as u32),
+                    );
+                }
+                (nc, cs, nk, ck, tr)
+            })
+            .collect();
+        let names = (0..n).map(|i| ticket_name_cow(round, i)).collect();
+        let mut choice_start = Vec::with_capacity(n + 1);
+        let mut choice_school = Vec::with_capacity(pieces.iter().map(|p| p.1.len()).sum());
+        let mut cat_start = Vec::with_capacity(n + 1);
+        let mut cat = Vec::with_capacity(pieces.iter().map(|p| p.3.len()).sum());
+        let mut track = Vec::with_capacity(n);
+        choice_start.push(0u32);
+        cat_start.push(0u32);
+        for (nc, cs, nk, ck, tr) in pieces {
+            let mut at = choice_school.len() as u32;
+            choice_start.extend(nc.iter().map(|&k| {
+                at += k;
+                at
+            }));
+            choice_school.extend(cs);
+            let mut at = cat.len() as u32;
+            cat_start.extend(nk.iter().map(|&k| {
+                at += k;
+                at
+            }));
+            cat.extend(ck);
+            track.extend(tr);
+        }
+        Compact {
+            names,
+            choice_start,
+            choice_school,
+            cat_start,
+            cat,
+            track,
+        }
+    }
+
+    fn choices(&self, i: usize) -> &[u32] {
+        &self.choice_school[self.choice_start[i] as usize..self.choice_start[i + 1] as usize]
+    }
+
+    /// Category of applicant `i` at school `s` (as [`crate::round::Applicant::category_at`]).
+    fn category_at(&self, i: usize, s: u32) -> Option<u32> {
+        self.cat[self.cat_start[i] as usize..self.cat_start[i + 1] as usize]
+            .iter()
+            .find(|(cs, _)| *cs == s)
+            .map(|(_, c)| *c)
+    }
 }
 
 /// Runs the draw.
@@ -206,7 +317,7 @@ pub fn draw(round: &FrozenRound, seed: &Digest) -> Result<Outcome, DrawError> {
     draw_observed(round, seed, &mut |_| {})
 }
 
-/// Runs the draw, calling `done(phase)` as each phase finishes (`"tickets"`, `"numbers"`,
+/// Runs the draw, calling `done(phase)` as each phase finishes (`"index"`, `"tickets"`, `"numbers"`,
 /// `"points"`, `"manual"`, `"stage:NAME"` per stage, `"classes"`, `"quota"`). Benchmarks use it to
 /// time the phases; the outcome is exactly [`draw`]'s.
 pub fn draw_observed(
@@ -218,9 +329,10 @@ pub fn draw_observed(
     let policy = &round.policy;
     let n = round.applicants.len();
     let m = round.schools.len();
-    let names: Vec<String> = (0..n).map(|i| ticket_name(round, i)).collect();
+    let cx = Compact::new(round);
+    done("index");
     let lottery_key = purpose_key(domain, seed, labels::LOTTERY);
-    let tickets = ticket::tickets(domain, &lottery_key, &names);
+    let tickets = ticket::tickets(domain, &lottery_key, &cx.names);
     done("tickets");
     let numbers = ticket::lottery_numbers(&tickets);
     done("numbers");
@@ -313,28 +425,24 @@ pub fn draw_observed(
 
     let mut took_part = vec![false; n];
     let mut had_choice = vec![false; n];
-    let choice_idx: Vec<Vec<u32>> = round
-        .applicants
-        .iter()
-        .map(|a| {
-            a.choices
-                .iter()
-                .filter_map(|c| crate::round::school_index(&round.schools, c).map(|s| s as u32))
-                .collect()
-        })
-        .collect();
-
     for (k, stage) in policy.stages.iter().enumerate() {
         let in_stage = |s: usize| match stage.schools {
             SchoolKind::Any => true,
             SchoolKind::Private => round.schools[s].private,
             SchoolKind::Public => !round.schools[s].private,
         };
+        let track_in: Vec<bool> = policy
+            .tracks
+            .iter()
+            .map(|t| stage.tracks.contains(t))
+            .collect();
         let participants: Vec<u32> = (0..n as u32)
             .filter(|&i| {
-                let a = &round.applicants[i as usize];
                 out.school[i as usize] == UNPLACED
-                    && stage.tracks.contains(&a.track)
+                    && track_in
+                        .get(cx.track[i as usize] as usize)
+                        .copied()
+                        .unwrap_or(false)
                     && (stage.priority != PriorityBasis::Points
                         || out.points[i as usize].as_ref().is_some_and(|p| p.eligible))
             })
@@ -354,19 +462,12 @@ pub fn draw_observed(
             }
         }
         let assigned: Vec<(u32, Detail)> = if stage.mechanism == MechanismKind::Reallocation {
-            run_reallocation(
-                round,
-                &out,
-                stage,
-                &participants,
-                &choice_idx,
-                &cap,
-                &in_stage,
-            )
-            .map_err(|reason| DrawError::Mechanism {
-                stage: stage.name.clone(),
-                reason,
-            })?
+            run_reallocation(round, &out, stage, &participants, &cx, &cap, &in_stage).map_err(
+                |reason| DrawError::Mechanism {
+                    stage: stage.name.clone(),
+                    reason,
+                },
+            )?
         } else {
             run_stage(
                 round,
@@ -375,7 +476,7 @@ pub fn draw_observed(
                 k as u32,
                 stage,
                 &participants,
-                &choice_idx,
+                &cx,
                 &cap,
                 &in_stage,
                 &mut had_choice,
@@ -409,9 +510,7 @@ pub fn draw_observed(
             out.school[i as usize] = s;
             out.stage[i as usize] = k as u32;
             out.detail[i as usize] = Some(d);
-            out.category[i as usize] = round.applicants[i as usize]
-                .category_at(&round.schools[su].id)
-                .unwrap_or(0);
+            out.category[i as usize] = cx.category_at(i as usize, s).unwrap_or(0);
         }
         if policy.family_overflow && stage.mechanism != MechanismKind::Reallocation {
             admit_siblings(
@@ -419,7 +518,7 @@ pub fn draw_observed(
                 &mut out,
                 k as u32,
                 &participants,
-                &choice_idx,
+                &cx,
                 &mut general,
                 &mut points_pool,
             );
@@ -455,7 +554,7 @@ fn admit_siblings(
     out: &mut Outcome,
     stage: u32,
     participants: &[u32],
-    choice_idx: &[Vec<u32>],
+    cx: &Compact<'_>,
     general: &mut [u32],
     points_pool: &mut [u32],
 ) {
@@ -483,7 +582,7 @@ fn admit_siblings(
             let s = out.school[i];
             for &(_, j) in group {
                 let j = j as usize;
-                if out.school[j] != UNPLACED || !choice_idx[j].contains(&s) {
+                if out.school[j] != UNPLACED || !cx.choices(j).contains(&s) {
                     continue;
                 }
                 let su = s as usize;
@@ -505,7 +604,7 @@ fn admit_siblings(
     // A sibling admitted this way leaves the stage's waitlists of that school and of every
     // school it ranked below it (it would not move there).
     admitted.sort_unstable();
-    let rank = |j: u32, s: u32| choice_idx[j as usize].iter().position(|&c| c == s);
+    let rank = |j: u32, s: u32| cx.choices(j as usize).iter().position(|&c| c == s);
     for w in out.waitlists.iter_mut().filter(|w| w.stage == stage) {
         w.applicants
             .retain(|&j| match admitted.binary_search_by_key(&j, |x| x.0) {
@@ -519,6 +618,7 @@ fn admit_siblings(
 /// Priority key of applicant `i` at school `s` (§6.3.1): lower is better.
 fn priority_key(
     round: &FrozenRound,
+    cx: &Compact<'_>,
     out: &Outcome,
     basis: PriorityBasis,
     i: usize,
@@ -530,9 +630,7 @@ fn priority_key(
         PriorityBasis::Lottery => rank,
         PriorityBasis::Category => {
             let worst = round.policy.categories.len() as u64 + 1;
-            let c = round.applicants[i]
-                .category_at(&round.schools[s].id)
-                .map_or(worst, u64::from);
+            let c = cx.category_at(i, s as u32).map_or(worst, u64::from);
             (c << 32) | rank
         }
         PriorityBasis::Points => {
@@ -553,7 +651,7 @@ fn run_stage(
     k: u32,
     stage: &Stage,
     participants: &[u32],
-    choice_idx: &[Vec<u32>],
+    cx: &Compact<'_>,
     cap: &[u32],
     in_stage: &dyn Fn(usize) -> bool,
     had_choice: &mut [bool],
@@ -564,7 +662,7 @@ fn run_stage(
     let mut pref_start = vec![0u32];
     let mut pref_school: Vec<u32> = Vec::new();
     for &i in participants {
-        for &s in &choice_idx[i as usize] {
+        for &s in cx.choices(i as usize) {
             if in_stage(s as usize) {
                 pref_school.push(s);
             }
@@ -596,9 +694,9 @@ fn run_stage(
                     continue;
                 }
                 let key = purpose_key(domain, seed, &labels::school_lottery(&round.schools[s].id));
-                let names: Vec<String> = list
+                let names: Vec<&str> = list
                     .iter()
-                    .map(|&(i, _)| ticket_name(round, i as usize))
+                    .map(|&(i, _)| cx.names[i as usize].as_ref())
                     .collect();
                 let t = ticket::tickets(domain, &key, &names);
                 let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
@@ -613,6 +711,7 @@ fn run_stage(
         .map(|(p, e)| {
             priority_key(
                 round,
+                cx,
                 out,
                 stage.priority,
                 participants[p] as usize,
@@ -637,7 +736,7 @@ fn run_stage(
             let mut order: Vec<u32> = (0..participants.len() as u32).collect();
             let key_of = |p: u32| {
                 let i = participants[p as usize] as usize;
-                priority_key(round, out, stage.priority, i, 0, out.numbers[i])
+                priority_key(round, cx, out, stage.priority, i, 0, out.numbers[i])
             };
             order.sort_unstable_by_key(|&p| (key_of(p), p));
             mech::serial_dictatorship(valid, &order).map_err(|e| e.to_string())?
@@ -648,6 +747,7 @@ fn run_stage(
             if has_reserves {
                 let (a, reserved) = run_with_reserves(
                     round,
+                    cx,
                     seed,
                     stage,
                     kind,
@@ -692,6 +792,7 @@ fn run_stage(
 #[allow(clippy::too_many_arguments)]
 fn run_with_reserves(
     round: &FrozenRound,
+    cx: &Compact<'_>,
     seed: &Digest,
     stage: &Stage,
     kind: MechanismKind,
@@ -757,9 +858,9 @@ fn run_with_reserves(
             seed,
             &labels::reserve_lottery(&school.id, &school.reserved[r.group as usize].0),
         );
-        let names: Vec<String> = list
+        let names: Vec<&str> = list
             .iter()
-            .map(|&(i, _)| ticket_name(round, i as usize))
+            .map(|&(i, _)| cx.names[i as usize].as_ref())
             .collect();
         let t = ticket::tickets(domain, &key, &names);
         let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
@@ -804,7 +905,7 @@ fn run_reallocation(
     out: &Outcome,
     stage: &Stage,
     participants: &[u32],
-    choice_idx: &[Vec<u32>],
+    cx: &Compact<'_>,
     cap: &[u32],
     in_stage: &dyn Fn(usize) -> bool,
 ) -> Result<Vec<(u32, Detail)>, String> {
@@ -813,7 +914,7 @@ fn run_reallocation(
     let mut pref_school: Vec<u32> = Vec::new();
     for &i in participants {
         pref_school.extend(
-            choice_idx[i as usize]
+            cx.choices(i as usize)
                 .iter()
                 .copied()
                 .filter(|&s| in_stage(s as usize)),
@@ -895,6 +996,16 @@ fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Resu
         "ignore" => FamilyRule::Ignore,
         _ => FamilyRule::Together,
     };
+    // Teachers per school (indices in id order), grouped once.
+    let mut staff_of: Vec<Vec<usize>> = vec![Vec::new(); m];
+    if cp.teachers {
+        let ids = crate::round::SchoolIds::new(&round.schools);
+        for (j, t) in round.teachers.iter().enumerate() {
+            if let Some(s) = ids.get(&t.school) {
+                staff_of[s as usize].push(j);
+            }
+        }
+    }
     // Admitted students per school, in application-id order.
     let mut admitted: Vec<Vec<u32>> = vec![Vec::new(); m];
     for i in 0..n {
@@ -960,13 +1071,7 @@ fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Resu
             out.class[i as usize] = c;
         }
         if cp.teachers {
-            let staff: Vec<usize> = round
-                .teachers
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.school == school.id)
-                .map(|(j, _)| j)
-                .collect();
+            let staff = &staff_of[s];
             let mut stream = Stream::new(&purpose_key(domain, seed, &labels::teachers(&school.id)));
             let pick = classes::draw_teachers(k, staff.len() as u32, &mut stream).map_err(|e| {
                 DrawError::Classes {

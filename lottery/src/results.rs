@@ -5,7 +5,7 @@
 
 use crate::digest::Digest;
 use crate::draw::{Detail, Outcome};
-use crate::encoding::{Domain, encode_fields};
+use crate::encoding::Domain;
 use crate::mechanism::UNPLACED;
 use crate::merkle;
 use crate::round::FrozenRound;
@@ -36,139 +36,218 @@ pub fn fmt_milli(v: i64) -> String {
     format!("{sign}{}.{:03}", a / 1000, a % 1000)
 }
 
-/// Class labels are 1-based in files.
-fn class_label(c: u32) -> String {
-    (u64::from(c) + 1).to_string()
+/// Appends the decimal form of `v`.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+/// Appends [`fmt_milli`]`(v)`.
+fn push_milli(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    let a = v.unsigned_abs();
+    push_u64(out, a / 1000);
+    out.push('.');
+    let r = a % 1000;
+    out.push(char::from(b'0' + (r / 100) as u8));
+    out.push(char::from(b'0' + (r / 10 % 10) as u8));
+    out.push(char::from(b'0' + (r % 10) as u8));
+}
+
+/// Appends the 64-digit lowercase hex of a digest.
+fn push_hex(out: &mut String, d: &Digest) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 64];
+    for (k, b) in d.0.iter().enumerate() {
+        buf[2 * k] = HEX[usize::from(b >> 4)];
+        buf[2 * k + 1] = HEX[usize::from(b & 15)];
+    }
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+}
+
+/// Applicants rendered per parallel chunk of `results.csv`.
+const CHUNK: usize = 1 << 15;
+
+/// One line of `results.csv`.
+fn push_result_line(out: &mut String, round: &FrozenRound, o: &Outcome, i: usize) {
+    let schools = &round.schools;
+    let stages = &round.policy.stages;
+    let a = &round.applicants[i];
+    let s = o.school[i];
+    out.push_str(&a.id);
+    out.push(',');
+    if s != UNPLACED {
+        out.push_str(&schools[s as usize].id);
+    }
+    out.push(',');
+    push_u64(out, u64::from(o.numbers[i]));
+    out.push(',');
+    push_hex(out, &o.tickets[i]);
+    out.push(',');
+    match o.detail[i] {
+        Some(Detail::Manual) => out.push_str("manual"),
+        _ if o.stage[i] != u32::MAX => out.push_str(&stages[o.stage[i] as usize].name),
+        _ => {}
+    }
+    out.push(',');
+    match o.detail[i] {
+        Some(Detail::Reserved(g)) => {
+            out.push_str("reserved:");
+            out.push_str(
+                schools[s as usize]
+                    .reserved
+                    .get(g as usize)
+                    .map_or("", |r| r.0.as_str()),
+            );
+        }
+        Some(Detail::Manual) => {
+            out.push_str("manual:");
+            out.push_str(a.manual.as_ref().map_or("", |m| m.1.as_str()));
+        }
+        Some(d) => out.push_str(d.code()),
+        None => {}
+    }
+    out.push(',');
+    if o.category[i] != 0 {
+        push_u64(out, u64::from(o.category[i]));
+    }
+    out.push(',');
+    if let Some(p) = &o.points[i] {
+        push_milli(out, p.total);
+        out.push(',');
+        for (k, (r, v)) in round.policy.points.iter().zip(&p.parts).enumerate() {
+            if k > 0 {
+                out.push(';');
+            }
+            out.push_str(&r.name);
+            out.push('=');
+            push_milli(out, *v);
+        }
+    } else {
+        out.push(',');
+    }
+    out.push(',');
+    if let Some(&c) = o.class.get(i).filter(|c| **c != u32::MAX) {
+        push_u64(out, u64::from(c) + 1);
+    }
+    out.push('\n');
 }
 
 /// Renders the five result files.
 pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)> {
+    use rayon::prelude::*;
     let schools = &round.schools;
     let stages = &round.policy.stages;
-    let mut results = String::with_capacity(64 + round.applicants.len() * 130);
+    let n = round.applicants.len();
+    // results.csv: chunks rendered in parallel and joined in order (same bytes at any thread
+    // count).
+    let chunks: Vec<String> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut s = String::with_capacity(CHUNK.min(n) * 140);
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                push_result_line(&mut s, round, out, i);
+            }
+            s
+        })
+        .collect();
+    let mut results = String::with_capacity(
+        RESULTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
+    );
     results.push_str(RESULTS_HEADER);
     results.push('\n');
-    for (i, a) in round.applicants.iter().enumerate() {
-        let s = out.school[i];
-        let school = if s == UNPLACED {
-            ""
-        } else {
-            schools[s as usize].id.as_str()
-        };
-        let stage = match out.detail[i] {
-            Some(Detail::Manual) => "manual",
-            _ if out.stage[i] != u32::MAX => stages[out.stage[i] as usize].name.as_str(),
-            _ => "",
-        };
-        let detail = match out.detail[i] {
-            Some(Detail::Reserved(g)) => {
-                format!(
-                    "reserved:{}",
-                    schools[s as usize]
-                        .reserved
-                        .get(g as usize)
-                        .map_or("", |r| r.0.as_str())
-                )
-            }
-            Some(Detail::Manual) => {
-                format!("manual:{}", a.manual.as_ref().map_or("", |m| m.1.as_str()))
-            }
-            Some(d) => d.code().to_string(),
-            None => String::new(),
-        };
-        let category = if out.category[i] == 0 {
-            String::new()
-        } else {
-            out.category[i].to_string()
-        };
-        let (points, parts) = match &out.points[i] {
-            Some(p) => (
-                fmt_milli(p.total),
-                round
-                    .policy
-                    .points
-                    .iter()
-                    .zip(&p.parts)
-                    .map(|(r, v)| format!("{}={}", r.name, fmt_milli(*v)))
-                    .collect::<Vec<_>>()
-                    .join(";"),
-            ),
-            None => (String::new(), String::new()),
-        };
-        let class = if out.class.get(i).is_some_and(|c| *c != u32::MAX) {
-            class_label(out.class[i])
-        } else {
-            String::new()
-        };
-        results.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            a.id,
-            school,
-            out.numbers[i],
-            out.tickets[i].to_hex(),
-            stage,
-            detail,
-            category,
-            points,
-            parts,
-            class
-        ));
+    for c in chunks {
+        results.push_str(&c);
     }
 
-    let mut waitlists = format!("{WAITLISTS_HEADER}\n");
+    let mut waitlists = String::with_capacity(
+        64 + out
+            .waitlists
+            .iter()
+            .map(|w| w.applicants.len())
+            .sum::<usize>()
+            * 40,
+    );
+    waitlists.push_str(WAITLISTS_HEADER);
+    waitlists.push('\n');
     for w in &out.waitlists {
+        let stage = &stages[w.stage as usize].name;
+        let school = &schools[w.school as usize].id;
         for (pos, &i) in w.applicants.iter().enumerate() {
-            waitlists.push_str(&format!(
-                "{},{},{},{}\n",
-                stages[w.stage as usize].name,
-                schools[w.school as usize].id,
-                pos + 1,
-                round.applicants[i as usize].id
-            ));
+            waitlists.push_str(stage);
+            waitlists.push(',');
+            waitlists.push_str(school);
+            waitlists.push(',');
+            push_u64(&mut waitlists, pos as u64 + 1);
+            waitlists.push(',');
+            waitlists.push_str(&round.applicants[i as usize].id);
+            waitlists.push('\n');
         }
     }
 
     // classes.csv: by school, class, application id.
     let mut per_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); schools.len()];
-    for i in 0..round.applicants.len() {
+    for i in 0..n {
         if out.school[i] != UNPLACED && out.class.get(i).is_some_and(|c| *c != u32::MAX) {
             per_school[out.school[i] as usize].push((out.class[i], i as u32));
         }
     }
-    let mut classes = format!("{CLASSES_HEADER}\n");
+    let mut classes = String::with_capacity(64 + n * 24);
+    classes.push_str(CLASSES_HEADER);
+    classes.push('\n');
     for (s, list) in per_school.iter_mut().enumerate() {
         list.sort_unstable();
         for &(c, i) in list.iter() {
-            classes.push_str(&format!(
-                "{},{},{}\n",
-                schools[s].id,
-                class_label(c),
-                round.applicants[i as usize].id
-            ));
+            classes.push_str(&schools[s].id);
+            classes.push(',');
+            push_u64(&mut classes, u64::from(c) + 1);
+            classes.push(',');
+            classes.push_str(&round.applicants[i as usize].id);
+            classes.push('\n');
         }
     }
 
-    let mut teachers = format!("{CLASS_TEACHERS_HEADER}\n");
+    let mut teachers = String::new();
+    teachers.push_str(CLASS_TEACHERS_HEADER);
+    teachers.push('\n');
     for (s, list) in out.class_teachers.iter().enumerate() {
         for (c, &t) in list.iter().enumerate() {
-            teachers.push_str(&format!(
-                "{},{},{}\n",
-                schools[s].id,
-                c + 1,
-                round.teachers[t as usize].id
-            ));
+            teachers.push_str(&schools[s].id);
+            teachers.push(',');
+            push_u64(&mut teachers, c as u64 + 1);
+            teachers.push(',');
+            teachers.push_str(&round.teachers[t as usize].id);
+            teachers.push('\n');
         }
     }
 
-    let mut quota = format!("{QUOTA_HEADER}\n");
+    let mut quota = String::new();
+    quota.push_str(QUOTA_HEADER);
+    quota.push('\n');
     if let Some(q) = &round.policy.quota {
         for (h, alloc) in q.high_schools.iter().zip(&out.quota) {
             for (s, seats) in alloc.iter().enumerate() {
                 if schools[s].graduates > 0 {
-                    quota.push_str(&format!(
-                        "{},{},{},{}\n",
-                        h.id, schools[s].id, schools[s].graduates, seats
-                    ));
+                    quota.push_str(&h.id);
+                    quota.push(',');
+                    quota.push_str(&schools[s].id);
+                    quota.push(',');
+                    push_u64(&mut quota, schools[s].graduates);
+                    quota.push(',');
+                    push_u64(&mut quota, *seats);
+                    quota.push('\n');
                 }
             }
         }
@@ -183,16 +262,31 @@ pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)>
 }
 
 /// Leaf hashes of the results tree: each data line (header excluded, without its `\n`) of each
-/// result file, in [`RESULT_FILES`] order.
+/// result file, in [`RESULT_FILES`] order. Hashed in parallel without building the encodings
+/// (the bytes hashed are exactly `0x00 ‖ enc(tag, name, line)`); independent of thread count.
 pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
+    use rayon::prelude::*;
+    use sha2::{Digest as _, Sha256};
     let tag = domain.tag("leaf/result");
     let mut leaves = Vec::new();
     for (name, text) in files {
-        for line in text.lines().skip(1) {
-            leaves.push(merkle::leaf_hash(&encode_fields(
-                &tag,
-                &[name.as_bytes(), line.as_bytes()],
-            )));
+        let mut base = Sha256::new();
+        base.update([0u8]);
+        for f in [tag.as_bytes(), name.as_bytes()] {
+            base.update((f.len() as u32).to_be_bytes());
+            base.update(f);
+        }
+        let leaf = |line: &str| {
+            let mut h = base.clone();
+            h.update(u32::try_from(line.len()).unwrap_or(u32::MAX).to_be_bytes());
+            h.update(line.as_bytes());
+            Digest(h.finalize().into())
+        };
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        if lines.len() >= 1 << 14 {
+            leaves.par_extend(lines.par_iter().map(|l| leaf(l)));
+        } else {
+            leaves.extend(lines.iter().map(|l| leaf(l)));
         }
     }
     leaves

@@ -460,6 +460,7 @@ pub fn parse_applicants(
 ) -> Result<Vec<Applicant>, RecordError> {
     const F: &str = "applicants.csv";
     let rows = split_csv(F, bytes, APPLICANTS_HEADER)?;
+    let ids = SchoolIds::new(schools);
     let mut out: Vec<Applicant> = Vec::with_capacity(rows.len());
     for (line, f) in rows {
         let id = f[0];
@@ -525,7 +526,7 @@ pub fn parse_applicants(
         }
         let mut choices: Vec<String> = Vec::with_capacity(listed.len());
         for c in listed {
-            if school_index(schools, c).is_none() {
+            if ids.get(c).is_none() {
                 return Err(field_err(
                     F,
                     line,
@@ -548,7 +549,7 @@ pub fn parse_applicants(
             let (s, c) = item
                 .split_once(':')
                 .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
-            if school_index(schools, s).is_none() {
+            if ids.get(s).is_none() {
                 return Err(field_err(
                     F,
                     line,
@@ -620,7 +621,7 @@ pub fn parse_applicants(
             let (s, g) = item
                 .split_once(':')
                 .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
-            let Some(si) = school_index(schools, s) else {
+            let Some(si) = ids.get(s).map(|s| s as usize) else {
                 return Err(field_err(
                     F,
                     line,
@@ -653,7 +654,7 @@ pub fn parse_applicants(
                 let (s, r) = m
                     .split_once(':')
                     .ok_or_else(|| field_err(F, line, "manual", "expected SCHOOL:REASON"))?;
-                if school_index(schools, s).is_none() {
+                if ids.get(s).is_none() {
                     return Err(field_err(
                         F,
                         line,
@@ -741,14 +742,94 @@ impl Applicant {
     }
 }
 
-/// Writes the public `applicants.csv` (rows in the given order, which must be id order).
+/// Appends one `applicants.csv` row (its 13 columns joined by `,`, without the line break):
+/// exactly `a.fields().join(",")`, written without intermediate strings.
+pub fn push_applicant_row(out: &mut String, a: &Applicant) {
+    use std::fmt::Write as _;
+    fn join<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
+        for (k, x) in items.iter().enumerate() {
+            if k > 0 {
+                out.push(';');
+            }
+            f(out, x);
+        }
+    }
+    out.push_str(&a.id);
+    out.push(',');
+    out.push_str(&a.track);
+    out.push(',');
+    out.push_str(match a.gender {
+        Gender::F => "F",
+        Gender::M => "M",
+    });
+    out.push(',');
+    join(out, &a.groups, |o, g| o.push_str(g));
+    out.push(',');
+    join(out, &a.choices, |o, c| o.push_str(c));
+    out.push(',');
+    join(out, &a.categories, |o, (s, c)| {
+        o.push_str(s);
+        o.push(':');
+        let _ = write!(o, "{c}");
+    });
+    out.push(',');
+    join(out, &a.indicators, |o, (n, v)| {
+        o.push_str(n);
+        o.push('=');
+        let _ = write!(o, "{v}");
+    });
+    out.push(',');
+    if let Some(f) = &a.family {
+        out.push_str(f);
+    }
+    out.push(',');
+    join(out, &a.priority, |o, (s, g)| {
+        o.push_str(s);
+        o.push(':');
+        o.push_str(g);
+    });
+    out.push(',');
+    if let Some((s, r)) = &a.manual {
+        out.push_str(s);
+        out.push(':');
+        out.push_str(r);
+    }
+    out.push(',');
+    if let Some((x, y)) = a.xy {
+        let _ = write!(out, "{x},{y}");
+    } else {
+        out.push(',');
+    }
+    out.push(',');
+    let mut hex = [0u8; 64];
+    // Infallible: the buffer is exactly twice the digest's length.
+    let _ = hex::encode_to_slice(a.private_hash.0, &mut hex);
+    out.push_str(std::str::from_utf8(&hex).unwrap_or_default());
+}
+
+/// Writes the public `applicants.csv` (rows in the given order, which must be id order). Rows are
+/// rendered in parallel chunks joined in order: the bytes do not depend on the thread count.
 pub fn write_applicants(applicants: &[Applicant]) -> String {
-    let mut s = String::with_capacity(64 + applicants.len() * 160);
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 15;
+    let chunks: Vec<String> = applicants
+        .par_chunks(CHUNK)
+        .map(|c| {
+            let mut s = String::with_capacity(c.len() * 170);
+            for a in c {
+                push_applicant_row(&mut s, a);
+                s.push('\n');
+            }
+            s
+        })
+        .collect();
+    let mut s = String::with_capacity(
+        APPLICANTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
+    );
     s.push_str(APPLICANTS_HEADER);
     s.push('\n');
-    for a in applicants {
-        s.push_str(&a.fields().join(","));
-        s.push('\n');
+    for c in chunks {
+        s.push_str(&c);
     }
     s
 }
@@ -759,6 +840,21 @@ pub fn applicant_leaf(domain: Domain, a: &Applicant) -> Vec<u8> {
     let f = a.fields();
     let refs: Vec<&[u8]> = f.iter().map(|s| s.as_bytes()).collect();
     crate::encoding::encode_fields(&domain.tag("leaf/applicant"), &refs)
+}
+
+/// `merkle::leaf_hash(&applicant_leaf(domain, a))` computed by streaming the row's fields into
+/// the hash: `base` must hold `0x00 ‖ enc(tag)` already; `buf` is scratch space.
+fn applicant_leaf_hash(base: &sha2::Sha256, a: &Applicant, buf: &mut String) -> Digest {
+    use sha2::Digest as _;
+    buf.clear();
+    push_applicant_row(buf, a);
+    let mut h = base.clone();
+    // Restricted CSV: no field contains a comma, so the row splits back into its 13 fields.
+    for f in buf.split(',') {
+        h.update(u32::try_from(f.len()).unwrap_or(u32::MAX).to_be_bytes());
+        h.update(f.as_bytes());
+    }
+    Digest(h.finalize().into())
 }
 
 /// Leaf data of a whole input file: `enc(tag "leaf/file", name, bytes)`.
@@ -855,19 +951,29 @@ impl FrozenRound {
             file_leaf(d, INPUT_FILES[2], write_teachers(&self.teachers).as_bytes()),
         ];
         let mut leaves: Vec<Digest> = files.iter().map(|f| merkle::leaf_hash(f)).collect();
-        let app = if self.applicants.len() >= 1 << 14 {
-            use rayon::prelude::*;
-            self.applicants
-                .par_iter()
-                .map(|a| merkle::leaf_hash(&applicant_leaf(d, a)))
-                .collect::<Vec<_>>()
-        } else {
-            self.applicants
-                .iter()
-                .map(|a| merkle::leaf_hash(&applicant_leaf(d, a)))
-                .collect()
+        let base = {
+            use sha2::Digest as _;
+            let tag = d.tag("leaf/applicant");
+            let mut h = sha2::Sha256::new();
+            h.update([0u8]);
+            h.update((tag.len() as u32).to_be_bytes());
+            h.update(tag.as_bytes());
+            h
         };
-        leaves.extend(app);
+        if self.applicants.len() >= 1 << 14 {
+            use rayon::prelude::*;
+            leaves.par_extend(self.applicants.par_iter().map_init(
+                || String::with_capacity(256),
+                |buf, a| applicant_leaf_hash(&base, a, buf),
+            ));
+        } else {
+            let mut buf = String::with_capacity(256);
+            leaves.extend(
+                self.applicants
+                    .iter()
+                    .map(|a| applicant_leaf_hash(&base, a, &mut buf)),
+            );
+        }
         leaves
     }
 
@@ -883,5 +989,62 @@ impl FrozenRound {
             .binary_search_by(|a| a.id.as_bytes().cmp(id.as_bytes()))
             .ok()
             .map(|i| i as u64 + INPUT_FILES.len() as u64)
+    }
+}
+
+/// A fast, deterministic string hasher for id lookups (FxHash-style multiply-rotate). Only used
+/// for lookups, never for iteration order, so nothing published depends on it.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w) ^ (rest.len() as u64) << 59)
+                .wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// School id → index, for the hot paths (parsing, the draw, the checkpoint): one hash lookup
+/// instead of a binary search with string comparisons.
+pub struct SchoolIds<'a>(
+    std::collections::HashMap<&'a str, u32, std::hash::BuildHasherDefault<IdHasher>>,
+);
+
+impl<'a> SchoolIds<'a> {
+    /// Indexes a school list.
+    pub fn new(schools: &'a [School]) -> Self {
+        let mut map = std::collections::HashMap::with_capacity_and_hasher(
+            schools.len(),
+            std::hash::BuildHasherDefault::default(),
+        );
+        for (i, s) in schools.iter().enumerate() {
+            // The first of equal ids wins, as a binary search over a sorted list would find one
+            // of them; school lists are checked for duplicates when parsed.
+            map.entry(s.id.as_str()).or_insert(i as u32);
+        }
+        SchoolIds(map)
+    }
+
+    /// Index of a school id.
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.0.get(id).copied()
     }
 }

@@ -248,15 +248,13 @@ pub fn generate_with(
     let private_ids: Vec<usize> = (0..schools).filter(|&i| school_list[i].private).collect();
     let n_catch = public_ids.len().div_ceil(3).max(1);
 
-    let mut list: Vec<Applicant> = Vec::with_capacity(applicants);
+    // The random draws happen here, one applicant after another in a fixed order; building the
+    // records (ids, hashes, strings) happens afterwards in parallel, so the round is the same at
+    // any thread count.
+    let mut raws: Vec<Raw> = Vec::with_capacity(applicants);
     let mut k = 0usize;
     while k < applicants {
         let twins = k + 1 < applicants && g.chance(15);
-        let family = if twins {
-            Some(format!("F{:07}", k + 1))
-        } else {
-            None
-        };
         let migrant = g.chance(200);
         let catchment = g.below(n_catch as u64) as usize;
         let home: Vec<usize> = public_ids
@@ -315,85 +313,48 @@ pub fn generate_with(
             .copied()
             .filter(|_| g.chance(40));
         let (x0, y0) = school_list[home[0]].xy.unwrap_or((0, 0));
+        let shared = std::sync::Arc::new(Shared {
+            family: twins.then_some(k + 1),
+            migrant,
+            home,
+            home_cat,
+            choices,
+            staff,
+        });
         for member in 0..if twins { 2 } else { 1 } {
-            let idx = k + member;
-            let id = format!("A2026-{:07}", idx + 1);
-            let mut categories: Vec<(String, u32)> = Vec::new();
-            if !migrant {
-                for &h in &home {
-                    categories.push((school_list[h].id.clone(), home_cat));
-                }
-            } else {
-                for &h in &home {
-                    categories.push((school_list[h].id.clone(), 4));
-                }
-            }
-            categories.sort();
             let indicators = if migrant {
-                vec![
-                    ("housing".to_string(), g.below(2) as i64),
-                    ("residence_permit_years".to_string(), g.below(12) as i64),
-                    ("social_insurance_months".to_string(), g.below(96) as i64),
-                ]
-            } else {
-                Vec::new()
-            };
-            let mut groups = Vec::new();
-            if migrant {
-                groups.push("migrant".to_string());
-            }
-            if g.chance(15) {
-                groups.push("special_needs".to_string());
-            }
-            let manual = if g.chance(2) {
-                Some((school_list[home[0]].id.clone(), "disability".to_string()))
+                Some([g.below(2) as i64, g.below(12) as i64, g.below(96) as i64])
             } else {
                 None
             };
-            let priority = staff
-                .map(|s| vec![(school_list[s].id.clone(), "staff".to_string())])
-                .unwrap_or_default();
-            let xy = Some((
+            let special = g.chance(15);
+            let manual = g.chance(2);
+            let xy = (
                 x0 + g.below(3000) as i64 / 100 * 100 - 1500,
                 y0 + g.below(3000) as i64 / 100 * 100 - 1500,
-            ));
-            let salt: [u8; 16] =
-                hash_fields("fairdraw/sim/salt", &[seed.as_bytes(), id.as_bytes()]).0[..16]
-                    .try_into()
-                    .unwrap_or([0; 16]);
-            let name = format!("Simulated Child {}", idx + 1);
-            let private_hash: Digest = lottery::round::private_hash(
-                domain,
-                &salt,
-                &PrivateRecord {
-                    application_id: &id,
-                    name: &name,
-                    id_card: "000000000000000000",
-                    birth_date: "2014-01-01",
-                    phone: "",
-                    address: "",
-                },
             );
-            list.push(Applicant {
-                id,
-                track: if migrant { "migrant" } else { "local" }.to_string(),
-                gender: if g.chance(500) { Gender::F } else { Gender::M },
-                groups,
-                choices: choices.iter().map(|&c| school_list[c].id.clone()).collect(),
-                categories,
+            let female = g.chance(500);
+            raws.push(Raw {
+                idx: k + member,
+                shared: shared.clone(),
                 indicators,
-                family: family.clone(),
-                priority,
+                special,
                 manual,
                 xy,
-                private_hash,
+                female,
             });
         }
         k += if twins { 2 } else { 1 };
         if k & 0xfff < 2 {
-            progress(k);
+            progress(k / 2);
         }
     }
+    let list: Vec<Applicant> = {
+        use rayon::prelude::*;
+        raws.par_iter()
+            .map(|r| build_applicant(r, &school_list, &seed, domain))
+            .collect()
+    };
     progress(applicants);
     let policy = lottery::policy::Policy::parse(&policy_bytes).map_err(|e| e.to_string())?;
     Ok(FrozenRound {
@@ -403,6 +364,97 @@ pub fn generate_with(
         teachers,
         applicants: list,
     })
+}
+
+/// What twins share: family, track, catchment, choices.
+struct Shared {
+    family: Option<usize>,
+    migrant: bool,
+    home: Vec<usize>,
+    home_cat: u32,
+    choices: Vec<usize>,
+    staff: Option<usize>,
+}
+
+/// One applicant's random draws; [`build_applicant`] turns it into the record.
+struct Raw {
+    idx: usize,
+    shared: std::sync::Arc<Shared>,
+    indicators: Option<[i64; 3]>,
+    special: bool,
+    manual: bool,
+    xy: (i64, i64),
+    female: bool,
+}
+
+fn build_applicant(r: &Raw, school_list: &[School], seed: &Digest, domain: Domain) -> Applicant {
+    let sh = &r.shared;
+    let idx = r.idx;
+    let id = format!("A2026-{:07}", idx + 1);
+    let cat = if sh.migrant { 4 } else { sh.home_cat };
+    let mut categories: Vec<(String, u32)> = sh
+        .home
+        .iter()
+        .map(|&h| (school_list[h].id.clone(), cat))
+        .collect();
+    categories.sort();
+    let indicators = match r.indicators {
+        Some([housing, permit, insurance]) => vec![
+            ("housing".to_string(), housing),
+            ("residence_permit_years".to_string(), permit),
+            ("social_insurance_months".to_string(), insurance),
+        ],
+        None => Vec::new(),
+    };
+    let mut groups = Vec::new();
+    if sh.migrant {
+        groups.push("migrant".to_string());
+    }
+    if r.special {
+        groups.push("special_needs".to_string());
+    }
+    let manual = r
+        .manual
+        .then(|| (school_list[sh.home[0]].id.clone(), "disability".to_string()));
+    let priority = sh
+        .staff
+        .map(|s| vec![(school_list[s].id.clone(), "staff".to_string())])
+        .unwrap_or_default();
+    let salt: [u8; 16] = hash_fields("fairdraw/sim/salt", &[seed.as_bytes(), id.as_bytes()]).0
+        [..16]
+        .try_into()
+        .unwrap_or([0; 16]);
+    let name = format!("Simulated Child {}", idx + 1);
+    let private_hash: Digest = lottery::round::private_hash(
+        domain,
+        &salt,
+        &PrivateRecord {
+            application_id: &id,
+            name: &name,
+            id_card: "000000000000000000",
+            birth_date: "2014-01-01",
+            phone: "",
+            address: "",
+        },
+    );
+    Applicant {
+        id,
+        track: if sh.migrant { "migrant" } else { "local" }.to_string(),
+        gender: if r.female { Gender::F } else { Gender::M },
+        groups,
+        choices: sh
+            .choices
+            .iter()
+            .map(|&c| school_list[c].id.clone())
+            .collect(),
+        categories,
+        indicators,
+        family: sh.family.map(|f| format!("F{f:07}")),
+        priority,
+        manual,
+        xy: Some(r.xy),
+        private_hash,
+    }
 }
 
 impl Gen {
