@@ -118,7 +118,7 @@ fn assert_problem(
     row: Option<usize>,
     column: Option<&str>,
 ) -> String {
-    let problems = r.err().expect("the import must refuse this input");
+    let problems = r.expect_err("the import must refuse this input");
     let p = problems
         .iter()
         .find(|p| p.kind == kind)
