@@ -210,8 +210,35 @@ fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     };
     let mut wb =
         calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| broken(&e))?;
-    if let calamine::Sheets::Xlsx(x) = &mut wb {
-        return read_xlsx_cells(file, x, &broken);
+    // .xlsx and .xlsb are read cell by cell; .xls and .ods only offer the bounding box.
+    let no_sheet = || {
+        Problem::file(
+            file,
+            ProblemKind::FileUnreadable,
+            "工作簿中没有工作表",
+            "the workbook has no sheet",
+        )
+    };
+    match &mut wb {
+        calamine::Sheets::Xlsx(x) => {
+            let name = x.sheet_names().first().cloned().ok_or_else(no_sheet)?;
+            let mut rd = x.worksheet_cells_reader(&name).map_err(|e| broken(&e))?;
+            return sparse_sheet(file, || {
+                rd.next_cell()
+                    .map(|o| o.map(|c| (c.get_position(), Data::from(c.get_value().clone()))))
+                    .map_err(|e| broken(&e))
+            });
+        }
+        calamine::Sheets::Xlsb(x) => {
+            let name = x.sheet_names().first().cloned().ok_or_else(no_sheet)?;
+            let mut rd = x.worksheet_cells_reader(&name).map_err(|e| broken(&e))?;
+            return sparse_sheet(file, || {
+                rd.next_cell()
+                    .map(|o| o.map(|c| (c.get_position(), Data::from(c.get_value().clone()))))
+                    .map_err(|e| broken(&e))
+            });
+        }
+        _ => {}
     }
     let range = match wb.worksheet_range_at(0) {
         Some(Ok(r)) => r,
@@ -256,29 +283,19 @@ fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
 /// Widest workbook row read: 1024 columns (a table has at most 17, plus ignored `#` columns).
 pub const MAX_COLUMNS: u32 = 1024;
 
-/// Reads the first sheet of an `.xlsx` cell by cell. calamine's `worksheet_range` allocates the
-/// bounding box of the used cells, so two cells at `A1` and `XFD1048576` in a 1 KiB file would
-/// ask for 17 billion cells; here only the cells present are kept, and rows, columns and text
-/// are bounded ([`MAX_COLUMNS`], [`MAX_LINE_BYTES`], [`MAX_FILE_BYTES`]).
-fn read_xlsx_cells<RS: std::io::Read + std::io::Seek>(
+/// Builds a sheet from a workbook's cells, read one by one (`.xlsx`, `.xlsb`). calamine's
+/// `worksheet_range` allocates the bounding box of the used cells, so two cells at `A1` and
+/// `XFD1048576` in a 1 KiB file would ask for 17 billion cells; here only the cells present are
+/// kept, and columns, rows and text are bounded ([`MAX_COLUMNS`], [`MAX_LINE_BYTES`],
+/// [`MAX_FILE_BYTES`]).
+fn sparse_sheet(
     file: &str,
-    x: &mut calamine::Xlsx<RS>,
-    broken: &dyn Fn(&dyn std::fmt::Display) -> Problem,
+    mut next: impl FnMut() -> Result<Option<((u32, u32), Data)>, Problem>,
 ) -> Result<Sheet, Problem> {
-    let Some(name) = x.sheet_names().first().cloned() else {
-        return Err(Problem::file(
-            file,
-            ProblemKind::FileUnreadable,
-            "工作簿中没有工作表",
-            "the workbook has no sheet",
-        ));
-    };
-    let mut reader = x.worksheet_cells_reader(&name).map_err(|e| broken(&e))?;
     let mut grid: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
     let mut total: u64 = 0;
-    while let Some(cell) = reader.next_cell().map_err(|e| broken(&e))? {
-        let (r, c) = cell.get_position();
-        let text = cell_text(&Data::from(cell.get_value().clone()));
+    while let Some(((r, c), value)) = next()? {
+        let text = cell_text(&value);
         if text.is_empty() {
             continue;
         }
