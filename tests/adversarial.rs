@@ -118,7 +118,7 @@ fn assert_problem(
     row: Option<usize>,
     column: Option<&str>,
 ) -> String {
-    let problems = r.err().expect("the import must refuse this input");
+    let problems = r.expect_err("the import must refuse this input");
     let p = problems
         .iter()
         .find(|p| p.kind == kind)
@@ -736,4 +736,59 @@ fn every_single_byte_change_in_a_bundle_file_fails() {
             Err(e) => assert!(e.to_string().contains(name) || e.to_string().starts_with("inputs")),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workbooks: a tiny file must not make the reader allocate the sheet's bounding box.
+
+fn xlsx(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (r, c, t) in cells {
+        ws.write_string(*r, *c, *t).expect("cell");
+    }
+    wb.save_to_buffer().expect("xlsx")
+}
+
+#[test]
+fn workbook_reads_like_its_csv() {
+    let rows: Vec<Vec<&str>> = IMPORT_APPLICANTS
+        .lines()
+        .map(|l| l.split(',').collect())
+        .collect();
+    let mut cells = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                cells.push((r as u32, c as u16, *v));
+            }
+        }
+    }
+    let mut f = import_files();
+    f.applicants = ("applicants.xlsx".into(), xlsx(&cells));
+    let from_xlsx = import::import_round(&f, &[1; 32]).map_err(|p| en(&p));
+    let from_csv = import::import_round(&import_files(), &[1; 32]).map_err(|p| en(&p));
+    assert_eq!(
+        from_xlsx.map(|v| v.public),
+        from_csv.map(|v| v.public),
+        "the same table as .xlsx and .csv"
+    );
+}
+
+#[test]
+fn workbook_with_far_apart_cells_is_read_sparsely() {
+    // A1 and XFD1048576: the bounding box is 17 billion cells.
+    let b = xlsx(&[(0, 0, "x"), (1_048_575, 16_383, "y")]);
+    let p = read::read_sheet("applicants.xlsx", &b).expect_err("beyond the column limit");
+    assert_eq!(
+        (p.kind, p.row),
+        (ProblemKind::FileUnreadable, Some(1_048_576))
+    );
+    assert!(p.en().contains("column 16384"), "{}", p.en());
+    // A1 and K1048576: a million rows apart, read as the two rows there are.
+    let b = xlsx(&[(0, 0, "x"), (1_048_575, 10, "y")]);
+    let s = read::read_sheet("applicants.xlsx", &b).expect("two rows");
+    assert_eq!(s.rows.len(), 2);
+    assert_eq!(s.rows[1].0, 1_048_576);
+    assert_eq!(s.rows[1].1.len(), 11);
 }

@@ -210,6 +210,36 @@ fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     };
     let mut wb =
         calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| broken(&e))?;
+    // .xlsx and .xlsb are read cell by cell; .xls and .ods only offer the bounding box.
+    let no_sheet = || {
+        Problem::file(
+            file,
+            ProblemKind::FileUnreadable,
+            "工作簿中没有工作表",
+            "the workbook has no sheet",
+        )
+    };
+    match &mut wb {
+        calamine::Sheets::Xlsx(x) => {
+            let name = x.sheet_names().first().cloned().ok_or_else(no_sheet)?;
+            let mut rd = x.worksheet_cells_reader(&name).map_err(|e| broken(&e))?;
+            return sparse_sheet(file, || {
+                rd.next_cell()
+                    .map(|o| o.map(|c| (c.get_position(), Data::from(c.get_value().clone()))))
+                    .map_err(|e| broken(&e))
+            });
+        }
+        calamine::Sheets::Xlsb(x) => {
+            let name = x.sheet_names().first().cloned().ok_or_else(no_sheet)?;
+            let mut rd = x.worksheet_cells_reader(&name).map_err(|e| broken(&e))?;
+            return sparse_sheet(file, || {
+                rd.next_cell()
+                    .map(|o| o.map(|c| (c.get_position(), Data::from(c.get_value().clone()))))
+                    .map_err(|e| broken(&e))
+            });
+        }
+        _ => {}
+    }
     let range = match wb.worksheet_range_at(0) {
         Some(Ok(r)) => r,
         Some(Err(e)) => return Err(broken(&e)),
@@ -243,6 +273,74 @@ fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
             continue;
         }
         rows.push((row0 as usize + i + 1, cells));
+    }
+    Ok(Sheet {
+        file: file.to_string(),
+        rows,
+    })
+}
+
+/// Widest workbook row read: 1024 columns (a table has at most 17, plus ignored `#` columns).
+pub const MAX_COLUMNS: u32 = 1024;
+
+/// Builds a sheet from a workbook's cells, read one by one (`.xlsx`, `.xlsb`). calamine's
+/// `worksheet_range` allocates the bounding box of the used cells, so two cells at `A1` and
+/// `XFD1048576` in a 1 KiB file would ask for 17 billion cells; here only the cells present are
+/// kept, and columns, rows and text are bounded ([`MAX_COLUMNS`], [`MAX_LINE_BYTES`],
+/// [`MAX_FILE_BYTES`]).
+fn sparse_sheet(
+    file: &str,
+    mut next: impl FnMut() -> Result<Option<((u32, u32), Data)>, Problem>,
+) -> Result<Sheet, Problem> {
+    let mut grid: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
+    let mut total: u64 = 0;
+    while let Some(((r, c), value)) = next()? {
+        let text = cell_text(&value);
+        if text.is_empty() {
+            continue;
+        }
+        let row = r as usize + 1;
+        if c >= MAX_COLUMNS {
+            return Err(Problem::file(
+                file,
+                ProblemKind::FileUnreadable,
+                format!("第 {row} 行第 {} 列有内容，超过列数上限 {MAX_COLUMNS}（文件可能已损坏）", c + 1),
+                format!("row {row} has a value in column {}, beyond the limit of {MAX_COLUMNS} columns (the file may be damaged)", c + 1),
+            )
+            .at_row(row));
+        }
+        total += text.len() as u64;
+        if total > MAX_FILE_BYTES {
+            return Err(too_large(
+                file,
+                usize::try_from(total).unwrap_or(usize::MAX),
+            ));
+        }
+        grid.entry(r).or_default().push((c, text));
+    }
+    let mut rows = Vec::with_capacity(grid.len());
+    for (r, mut present) in grid {
+        let row = r as usize + 1;
+        present.sort_by_key(|(c, _)| *c);
+        let width = present.last().map_or(0, |(c, _)| *c as usize + 1);
+        let len: usize = present.iter().map(|(_, t)| t.len()).sum();
+        if len > MAX_LINE_BYTES {
+            return Err(Problem::file(
+                file,
+                ProblemKind::FileUnreadable,
+                format!("第 {row} 行有 {len} 字节，超过每行上限 {MAX_LINE_BYTES} 字节（文件可能已损坏）"),
+                format!("row {row} has {len} bytes, more than the limit of {MAX_LINE_BYTES} per row (the file may be damaged)"),
+            )
+            .at_row(row));
+        }
+        let mut cells = vec![String::new(); width];
+        for (c, t) in present {
+            cells[c as usize] = t;
+        }
+        if cells.iter().all(|c| c.chars().all(is_blank)) {
+            continue;
+        }
+        rows.push((row, cells));
     }
     Ok(Sheet {
         file: file.to_string(),
