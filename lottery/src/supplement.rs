@@ -95,6 +95,12 @@ pub fn check_id(id: &str) -> Result<u32, SupplementError> {
     digits.parse::<u32>().map_err(|_| bad())
 }
 
+/// Is `name` a supplement file (`s<k>-…`, PROTOCOL.md §11)?
+pub fn is_supplement_file(name: &str) -> bool {
+    name.split_once('-')
+        .is_some_and(|(prefix, _)| check_id(prefix).is_ok())
+}
+
 /// Parses `<id>-declines.csv` against the main round: every id must be a main-round applicant,
 /// at most once.
 pub fn parse_declines(
@@ -598,9 +604,10 @@ pub fn verify_all(
         previous_name = man_name;
     }
     // A supplement file without its manifest (or beyond a gap in the numbering).
-    if let Some(stray) = files.keys().find(|n| {
-        n.split_once('-').is_some_and(|(p, _)| check_id(p).is_ok()) && !check.files.contains(n)
-    }) {
+    if let Some(stray) = files
+        .keys()
+        .find(|n| is_supplement_file(n) && !check.files.contains(n))
+    {
         check.failure = Some(format!(
             "{stray}: supplement file without a supplement manifest before it in the chain"
         ));

@@ -24,6 +24,9 @@
 //! - **V9** results root: the Merkle root of the re-computed result lines equals the manifest's.
 //! - **V10** ceremony log: the hash chain of `log.jsonl` (when present) ends at the manifest's
 //!   `log_head`.
+//! - **V11** supplements (PROTOCOL.md §11, when present): every `s<k>-manifest.json` chains to the
+//!   previous manifest, is signed by the bureau, and its refills and late arrivals re-compute
+//!   byte for byte (`lottery::supplement::verify_all`).
 
 use crate::bundle::{
     self, Beacon, CEREMONY_FILES, Commitment, FORMAT, LOG_FILE, MANIFEST_FILE, PROTOCOL,
@@ -356,6 +359,11 @@ const V8: (&str, &str, &str) = (
 );
 const V9: (&str, &str, &str) = ("V9", "results root", "结果根");
 const V10: (&str, &str, &str) = ("V10", "ceremony log hash chain", "仪式日志哈希链");
+const V11: (&str, &str, &str) = (
+    "V11",
+    "supplements: refills and late arrivals re-computed, chained to the manifest",
+    "补录：递补与随到随入重算，与清单链接",
+);
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
@@ -550,7 +558,13 @@ pub fn verify_with_progress(
     }
     for name in files.keys() {
         let cosign = name.starts_with("cosign-") && name.ends_with(".json");
-        if name != MANIFEST_FILE && !cosign && !listed.iter().any(|(n, _, _)| n == name) {
+        // Supplement files are covered by their own manifests (V11).
+        let supplement = crate::supplement::is_supplement_file(name);
+        if name != MANIFEST_FILE
+            && !cosign
+            && !supplement
+            && !listed.iter().any(|(n, _, _)| n == name)
+        {
             v1.push(Finding::msg(
                 Location::file(name),
                 format!("{name}: file is not listed in the manifest (an extra file)"),
@@ -726,6 +740,7 @@ pub fn verify_with_progress(
             c.skip(v.0, v.1, v.2, "the published inputs cannot be read");
         }
         v10(&mut c, domain, man)?;
+        v11(&mut c, None, None, None);
         return Ok(finish(c, report, None));
     };
     report.applicants = round.applicants.len() as u64;
@@ -883,6 +898,7 @@ pub fn verify_with_progress(
 
     // V8 — replay the draw; V9 — results root.
     let mut rendered = None;
+    let mut replayed = None;
     match seed {
         None => {
             c.skip(V8.0, V8.1, V8.2, "no seed");
@@ -906,7 +922,7 @@ pub fn verify_with_progress(
                         .filter(|s| **s != crate::mechanism::UNPLACED)
                         .count() as u64;
                     let expected = crate::results::render(&round, &outcome);
-                    drop(outcome);
+                    replayed = Some(outcome);
                     let inputs_changed = INPUTS.iter().any(|f| c.changed.contains(*f));
                     let mut v8 = First::default();
                     for (name, text) in &expected {
@@ -951,6 +967,13 @@ pub fn verify_with_progress(
     }
 
     v10(&mut c, domain, man)?;
+    let bureau = m
+        .sigs
+        .first()
+        .and_then(|e| e.as_ref().ok())
+        .map(|e| e.public_key);
+    v11(&mut c, Some(&round), replayed.as_ref(), bureau);
+    drop(replayed);
     let mut report = finish(c, report, Some(&round));
     if let (Some(f), Some(expected)) = (v1_first, rendered) {
         // A result file whose hash differs but which reproduces byte for byte: the manifest's
@@ -1146,6 +1169,33 @@ fn read_ceremony(
         },
         v5.0,
     )))
+}
+
+/// V11 — supplements (PROTOCOL.md §11): skipped when the bundle has none.
+fn v11(
+    c: &mut Ctx<'_>,
+    round: Option<&FrozenRound>,
+    base: Option<&crate::draw::Outcome>,
+    bureau: Option<[u8; 32]>,
+) {
+    if !c
+        .files
+        .keys()
+        .any(|n| crate::supplement::is_supplement_file(n))
+    {
+        c.skip(V11.0, V11.1, V11.2, "no supplement in this bundle");
+        return;
+    }
+    let (Some(round), Some(base)) = (round, base) else {
+        c.skip(V11.0, V11.1, V11.2, "the main draw could not be replayed");
+        return;
+    };
+    let check = crate::supplement::verify_all(c.files, round, base, bureau.as_ref());
+    let f = check.failure.map(|msg| {
+        let file = msg.split([':', ',']).next().unwrap_or_default().to_string();
+        Finding::msg(Location::file(&file), msg)
+    });
+    c.push(V11.0, V11.1, V11.2, f);
 }
 
 fn v10(c: &mut Ctx<'_>, domain: Domain, man: &Value) -> Result<(), Unusable> {
