@@ -515,6 +515,25 @@ pub fn verify_with_progress(
             )));
         }
     }
+    // Hash every listed file while the inputs parse (the two largest jobs of the first stages).
+    let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
+    let (hashes, parsed) = rayon::join(
+        || {
+            use rayon::prelude::*;
+            listed
+                .par_iter()
+                .map(|(n, _, _)| sha256(get(n)).to_hex())
+                .collect::<Vec<String>>()
+        },
+        || {
+            FrozenRound::parse(
+                get("policy.toml"),
+                get("schools.csv"),
+                get("teachers.csv"),
+                get("applicants.csv"),
+            )
+        },
+    );
     let mut v1: Vec<Finding> = Vec::new();
     if !m.canonical {
         v1.push(Finding::msg(
@@ -522,9 +541,8 @@ pub fn verify_with_progress(
             "manifest.json: the file is not in canonical JSON form (RFC 8785)",
         ));
     }
-    for (name, hash, bytes) in &listed {
-        let b = files.get(name).map(Vec::as_slice).unwrap_or(&[]);
-        let found = sha256(b).to_hex();
+    for ((name, hash, bytes), found) in listed.iter().zip(hashes) {
+        let b = get(name);
         if found != *hash {
             c.changed.insert(name.clone());
             v1.push(Finding::msg(
@@ -690,12 +708,7 @@ pub fn verify_with_progress(
 
     // V3 — input root.
     progress(Stage::InputRoot);
-    let round = match FrozenRound::parse(
-        c.get("policy.toml"),
-        c.get("schools.csv"),
-        c.get("teachers.csv"),
-        c.get("applicants.csv"),
-    ) {
+    let round = match parsed {
         Ok(r) => Some(r),
         Err(e) => {
             let loc = record_error_location(&e, files);

@@ -83,7 +83,12 @@ fn main() -> ExitCode {
         }
         return applicant(&files, &id, lang, cli.json);
     }
+    let t0 = std::time::Instant::now();
+    let timing = std::env::var_os("FAIRDRAW_VERIFY_TIMING").is_some();
     let result = verify::verify_with_progress(&files, &mut |stage| {
+        if timing {
+            eprintln!("{:?} at {:?}", stage, t0.elapsed());
+        }
         if let Some(b) = &bar {
             b.set_message(stage_name(stage, lang));
         }
