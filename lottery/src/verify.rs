@@ -1203,6 +1203,29 @@ fn finish(c: Ctx<'_>, mut report: Report, round: Option<&FrozenRound>) -> Report
     let files = c.files;
     let changed = c.changed;
     let mut checks = c.checks;
+    // A manifest whose own signature fails cannot be trusted to say what a file should hash to:
+    // the manifest is then what changed.
+    let bad_manifest_sig =
+        checks
+            .iter()
+            .find(|k| k.id == "V2")
+            .and_then(|k| match (&k.status, &k.location) {
+                (Status::Fail(m), Some(l))
+                    if l.file == MANIFEST_FILE && l.field.as_deref() == Some("signature") =>
+                {
+                    Some((m.clone(), l.clone()))
+                }
+                _ => None,
+            });
+    if let Some((msg, loc)) = bad_manifest_sig
+        && let Some(v) = checks.first_mut()
+        && let Status::Fail(m) = &mut v.status
+    {
+        *m = format!(
+            "{m} — but manifest.json's own signature does not verify, so the manifest is what changed: {msg} [V2]"
+        );
+        v.location = Some(loc);
+    }
     let first_changed = checks
         .first()
         .and_then(|v| v.location.clone())
