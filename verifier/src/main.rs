@@ -748,8 +748,15 @@ mod ed25519_dalek_key {
             }
         }
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        lottery::manifest::parse_key_file(&text)
-            .map(|(s, k)| (s, Key(k)))
-            .map_err(|e| format!("{}: {e}", path.display()))
+        let (signer, key) = lottery::manifest::parse_key_file(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // The signer names the co-signature file: keep it a plain file name.
+        if !lottery::policy::is_id(&signer) {
+            return Err(format!(
+                "{}: signer {signer:?}: only ASCII letters, digits, . _ - are allowed",
+                path.display()
+            ));
+        }
+        Ok((signer, Key(key)))
     }
 }
