@@ -274,7 +274,8 @@ fn applicant_json_recipe_reproduces_the_ticket() -> Res {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout)?;
     let row = result_row(base(), id)?;
-    assert_eq!(v["result"], "verified");
+    assert_eq!(v["status"], "verified");
+    assert_eq!(v["result"]["school_id"], col(&row, "school_id"));
     assert_eq!(v["inclusion_proof"], "valid");
     assert_eq!(v["manifest_signature"], "valid");
     assert_eq!(v["lottery_number"], col(&row, "lottery_number"));
@@ -316,7 +317,7 @@ fn unknown_applicant_is_exit_1() -> Res {
     let r = verify(&[p(base()), "--applicant", "nobody", "--json"], &[]);
     assert_eq!(r.code, 1);
     let v: Value = serde_json::from_str(&r.stdout)?;
-    assert_eq!(v["result"], "not_found");
+    assert_eq!(v["status"], "not_found");
     Ok(())
 }
 

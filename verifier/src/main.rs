@@ -407,7 +407,7 @@ fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"application_id": id, "result": "not_found", "error": msg})
+                    serde_json::json!({"application_id": id, "status": "not_found", "error": msg})
                 );
             }
             eprintln!("{msg}");
@@ -417,7 +417,7 @@ fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"result": "unusable", "error": e.to_string()})
+                    serde_json::json!({"status": "unusable", "error": e.to_string()})
                 );
             }
             eprintln!("{}: {e}", lang.t("unusable input", "输入不可用"));
@@ -448,9 +448,9 @@ fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
             "{}",
             serde_json::json!({
                 "application_id": id,
-                "result": if ok { "verified" } else { "failed" },
+                "status": if ok { "verified" } else { "failed" },
                 "record": map(&view.record),
-                "placement": map(&view.result),
+                "result": map(&view.result),
                 "school_id": view.result_field("school_id"),
                 "lottery_number": view.result_field("lottery_number"),
                 "points": view.result_field("points"),
