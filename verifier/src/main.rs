@@ -89,10 +89,10 @@ fn main() -> ExitCode {
         }
     };
     if let Some(id) = cli.applicant {
-        if let Some(b) = bar {
-            b.finish_and_clear();
+        if let Some(b) = &bar {
+            b.set_message(lang.t("input root and inclusion proof", "输入根与包含证明"));
         }
-        return applicant(&files, &id, lang, cli.json);
+        return applicant(&files, &id, lang, cli.json, bar);
     }
     let t0 = std::time::Instant::now();
     let timing = std::env::var_os("FAIRDRAW_VERIFY_TIMING").is_some();
@@ -392,8 +392,18 @@ fn location_json(l: &verify::Location) -> serde_json::Value {
     })
 }
 
-fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
-    let view = match verify::applicant_view(files, id) {
+fn applicant(
+    files: &Files,
+    id: &str,
+    lang: Lang,
+    json: bool,
+    bar: Option<indicatif::ProgressBar>,
+) -> ExitCode {
+    let view = verify::applicant_view(files, id);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let view = match view {
         Ok(Some(v)) => v,
         Ok(None) => {
             let msg = format!(
