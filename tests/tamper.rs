@@ -514,3 +514,56 @@ fn one_byte_in_every_file_with_a_resigned_manifest() -> Res {
     assert!(failures.is_empty(), "{}", failures.join("\n----\n"));
     Ok(())
 }
+
+#[test]
+fn unsigned_parts_of_the_manifest() -> Res {
+    // The signer label sits outside the signed bytes; it is bound through the checkpoint.
+    let dir = copy_base("signer-label");
+    edit_json(&dir.join("manifest.json"), |v| {
+        v["signatures"][0]["signer"] = Value::String("bureav".into());
+    })?;
+    let r = run(&dir);
+    assert_eq!(r.code, 1, "{}", r.out);
+    let first = first_line(&r.out);
+    assert!(
+        first.contains("at V2") && first.contains("signatures[0].signer"),
+        "{first}"
+    );
+
+    // An extra field outside the signed document, or inside a signature entry, is refused.
+    for (what, edit) in [
+        (
+            "top",
+            Box::new(|v: &mut Value| v["note"] = Value::String("x".into()))
+                as Box<dyn Fn(&mut Value)>,
+        ),
+        (
+            "entry",
+            Box::new(|v: &mut Value| v["signatures"][0]["note"] = Value::String("x".into())),
+        ),
+    ] {
+        let dir = copy_base("extra-field");
+        edit_json(&dir.join("manifest.json"), |v| edit(v))?;
+        let r = run(&dir);
+        assert_ne!(r.code, 0, "{what}: {}", r.out);
+        assert!(
+            r.out.contains("manifest.json") && r.out.contains("unexpected"),
+            "{what}: {}",
+            r.out
+        );
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let dir = copy_base("cosign-extra");
+    edit_json(&dir.join("cosign-notary-1.json"), |v| {
+        v["note"] = Value::String("x".into());
+    })?;
+    let r = run(&dir);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(
+        first_line(&r.out).contains("cosign-notary-1.json"),
+        "{}",
+        r.out
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

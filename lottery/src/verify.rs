@@ -378,12 +378,20 @@ fn signed_parts(raw: &[u8], kind: &str) -> Result<Signed, String> {
         .get(kind)
         .cloned()
         .ok_or_else(|| format!("no {kind:?} object"))?;
+    if let Some(extra) = v
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != kind && *k != "signatures"))
+    {
+        return Err(format!(
+            "unexpected top-level field {extra:?} (outside what the signatures cover)"
+        ));
+    }
     let sigs = v
         .get("signatures")
         .and_then(Value::as_array)
         .ok_or_else(|| "no signatures array".to_string())?
         .iter()
-        .map(SignatureEntry::from_json)
+        .map(signature_entry)
         .collect();
     let canonical = manifest::jcs(&v).ok().as_deref() == Some(raw);
     let bytes = manifest::jcs(&doc).map_err(|e| e.to_string())?;
@@ -393,6 +401,17 @@ fn signed_parts(raw: &[u8], kind: &str) -> Result<Signed, String> {
         sigs,
         canonical,
     })
+}
+
+/// A signature entry with exactly the fields `signer`, `public_key`, `signature`.
+fn signature_entry(v: &Value) -> Result<SignatureEntry, String> {
+    if let Some(extra) = v.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !matches!(k.as_str(), "signer" | "public_key" | "signature"))
+    }) {
+        return Err(format!("unexpected field {extra:?} in a signature entry"));
+    }
+    SignatureEntry::from_json(v)
 }
 
 fn signer(e: &SignatureEntry, role: String) -> Signer {
@@ -643,6 +662,28 @@ pub fn verify_with_progress(
                 ));
             }
         }
+        // Signature entries' signer names are labels outside the signed bytes; the checkpoint's
+        // are bound by the manifest's checkpoint_hash, so a key that signed both must carry the
+        // same name in both.
+        for (k, e) in m.sigs.iter().enumerate() {
+            if let Ok(e) = e
+                && let Some(Ok(c)) = cp
+                    .sigs
+                    .iter()
+                    .find(|c| matches!(c, Ok(c) if c.public_key == e.public_key))
+                && c.signer != e.signer
+            {
+                v2.note(Finding::msg(
+                    Location::file(MANIFEST_FILE)
+                        .field(format!("signatures[{k}].signer"))
+                        .values(&c.signer, &e.signer),
+                    format!(
+                        "manifest.json, field signatures[{k}].signer: expected {:?} (the same key signed the freeze checkpoint under that name), found {:?}",
+                        c.signer, e.signer
+                    ),
+                ));
+            }
+        }
         // The bureau signs both: the freeze checkpoint (before any randomness) and the manifest.
         if let (Some(Ok(a)), Some(Ok(b))) = (cp.sigs.first(), m.sigs.first())
             && a.public_key != b.public_key
@@ -668,7 +709,10 @@ pub fn verify_with_progress(
                     .get("cosignature")
                     .cloned()
                     .ok_or_else(|| "no cosignature object".to_string())?;
-                let e = SignatureEntry::from_json(&inner)?;
+                if v.as_object().is_some_and(|o| o.len() != 1) {
+                    return Err("unexpected top-level field besides \"cosignature\"".into());
+                }
+                let e = signature_entry(&inner)?;
                 let canonical = manifest::jcs(&v).ok().as_deref() == Some(bytes.as_slice());
                 Ok((e, canonical))
             });
