@@ -567,3 +567,45 @@ fn unsigned_parts_of_the_manifest() -> Res {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// Exhaustive: every single byte of every JSON file, with each of the mutations, verified
+/// in-process. Slow (thousands of verifications); run with `cargo test -p verifier --test tamper
+/// -- --ignored`.
+#[test]
+#[ignore]
+fn exhaustive_single_byte_json() -> Res {
+    let mut files = lottery::verify::Files::new();
+    for name in bundle_files() {
+        files.insert(name.clone(), std::fs::read(base().join(&name))?);
+    }
+    assert!(lottery::verify::verify(&files)?.ok());
+    let mut passed = Vec::new();
+    for name in bundle_files().iter().filter(|n| n.ends_with(".json")) {
+        let orig = files[name].clone();
+        for pos in 0..orig.len() {
+            for m in [mutate(orig[pos]), orig[pos] ^ 1, orig[pos] ^ 0x20] {
+                if m == orig[pos] {
+                    continue;
+                }
+                let mut f = files.clone();
+                if let Some(b) = f.get_mut(name) {
+                    b[pos] = m;
+                }
+                if let Ok(r) = lottery::verify::verify(&f)
+                    && r.ok()
+                {
+                    passed.push(format!(
+                        "{name} byte {pos}: {:?} -> {:?}",
+                        orig[pos] as char, m as char
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        passed.is_empty(),
+        "undetected changes:\n{}",
+        passed.join("\n")
+    );
+    Ok(())
+}
