@@ -274,7 +274,8 @@ fn applicant_json_recipe_reproduces_the_ticket() -> Res {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout)?;
     let row = result_row(base(), id)?;
-    assert_eq!(v["result"], "verified");
+    assert_eq!(v["status"], "verified");
+    assert_eq!(v["result"]["school_id"], col(&row, "school_id"));
     assert_eq!(v["inclusion_proof"], "valid");
     assert_eq!(v["manifest_signature"], "valid");
     assert_eq!(v["lottery_number"], col(&row, "lottery_number"));
@@ -316,7 +317,7 @@ fn unknown_applicant_is_exit_1() -> Res {
     let r = verify(&[p(base()), "--applicant", "nobody", "--json"], &[]);
     assert_eq!(r.code, 1);
     let v: Value = serde_json::from_str(&r.stdout)?;
-    assert_eq!(v["result"], "not_found");
+    assert_eq!(v["status"], "not_found");
     Ok(())
 }
 
@@ -375,6 +376,15 @@ fn keygen_cosign_and_verified_signer() -> Res {
     let file = dir.join("cosign-notary-9.json");
     assert!(file.is_file(), "{}", r.stdout);
     assert!(r.stdout.contains("co-signature written"));
+    assert!(
+        r.stdout
+            .lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("VERIFIED"),
+        "the summary still ends with VERIFIED: {}",
+        r.stdout
+    );
 
     let r = verify(&[p(&dir), "--lang", "en"], &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
@@ -391,6 +401,23 @@ fn keygen_cosign_and_verified_signer() -> Res {
         .filter_map(|s| s["name"].as_str())
         .collect();
     assert_eq!(names, ["bureau", "notary-9"]);
+
+    // A second notary co-signs in JSON mode: the report names the file written.
+    let key2 = keys.join("second.key");
+    assert_eq!(
+        verify(&["keygen", p(&key2), "--signer", "notary-10"], &[]).code,
+        0
+    );
+    let r = verify(&[p(&dir), "--cosign", p(&key2), "--json"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout)?;
+    assert!(
+        v["cosign_file"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("cosign-notary-10.json")
+    );
+    std::fs::remove_file(dir.join("cosign-notary-10.json"))?;
 
     // --trust-key with the notary's fingerprint passes; with an unknown key it fails.
     let fp = j["signers"][1]["fingerprint"]

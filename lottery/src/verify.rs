@@ -386,12 +386,20 @@ fn signed_parts(raw: &[u8], kind: &str) -> Result<Signed, String> {
         .get(kind)
         .cloned()
         .ok_or_else(|| format!("no {kind:?} object"))?;
+    if let Some(extra) = v
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != kind && *k != "signatures"))
+    {
+        return Err(format!(
+            "unexpected top-level field {extra:?} (outside what the signatures cover)"
+        ));
+    }
     let sigs = v
         .get("signatures")
         .and_then(Value::as_array)
         .ok_or_else(|| "no signatures array".to_string())?
         .iter()
-        .map(SignatureEntry::from_json)
+        .map(signature_entry)
         .collect();
     let canonical = manifest::jcs(&v).ok().as_deref() == Some(raw);
     let bytes = manifest::jcs(&doc).map_err(|e| e.to_string())?;
@@ -401,6 +409,17 @@ fn signed_parts(raw: &[u8], kind: &str) -> Result<Signed, String> {
         sigs,
         canonical,
     })
+}
+
+/// A signature entry with exactly the fields `signer`, `public_key`, `signature`.
+fn signature_entry(v: &Value) -> Result<SignatureEntry, String> {
+    if let Some(extra) = v.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !matches!(k.as_str(), "signer" | "public_key" | "signature"))
+    }) {
+        return Err(format!("unexpected field {extra:?} in a signature entry"));
+    }
+    SignatureEntry::from_json(v)
 }
 
 fn signer(e: &SignatureEntry, role: String) -> Signer {
@@ -523,6 +542,25 @@ pub fn verify_with_progress(
             )));
         }
     }
+    // Hash every listed file while the inputs parse (the two largest jobs of the first stages).
+    let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
+    let (hashes, parsed) = rayon::join(
+        || {
+            use rayon::prelude::*;
+            listed
+                .par_iter()
+                .map(|(n, _, _)| sha256(get(n)).to_hex())
+                .collect::<Vec<String>>()
+        },
+        || {
+            FrozenRound::parse(
+                get("policy.toml"),
+                get("schools.csv"),
+                get("teachers.csv"),
+                get("applicants.csv"),
+            )
+        },
+    );
     let mut v1: Vec<Finding> = Vec::new();
     if !m.canonical {
         v1.push(Finding::msg(
@@ -530,9 +568,8 @@ pub fn verify_with_progress(
             "manifest.json: the file is not in canonical JSON form (RFC 8785)",
         ));
     }
-    for (name, hash, bytes) in &listed {
-        let b = files.get(name).map(Vec::as_slice).unwrap_or(&[]);
-        let found = sha256(b).to_hex();
+    for ((name, hash, bytes), found) in listed.iter().zip(hashes) {
+        let b = get(name);
         if found != *hash {
             c.changed.insert(name.clone());
             v1.push(Finding::msg(
@@ -639,6 +676,28 @@ pub fn verify_with_progress(
                 ));
             }
         }
+        // Signature entries' signer names are labels outside the signed bytes; the checkpoint's
+        // are bound by the manifest's checkpoint_hash, so a key that signed both must carry the
+        // same name in both.
+        for (k, e) in m.sigs.iter().enumerate() {
+            if let Ok(e) = e
+                && let Some(Ok(c)) = cp
+                    .sigs
+                    .iter()
+                    .find(|c| matches!(c, Ok(c) if c.public_key == e.public_key))
+                && c.signer != e.signer
+            {
+                v2.note(Finding::msg(
+                    Location::file(MANIFEST_FILE)
+                        .field(format!("signatures[{k}].signer"))
+                        .values(&c.signer, &e.signer),
+                    format!(
+                        "manifest.json, field signatures[{k}].signer: expected {:?} (the same key signed the freeze checkpoint under that name), found {:?}",
+                        c.signer, e.signer
+                    ),
+                ));
+            }
+        }
         // The bureau signs both: the freeze checkpoint (before any randomness) and the manifest.
         if let (Some(Ok(a)), Some(Ok(b))) = (cp.sigs.first(), m.sigs.first())
             && a.public_key != b.public_key
@@ -664,7 +723,10 @@ pub fn verify_with_progress(
                     .get("cosignature")
                     .cloned()
                     .ok_or_else(|| "no cosignature object".to_string())?;
-                let e = SignatureEntry::from_json(&inner)?;
+                if v.as_object().is_some_and(|o| o.len() != 1) {
+                    return Err("unexpected top-level field besides \"cosignature\"".into());
+                }
+                let e = signature_entry(&inner)?;
                 let canonical = manifest::jcs(&v).ok().as_deref() == Some(bytes.as_slice());
                 Ok((e, canonical))
             });
@@ -704,12 +766,7 @@ pub fn verify_with_progress(
 
     // V3 — input root.
     progress(Stage::InputRoot);
-    let round = match FrozenRound::parse(
-        c.get("policy.toml"),
-        c.get("schools.csv"),
-        c.get("teachers.csv"),
-        c.get("applicants.csv"),
-    ) {
+    let round = match parsed {
         Ok(r) => Some(r),
         Err(e) => {
             let loc = record_error_location(&e, files);
@@ -1240,6 +1297,29 @@ fn finish(c: Ctx<'_>, mut report: Report, round: Option<&FrozenRound>) -> Report
     let files = c.files;
     let changed = c.changed;
     let mut checks = c.checks;
+    // A manifest whose own signature fails cannot be trusted to say what a file should hash to:
+    // the manifest is then what changed.
+    let bad_manifest_sig =
+        checks
+            .iter()
+            .find(|k| k.id == "V2")
+            .and_then(|k| match (&k.status, &k.location) {
+                (Status::Fail(m), Some(l))
+                    if l.file == MANIFEST_FILE && l.field.as_deref() == Some("signature") =>
+                {
+                    Some((m.clone(), l.clone()))
+                }
+                _ => None,
+            });
+    if let Some((msg, loc)) = bad_manifest_sig
+        && let Some(v) = checks.first_mut()
+        && let Status::Fail(m) = &mut v.status
+    {
+        *m = format!(
+            "{m} — but manifest.json's own signature does not verify, so the manifest is what changed: {msg} [V2]"
+        );
+        v.location = Some(loc);
+    }
     let first_changed = checks
         .first()
         .and_then(|v| v.location.clone())

@@ -66,6 +66,17 @@ fn main() -> ExitCode {
         eprintln!("{}", lang.t("usage: fairdraw-verify DIR [--applicant ID] [--json] [--lang zh|en] [--cosign KEYFILE]", "用法：fairdraw-verify 目录 [--applicant 报名号] [--json] [--lang zh|en] [--cosign 密钥文件]"));
         return ExitCode::from(2);
     };
+    // A key that cannot be used is refused before any work.
+    let cosign_key = match &cli.cosign {
+        None => None,
+        Some(k) => match read_key(k) {
+            Ok(sk) => Some(sk),
+            Err(e) => {
+                eprintln!("{}: {e}", lang.t("cannot co-sign", "无法联署"));
+                return ExitCode::from(2);
+            }
+        },
+    };
     let bar = progress_bar(lang);
     if let Some(b) = &bar {
         b.set_message(lang.t("reading the bundle", "读取数据包"));
@@ -78,12 +89,17 @@ fn main() -> ExitCode {
         }
     };
     if let Some(id) = cli.applicant {
-        if let Some(b) = bar {
-            b.finish_and_clear();
+        if let Some(b) = &bar {
+            b.set_message(lang.t("input root and inclusion proof", "输入根与包含证明"));
         }
-        return applicant(&files, &id, lang, cli.json);
+        return applicant(&files, &id, lang, cli.json, bar);
     }
+    let t0 = std::time::Instant::now();
+    let timing = std::env::var_os("FAIRDRAW_VERIFY_TIMING").is_some();
     let result = verify::verify_with_progress(&files, &mut |stage| {
+        if timing {
+            eprintln!("{:?} at {:?}", stage, t0.elapsed());
+        }
         if let Some(b) = &bar {
             b.set_message(stage_name(stage, lang));
         }
@@ -125,33 +141,45 @@ fn main() -> ExitCode {
             ));
         }
     }
-    if cli.json {
-        println!("{}", json_report(&report, ok, trust_msg.as_deref()));
-    } else {
-        print_report(&report, lang, ok, trust_msg.as_deref());
-    }
-    if !ok {
-        return ExitCode::from(1);
-    }
-    if let Some(keyfile) = cli.cosign {
-        return match cosign(&dir, &files, &keyfile) {
-            Ok(path) => {
-                if !cli.json {
-                    println!(
-                        "{} {}",
-                        lang.t("co-signature written:", "联署签名已写入："),
-                        path.display()
-                    );
-                }
-                ExitCode::SUCCESS
-            }
+    // Co-sign only after every check passed; the co-signature line comes before the final
+    // VERIFIED line so the summary still ends with it.
+    let mut cosigned = None;
+    if ok && let Some((signer, key)) = &cosign_key {
+        match cosign(&dir, &files, signer, key) {
+            Ok(path) => cosigned = Some(path),
             Err(e) => {
                 eprintln!("{}: {e}", lang.t("cannot co-sign", "无法联署"));
-                ExitCode::from(2)
+                return ExitCode::from(2);
             }
-        };
+        }
     }
-    ExitCode::SUCCESS
+    let cosign_line = cosigned.as_ref().map(|p| {
+        format!(
+            "{} {}",
+            lang.t("co-signature written:", "联署签名已写入："),
+            p.display()
+        )
+    });
+    if cli.json {
+        let mut v = json_report(&report, ok, trust_msg.as_deref());
+        if let Some(p) = &cosigned {
+            v["cosign_file"] = serde_json::Value::String(p.display().to_string());
+        }
+        println!("{v}");
+    } else {
+        print_report(
+            &report,
+            lang,
+            ok,
+            trust_msg.as_deref(),
+            cosign_line.as_deref(),
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// A spinner on stderr, only when stderr is a terminal.
@@ -242,7 +270,7 @@ fn status_word(s: &Status, lang: Lang) -> &'static str {
     }
 }
 
-fn print_report(r: &Report, lang: Lang, ok: bool, trust: Option<&str>) {
+fn print_report(r: &Report, lang: Lang, ok: bool, trust: Option<&str>, before_last: Option<&str>) {
     let rehearsal = r.domain == Some(lottery::Domain::Rehearsal);
     println!("{} {}", lang.t("Round:", "轮次："), r.round_id);
     if rehearsal {
@@ -282,6 +310,9 @@ fn print_report(r: &Report, lang: Lang, ok: bool, trust: Option<&str>) {
     if let Some(t) = trust {
         println!("  {t}");
     }
+    if let Some(l) = before_last {
+        println!("{l}");
+    }
     if ok {
         let kind = if rehearsal {
             lang.t("REHEARSAL ", "演练 ")
@@ -319,7 +350,7 @@ fn print_report(r: &Report, lang: Lang, ok: bool, trust: Option<&str>) {
     }
 }
 
-fn json_report(r: &Report, ok: bool, trust: Option<&str>) -> String {
+fn json_report(r: &Report, ok: bool, trust: Option<&str>) -> serde_json::Value {
     let checks: Vec<serde_json::Value> = r
         .checks
         .iter()
@@ -352,7 +383,6 @@ fn json_report(r: &Report, ok: bool, trust: Option<&str>) -> String {
             "location": c.location.as_ref().map(location_json),
         })),
     })
-    .to_string()
 }
 
 fn location_json(l: &verify::Location) -> serde_json::Value {
@@ -362,8 +392,18 @@ fn location_json(l: &verify::Location) -> serde_json::Value {
     })
 }
 
-fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
-    let view = match verify::applicant_view(files, id) {
+fn applicant(
+    files: &Files,
+    id: &str,
+    lang: Lang,
+    json: bool,
+    bar: Option<indicatif::ProgressBar>,
+) -> ExitCode {
+    let view = verify::applicant_view(files, id);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let view = match view {
         Ok(Some(v)) => v,
         Ok(None) => {
             let msg = format!(
@@ -377,7 +417,7 @@ fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"application_id": id, "result": "not_found", "error": msg})
+                    serde_json::json!({"application_id": id, "status": "not_found", "error": msg})
                 );
             }
             eprintln!("{msg}");
@@ -387,7 +427,7 @@ fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"result": "unusable", "error": e.to_string()})
+                    serde_json::json!({"status": "unusable", "error": e.to_string()})
                 );
             }
             eprintln!("{}: {e}", lang.t("unusable input", "输入不可用"));
@@ -418,9 +458,9 @@ fn applicant(files: &Files, id: &str, lang: Lang, json: bool) -> ExitCode {
             "{}",
             serde_json::json!({
                 "application_id": id,
-                "result": if ok { "verified" } else { "failed" },
+                "status": if ok { "verified" } else { "failed" },
                 "record": map(&view.record),
-                "placement": map(&view.result),
+                "result": map(&view.result),
                 "school_id": view.result_field("school_id"),
                 "lottery_number": view.result_field("lottery_number"),
                 "points": view.result_field("points"),
@@ -679,15 +719,19 @@ fn read_key(path: &Path) -> Result<(String, ed25519_dalek_key::Key), String> {
     ed25519_dalek_key::read(path)
 }
 
-fn cosign(dir: &Path, files: &Files, keyfile: &Path) -> Result<PathBuf, String> {
-    let (signer, key) = read_key(keyfile)?;
+fn cosign(
+    dir: &Path,
+    files: &Files,
+    signer: &str,
+    key: &ed25519_dalek_key::Key,
+) -> Result<PathBuf, String> {
     let man: serde_json::Value =
         serde_json::from_slice(files.get("manifest.json").map(Vec::as_slice).unwrap_or(&[]))
             .map_err(|e| e.to_string())?;
     let doc = &man["manifest"];
     let domain = lottery::Domain::parse(doc["domain"].as_str().unwrap_or(""))
         .ok_or("manifest: bad domain")?;
-    let bytes = lottery::bundle::cosign_file(domain, doc, &signer, &key.0);
+    let bytes = lottery::bundle::cosign_file(domain, doc, signer, &key.0);
     let path = dir.join(format!("cosign-{signer}.json"));
     std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
@@ -714,8 +758,15 @@ mod ed25519_dalek_key {
             }
         }
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        lottery::manifest::parse_key_file(&text)
-            .map(|(s, k)| (s, Key(k)))
-            .map_err(|e| format!("{}: {e}", path.display()))
+        let (signer, key) = lottery::manifest::parse_key_file(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // The signer names the co-signature file: keep it a plain file name.
+        if !lottery::policy::is_id(&signer) {
+            return Err(format!(
+                "{}: signer {signer:?}: only ASCII letters, digits, . _ - are allowed",
+                path.display()
+            ));
+        }
+        Ok((signer, Key(key)))
     }
 }
