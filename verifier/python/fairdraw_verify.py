@@ -857,6 +857,8 @@ def parse_schools(b):
         if not _ID.fullmatch(sc.id) or (out and out[-1].id.encode() >= sc.id.encode()):
             raise Unusable(where + ": school_id invalid, repeated or out of order")
         sc.name = f[1]
+        if not sc.name or len(sc.name.encode()) > 200 or ";" in sc.name:
+            raise Unusable(where + ", name: 1-200 characters without , \" ; or line breaks")
         if f[2] not in ("public", "private"):
             raise Unusable(where + ": kind must be public or private")
         sc.private = f[2] == "private"
