@@ -158,6 +158,16 @@ fn statuses(report: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The Python report's statuses, without V11 (supplements) when the Rust verifier does not report
+/// that check yet.
+fn comparable(python: &Value, rust: &Value) -> Vec<(String, String)> {
+    let rust_has_v11 = statuses(rust).iter().any(|(id, _)| id == "V11");
+    statuses(python)
+        .into_iter()
+        .filter(|(id, _)| rust_has_v11 || id != "V11")
+        .collect()
+}
+
 fn first_failure(report: &Value) -> Option<String> {
     statuses(report)
         .into_iter()
@@ -197,7 +207,7 @@ fn assert_agree(py: &str, dir: &Path, case: &str) -> TestResult {
     );
     assert_eq!(p.json["result"], "verified", "{case}");
     assert_eq!(
-        statuses(&p.json),
+        comparable(&p.json, &r.json),
         statuses(&r.json),
         "{case}: check statuses differ"
     );
@@ -479,6 +489,66 @@ fn python_verifier_catches_tampering() -> TestResult {
     Ok(())
 }
 
+/// A bundle with a supplement (`s1-…`: declined seats refilled, late arrivals placed, PROTOCOL.md
+/// §11): the Python verifier re-computes it (V11) and names a tampered supplement file. Compared
+/// with the Rust verifier check by check once that reports V11 too.
+#[test]
+fn python_verifier_checks_supplements() -> TestResult {
+    let Some(py) = python() else { return Ok(()) };
+    let out = temp_dir("supplement")?.join("bundle");
+    let sim = Command::new(fairdraw_bin()?)
+        .args(["simulate", "--applicants", "1200", "--schools", "12"])
+        .args(["--seed-text", "python-supplement", "--declines", "6"])
+        .args(["--late", "5", "--out"])
+        .arg(&out)
+        .output()?;
+    assert!(
+        sim.status.success(),
+        "fairdraw simulate --declines: {sim:?}"
+    );
+    assert!(
+        out.join("s1-manifest.json").exists(),
+        "no supplement written"
+    );
+    let rust_has_v11 = statuses(&run_rust(&out)?.json)
+        .iter()
+        .any(|(id, _)| id == "V11");
+    let p = run_python(py, &out)?;
+    assert_eq!(p.code, 0, "{}\n{}", p.json, p.stderr);
+    assert_eq!(check(&p.json, "V11").0, "pass", "{}", p.json);
+    if rust_has_v11 {
+        assert_agree(py, &out, "supplement")?;
+    } else {
+        eprintln!("NOTE: fairdraw-verify does not report V11 yet; the Python V11 runs alone");
+    }
+    // Reordered refill rows: the supplement manifest's hash no longer matches.
+    let refills = std::fs::read(out.join("s1-refills.csv"))?;
+    edit(&out, "s1-refills.csv", |t| {
+        let mut lines: Vec<&str> = t.lines().collect();
+        if lines.len() > 3 {
+            lines.swap(1, 2);
+        }
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    })?;
+    let p = run_python(py, &out)?;
+    assert_eq!(p.code, 1, "{}", p.json);
+    let (st, detail) = check(&p.json, "V11");
+    assert_eq!(st, "fail", "{}", p.json);
+    assert!(detail.contains("s1-refills.csv"), "{detail}");
+    if rust_has_v11 {
+        assert_caught(py, &out, "tampered supplement")?;
+    }
+    // A stray supplement file without a manifest is a failure.
+    std::fs::write(out.join("s1-refills.csv"), refills)?;
+    std::fs::write(out.join("s2-declines.csv"), "application_id\n")?;
+    let p = run_python(py, &out)?;
+    let (st, detail) = check(&p.json, "V11");
+    assert_eq!(st, "fail", "{}", p.json);
+    assert!(detail.contains("s2-declines.csv"), "{detail}");
+    std::fs::remove_dir_all(out.parent().unwrap_or(&out))?;
+    Ok(())
+}
+
 /// The spec's conformance vectors (`vectors/`, PROTOCOL.md §10), recomputed by the Python
 /// verifier from the folder alone, including the tampered bundles of `bundle_tamper.json`.
 #[test]
@@ -584,7 +654,8 @@ fn rebuild_with_policy(base: &Path, policy: &str, shrink: bool, out: &Path) -> T
 /// does not use: separate family tickets, open-first reserves, single and per-school tie-breaking
 /// in every mechanism, choice rounds, deferred acceptance with reserves over all schools, serial
 /// dictatorship by category, reallocation by bureau order or without fallback, class families
-/// apart or ignored, fixed class caps.
+/// apart or ignored, fixed class caps, and siblings follow (`family_overflow`, §6.3.8) with
+/// separate and joint family tickets.
 #[test]
 fn python_verifier_agrees_under_policy_variants() -> TestResult {
     let Some(py) = python() else { return Ok(()) };
@@ -592,7 +663,7 @@ fn python_verifier_agrees_under_policy_variants() -> TestResult {
     let policy = std::fs::read_to_string(base.join("policy.toml"))?;
     let head = &policy[..policy.find("[[stages]]").ok_or("no stages")?];
     let quota = &policy[policy.find("[quota]").ok_or("no quota")?..];
-    let variants: [(&str, &str, &str, bool); 3] = [
+    let variants: [(&str, &str, &str, bool); 5] = [
         (
             "separate",
             r#"
@@ -699,6 +770,81 @@ fallback = "distance"
             "families = \"joint\"",
             true,
         ),
+        (
+            "siblings-separate",
+            r#"
+[[stages]]
+name = "private"
+mechanism = "first_choice_first"
+schools = "private"
+tracks = ["local", "migrant"]
+tie_breaking = "per_school"
+
+[[stages]]
+name = "catchment"
+mechanism = "deferred_acceptance"
+schools = "public"
+tracks = ["local"]
+priority = "category"
+tie_breaking = "per_school"
+
+[[stages]]
+name = "points"
+mechanism = "serial_dictatorship"
+schools = "public"
+tracks = ["migrant"]
+priority = "points"
+seats = "points"
+
+[[stages]]
+name = "open"
+mechanism = "first_choice_first"
+schools = "public"
+tracks = ["local", "migrant"]
+seats = "all"
+choice_rounds = 2
+
+[[stages]]
+name = "reallocation"
+mechanism = "reallocation"
+schools = "public"
+tracks = ["local", "migrant"]
+seats = "all"
+
+[classes]
+balance = ["migrant", "gender"]
+families = "together"
+"#,
+            "families = \"separate\"\nfamily_overflow = true",
+            true,
+        ),
+        (
+            "siblings-joint",
+            r#"
+[[stages]]
+name = "private"
+mechanism = "deferred_acceptance"
+schools = "private"
+tracks = ["local", "migrant"]
+reserve_order = "open_first"
+
+[[stages]]
+name = "public"
+mechanism = "deferred_acceptance"
+schools = "public"
+tracks = ["local", "migrant"]
+seats = "all"
+
+[[stages]]
+name = "reallocation"
+mechanism = "reallocation"
+schools = "any"
+tracks = ["local", "migrant"]
+fallback = "bureau_order"
+"#,
+            "families = \"joint\"\nfamily_overflow = true",
+            true,
+        ),
     ];
     for (name, stages, families, shrink) in variants {
         let text = format!(
@@ -707,6 +853,21 @@ fallback = "distance"
         );
         let out = temp_dir(&format!("variant-{name}"))?.join("bundle");
         rebuild_with_policy(&base, &text, shrink, &out)?;
+        if families.contains("family_overflow = true") {
+            let results = std::fs::read_to_string(out.join("results.csv"))?;
+            let followed = results
+                .lines()
+                .filter(|l| l.split(',').nth(5) == Some("family"))
+                .count();
+            eprintln!("{name}: {followed} siblings admitted with detail family");
+            // With separate tickets twins are split often: the sibling step must have admitted
+            // someone, or the variant tests nothing. (Joint tickets split a family only when a
+            // seat boundary falls between two consecutive numbers, which these inputs may not do.)
+            assert!(
+                followed > 0 || families.contains("joint"),
+                "{name}: no sibling admitted with detail family"
+            );
+        }
         assert_agree(py, &out, name)?;
         std::fs::remove_dir_all(out.parent().unwrap_or(&out))?;
     }

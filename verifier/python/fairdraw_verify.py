@@ -19,6 +19,7 @@ import struct
 import sys
 
 UNPLACED = -1
+COORD_LIMIT = (1 << 30) - 1  # |x|, |y| of schools.csv and applicants.csv (PROTOCOL.md §9.1 D4)
 FORMAT = "fairdraw-bundle/1"
 PROTOCOL = "fairdraw/v1"
 CEREMONY_FILES = ["checkpoint.json", "commitments.json", "reveals.json", "beacon.json"]
@@ -603,8 +604,8 @@ class Policy:
 
 _POLICY_KEYS = {
     "": ({"protocol": str, "round": dict, "tracks": list, "groups": list, "categories": list,
-          "points": list, "families": str, "manual_reasons": list, "stages": list,
-          "classes": dict, "quota": dict}, {"protocol", "round", "tracks", "stages"}),
+          "points": list, "families": str, "family_overflow": bool, "manual_reasons": list,
+          "stages": list, "classes": dict, "quota": dict}, {"protocol", "round", "tracks", "stages"}),
     "round": ({"id": str, "title": str, "grade": str, "mode": str, "draw_date": str,
                "max_choices": int, "birth_from": str, "birth_to": str},
               {"id", "title", "grade", "mode", "draw_date", "max_choices"}),
@@ -613,7 +614,7 @@ _POLICY_KEYS = {
                {"name", "weight", "cap"}),
     "stages": ({"name": str, "mechanism": str, "schools": str, "tracks": list, "priority": str,
                 "seats": str, "tie_breaking": str, "reserve_order": str, "choice_rounds": int,
-                "fallback": str, "points_required": bool}, {"name", "mechanism", "schools", "tracks"}),
+                "fallback": str}, {"name", "mechanism", "schools", "tracks"}),
     "classes": ({"max_size": int, "balance": list, "families": str, "teachers": bool}, set()),
     "quota": ({"high_schools": list}, {"high_schools"}),
     "high_schools": ({"id": str, "name": str, "seats": int}, {"id", "name", "seats"}),
@@ -652,6 +653,8 @@ def check_policy_shape(d):
     for key in ("tracks", "groups", "manual_reasons"):
         if not all(isinstance(x, str) for x in d.get(key, [])):
             raise Unusable("policy.toml: %s must be a list of strings" % key)
+    if "classes" in d and not all(isinstance(x, str) for x in d["classes"].get("balance", [])):
+        raise Unusable("policy.toml: classes.balance must be a list of strings")
     for k, st in enumerate(d["stages"]):
         if not all(isinstance(x, str) for x in st["tracks"]):
             raise Unusable("policy.toml: stages[%d].tracks must be a list of strings" % k)
@@ -684,6 +687,9 @@ def check_policy_rules(p):
     names("manual_reasons", p.manual_reasons)
     names("stages", [st["name"] for st in p.stages])
     for st in p.stages:
+        if st["name"] == "manual":
+            raise Unusable("policy.toml: stages.manual: \"manual\" is reserved for manual "
+                           "placements in results.csv")
         if any(t not in p.tracks for t in st["tracks"]):
             raise Unusable("policy.toml: stages.%s.tracks: unknown track" % st["name"])
         if st["priority"] == "points" and not p.points:
@@ -694,6 +700,11 @@ def check_policy_rules(p):
         if st["choice_rounds"] is not None and not 1 <= st["choice_rounds"] < (1 << 32):
             raise Unusable("policy.toml: stages.%s.choice_rounds: must be at least 1" % st["name"])
     if p.classes is not None:
+        balance = p.classes.get("balance", [])
+        names("classes.balance", balance)
+        if sum(1 for g in balance if g != "gender") > 32:
+            raise Unusable("policy.toml: classes.balance: at most 32 groups besides gender can be "
+                           "balanced")
         if any(g != "gender" and g not in p.groups for g in p.classes.get("balance", [])):
             raise Unusable("policy.toml: classes.balance: unknown group")
         if p.classes.get("families", "together") not in ("together", "apart", "ignore"):
@@ -741,6 +752,7 @@ def parse_policy(b):
         p.families = d.get("families", "joint")
         if p.families not in ("joint", "separate"):
             raise Unusable("policy.toml: families must be joint or separate")
+        p.family_overflow = d.get("family_overflow", False)
         p.manual_reasons = list(d.get("manual_reasons", []))
         p.stages = []
         for st in d["stages"]:
@@ -823,8 +835,8 @@ def parse_xy(x, y, what):
     if not _INT.fullmatch(x) or not _INT.fullmatch(y):
         raise Unusable(what + ": x and y must both be integers or both empty")
     px, py = int(x), int(y)
-    if abs(px) > 1 << 40 or abs(py) > 1 << 40:
-        raise Unusable(what + ": coordinate out of range")
+    if abs(px) > COORD_LIMIT or abs(py) > COORD_LIMIT:
+        raise Unusable(what + ": coordinate out of range (at most ±%d metres)" % COORD_LIMIT)
     return (px, py)
 
 
@@ -845,6 +857,8 @@ def parse_schools(b):
         if not _ID.fullmatch(sc.id) or (out and out[-1].id.encode() >= sc.id.encode()):
             raise Unusable(where + ": school_id invalid, repeated or out of order")
         sc.name = f[1]
+        if not sc.name or len(sc.name.encode()) > 200 or ";" in sc.name:
+            raise Unusable(where + ", name: 1-200 characters without , \" ; or line breaks")
         if f[2] not in ("public", "private"):
             raise Unusable(where + ": kind must be public or private")
         sc.private = f[2] == "private"
@@ -1228,11 +1242,60 @@ def draw(r, seed):
             detail[i] = d
             cats = A.cat[i]
             out["category"][i] = cats.get(s, 0) if cats else 0
+        if P.family_overflow and st["mechanism"] != "reallocation":
+            siblings_follow(r, out, k, participants, general, ppool)
     for i in range(n):
         if school_of[i] == UNPLACED and detail[i] is None:
             detail[i] = ("no_stage",) if not took_part[i] else ("no_choice",) if not had_choice[i] \
                 else ("no_seat",)
     return out
+
+
+def siblings_follow(r, out, k, participants, general, ppool):
+    """Siblings follow (§6.3.8, policy `family_overflow`), after stage k's waitlists: a family
+    member still unplaced who lists the school where another member was placed by this stage
+    (detail other than `family`) is admitted there too — a general seat, else a points seat, else
+    above capacity — and leaves this stage's waitlists of that school and of the schools it ranks
+    below it."""
+    A = r.A
+    school_of, stage_of, detail = out["school"], out["stage"], out["detail"]
+    fam = sorted((A.family[i], i) for i in participants if A.family[i])
+    groups = []
+    for f, i in fam:
+        if groups and groups[-1][0] == f:
+            groups[-1][1].append(i)
+        else:
+            groups.append((f, [i]))
+    admitted = {}  # applicant -> school
+    for _, members in groups:
+        for i in members:
+            if stage_of[i] != k or detail[i] == ("family",):
+                continue
+            s = school_of[i]
+            for j in members:
+                if school_of[j] != UNPLACED or s not in A.choices[j]:
+                    continue
+                if general[s] > 0:
+                    general[s] -= 1
+                elif ppool[s] > 0:
+                    ppool[s] -= 1
+                school_of[j] = s
+                stage_of[j] = k
+                detail[j] = ("family",)
+                cats = A.cat[j]
+                out["category"][j] = cats.get(s, 0) if cats else 0
+                admitted[j] = s
+    if not admitted:
+        return
+    kept = []
+    for ws, wschool, lst in out["waitlists"]:
+        if ws == k:
+            lst = [j for j in lst if j not in admitted
+                   or A.choices[j].index(wschool) < A.choices[j].index(admitted[j])]
+            if not lst:
+                continue
+        kept.append((ws, wschool, lst))
+    out["waitlists"] = kept
 
 
 def priority_key(r, out, basis, i, s, rank, ncat):
@@ -1862,6 +1925,7 @@ NAMES = {
     "V8": "every lottery number, placement, waitlist, points total, class list and quota re-computed",
     "V9": "results root",
     "V10": "ceremony log hash chain",
+    "V11": "supplements: refill of declined seats and late arrivals re-computed",
 }
 
 
@@ -2005,17 +2069,21 @@ def verify(files, progress=None):
         listed.append((sget(f, "name"), sget(f, "sha256"), -1 if b is None else b))
     listed_names = set(x[0] for x in listed)
     fail1 = None
+    changed = set()  # listed files whose bytes differ from the manifest
     if not man_canonical:
         fail1 = "manifest.json: the file is not in canonical JSON form (RFC 8785)"
     for name, h, nbytes in listed:
         if name not in files:
             raise Unusable("%s: file is missing" % name)
         found = hashlib.sha256(files[name]).hexdigest()
+        if found != h or len(files[name]) != nbytes:
+            changed.add(name)
         if fail1 is None and (found != h or len(files[name]) != nbytes):
             fail1 = "%s: SHA-256 differs from the manifest (expected %s, found %s)" % (name, h, found)
     for name in sorted(files):
         cosign = name.startswith("cosign-") and name.endswith(".json")
-        if name != "manifest.json" and not cosign and name not in listed_names and fail1 is None:
+        if name != "manifest.json" and not cosign and name not in listed_names and fail1 is None \
+                and not is_supplement_file(name):  # supplement files are checked by V11
             fail1 = "%s: file is not listed in the manifest" % name
     for req in ["policy.toml", "schools.csv", "teachers.csv", "applicants.csv"] + CEREMONY_FILES \
             + RESULT_FILES:
@@ -2034,7 +2102,20 @@ def verify(files, progress=None):
                                    "public_key": pk.hex(), "role": "manifest"})
         elif fail2 is None:
             fail2 = "manifest.json: signer %s: the signature does not match the document" % signer
-    cp, cp_bytes, cp_sigs, cp_canonical = signed_parts(files, "checkpoint.json", "checkpoint")
+    def unreadable(e):
+        """A file that cannot be read is a failure when its bytes differ from the manifest
+        (someone changed it), else the bundle is unusable (like the engine's verifier)."""
+        name = str(e).split(":", 1)[0]
+        if name not in changed:
+            raise e
+        return "%s; its SHA-256 differs from the manifest" % e
+
+    try:
+        cp, cp_bytes, cp_sigs, cp_canonical = signed_parts(files, "checkpoint.json", "checkpoint")
+    except Unusable as e:
+        msg = unreadable(e)
+        fail2 = fail2 or msg
+        cp, cp_bytes, cp_sigs, cp_canonical = None, b"", [], True
     if not cp_canonical and fail2 is None:
         fail2 = "checkpoint.json: not in canonical JSON form"
     cp_msg = signing_message(domain, "checkpoint", cp_bytes)
@@ -2042,7 +2123,7 @@ def verify(files, progress=None):
         if not ed25519_verify(pk, cp_msg, sig) and fail2 is None:
             fail2 = "checkpoint.json: signer %s: the signature does not match the document" % signer
     if not cp_sigs:
-        if fail2 is None:
+        if fail2 is None and cp is not None:
             fail2 = "checkpoint.json: no signatures"
     elif man_sigs and cp_sigs[0][1] != man_sigs[0][1] and fail2 is None:
         fail2 = ("manifest.json: signed by key %s but the freeze checkpoint by key %s — the "
@@ -2066,9 +2147,50 @@ def verify(files, progress=None):
             fail2 = "%s: signer %s: the signature does not match the document" % (name, signer)
     push("V2", "fail" if fail2 else "pass", fail2 or "")
 
+    def v10():
+        if "log.jsonl" not in files:
+            if sget(man, "log_head") == "":
+                push("V10", "skip", "no ceremony log in this bundle")
+            else:
+                push("V10", "fail", "manifest.json names a log head but log.jsonl is missing")
+        else:
+            head, lerr = verify_log(domain, files["log.jsonl"])
+            if lerr:
+                push("V10", "fail", "log.jsonl: " + lerr)
+            elif head.hex() != sget(man, "log_head"):
+                push("V10", "fail", "log.jsonl: chain head %s differs from the manifest's log_head %s"
+                     % (head.hex(), sget(man, "log_head")))
+            else:
+                push("V10", "pass")
+
+    def v11(r, out):
+        if not any(is_supplement_file(name) for name in files):
+            push("V11", "skip", "no supplements in this bundle")
+        elif out is None:
+            push("V11", "skip", "the main draw is not verified")
+        else:
+            note("supplements")
+            ids, failure = verify_supplements(r, files, out, man_sigs[0][1] if man_sigs else None)
+            if failure:
+                push("V11", "fail", failure)
+            else:
+                push("V11", "pass", "verified: %s" % ", ".join(ids))
+
     # V3 — input root.
     note("parsing inputs")
-    r = load_round(files)
+    try:
+        r = load_round(files)
+    except Unusable as e:
+        if not any(f in changed for f in INPUT_FILES + ["applicants.csv"]):
+            raise
+        push("V3", "fail", "%s (after %s changed; its SHA-256 differs from the manifest)" % (
+            e, ", ".join(f for f in INPUT_FILES + ["applicants.csv"] if f in changed)))
+        for cid in ("V4", "V5", "V6", "V7", "V8", "V9"):
+            push(cid, "skip", "the published inputs cannot be read")
+        v10()
+        v11(None, None)
+        rep["checks"] = checks
+        return rep
     rep["applicants"] = r.n
     rep["schools"] = r.m
     note("input root")
@@ -2078,16 +2200,19 @@ def verify(files, progress=None):
     policy_hash = hashlib.sha256(r.policy_bytes).hexdigest()
     claims = [
         ("manifest.json", "input_root", sget(man, "input_root"), root_hex),
-        ("checkpoint.json", "input_root", sget(cp, "input_root"), root_hex),
         ("manifest.json", "tree_size", str(iget(man, "tree_size") or 0), str(size)),
-        ("checkpoint.json", "tree_size", str(iget(cp, "tree_size") or 0), str(size)),
         ("manifest.json", "policy_hash", sget(man, "policy_hash"), policy_hash),
         ("manifest.json", "round_id", rep["round_id"], r.policy.round_id),
         ("manifest.json", "domain", domain.name, r.domain.name),
-        ("checkpoint.json", "domain", sget(cp, "domain"), r.domain.name),
         ("manifest.json", "checkpoint_hash", sget(man, "checkpoint_hash"),
          hashlib.sha256(files["checkpoint.json"]).hexdigest()),
     ]
+    if cp is not None:
+        claims += [
+            ("checkpoint.json", "input_root", sget(cp, "input_root"), root_hex),
+            ("checkpoint.json", "tree_size", str(iget(cp, "tree_size") or 0), str(size)),
+            ("checkpoint.json", "domain", sget(cp, "domain"), r.domain.name),
+        ]
     fail3 = None
     for f, field, found, expected in claims:
         if found != expected:
@@ -2097,31 +2222,26 @@ def verify(files, progress=None):
 
     # V4 — checkpoint counts.
     exp_cp = checkpoint_doc(r, root_hex, size)
-    push("V4", "pass" if exp_cp == cp else "fail",
-         "" if exp_cp == cp else first_json_difference("checkpoint.json", exp_cp, cp))
+    if cp is None:
+        push("V4", "skip", "checkpoint.json cannot be read")
+    else:
+        push("V4", "pass" if exp_cp == cp else "fail",
+             "" if exp_cp == cp else first_json_difference("checkpoint.json", exp_cp, cp))
 
     # V5 — commitments and reveals.
-    com = parse_json(files["commitments.json"], "commitments.json")
-    rev = parse_json(files["reveals.json"], "reveals.json")
-    commitments = []
-    for x in com.get("commitments", []) if isinstance(com, dict) else []:
-        c = sget(x, "commitment")
-        if not is_lower_hex(c, 32):
-            raise Unusable("commitments.json: commitment: expected 64 lowercase hex digits")
-        commitments.append((sget(x, "party"), bytes.fromhex(c)))
-    reveals = []
-    for x in rev.get("reveals", []) if isinstance(rev, dict) else []:
-        sh = sget(x, "share")
-        if not is_lower_hex(sh, 32):
-            raise Unusable("reveals.json: party %s: share must be 64 hex digits" % sget(x, "party"))
-        reveals.append((sget(x, "party"), bytes.fromhex(sh)))
-    bj = parse_json(files["beacon.json"], "beacon.json")
-    for k in ("kind", "source", "value"):
-        if not isinstance(bj, dict) or not isinstance(bj.get(k), str):
-            raise Unusable("beacon.json: cannot be read: missing string field %r" % k)
-    if not is_lower_hex(bj["value"]) or not 1 <= len(bj["value"]) // 2 <= 4096:
-        raise Unusable("beacon.json: value: 1..=4096 bytes of lowercase hex")
-    beacon = bytes.fromhex(bj["value"])
+    try:
+        com, commitments, reveals, bj, beacon = read_ceremony(files, "")
+    except Unusable as e:
+        msg = unreadable(e)
+        push("V5", "fail", msg)
+        push("V6", "skip", "ceremony files cannot be read")
+        push("V7", "skip", "no seed: the commitments do not check")
+        push("V8", "skip", "no seed")
+        push("V9", "skip", "results differ")
+        v10()
+        v11(r, None)
+        rep["checks"] = checks
+        return rep
     fail5 = None
     if sget(com, "round_id") != r.policy.round_id or sget(com, "input_root") != root_hex:
         fail5 = "commitments.json: round_id or input_root differ from the frozen round"
@@ -2155,7 +2275,7 @@ def verify(files, progress=None):
                 if p not in parties:
                     err = "party %s revealed without a commitment" % p
                     break
-    if err is None:
+    if err is None and fail5 is None:  # like the engine: any V5 finding leaves no seed
         h = [rid, policy_hash_bytes(r), root, u64be(size), beacon, u64be(len(reveals))]
         for party, sh in sorted(reveals, key=lambda x: x[0].encode()):
             h += [party.encode(), sh]
@@ -2163,8 +2283,8 @@ def verify(files, progress=None):
     elif fail5 is None:
         fail5 = "reveals.json: " + err
     push("V5", "fail" if fail5 else "pass", fail5 or "")
-    push("V6", "fail" if bj["source"] == "" else "pass",
-         "beacon.json: the source is empty" if bj["source"] == "" else "")
+    push("V6", "fail" if bj["source"].strip() == "" else "pass",
+         "beacon.json: the source is empty" if bj["source"].strip() == "" else "")
 
     # V7 — seed.
     if seed is None:
@@ -2176,16 +2296,26 @@ def verify(files, progress=None):
              % (seed.hex(), sget(man, "seed")))
     rep["seed"] = seed.hex() if seed else ""
 
-    # V8 — replay the draw; V9 — results root.
+    # V8 — replay the draw; V9 — results root of the replayed files (like the engine's verifier,
+    # V9 is checked whenever the draw replays, also when a published result file differs).
+    main_out = []
+    main_ok = [False]
     if seed is None:
         push("V8", "skip", "no seed")
-        push("V9", "skip", "results differ")
+        push("V9", "skip", "no seed")
     else:
-        v8 = replay(r, seed, files, rep, note)
-        if v8 is not None:
+        v8 = replay(r, seed, files, rep, note, main_out)
+        if not main_out:
             push("V8", "fail", v8)
-            push("V9", "skip", "results differ")
+            push("V9", "skip", "no replay")
         else:
+            expected = main_out[1]
+            if v8 is not None:
+                push("V8", "fail", v8)
+            else:
+                trusted = ", ".join(rep["trusted"])
+                push("V8", "pass", ("recomputed: %s; taken from the bundle (not recomputed): %s"
+                                    % (", ".join(rep["recomputed"]), trusted)) if trusted else "")
             note("results root")
             tag = domain.tag("leaf/result").encode()
             pre = b"\x00" + u32be(len(tag)) + tag
@@ -2194,38 +2324,53 @@ def verify(files, progress=None):
             for name in RESULT_FILES:
                 nb = name.encode()
                 p2 = pre + u32be(len(nb)) + nb
-                for line in files[name].split(b"\n")[1:-1]:
+                for line in expected[name].encode().split(b"\n")[1:-1]:
                     leaves.append(sha(p2 + u32be(len(line)) + line).digest())
             rr = merkle_root(leaves)
             rep["results_root"] = rr.hex()
-            trusted = ", ".join(rep["trusted"])
-            detail = ("recomputed: %s; taken from the bundle (not recomputed): %s"
-                      % (", ".join(rep["recomputed"]), trusted)) if trusted else ""
-            if rr.hex() != sget(man, "results_root") or len(leaves) != iget(man, "results_size"):
-                push("V8", "pass", detail)
+            if rr.hex() != sget(man, "results_root"):
                 push("V9", "fail", "manifest.json: results_root: expected %s (recomputed), found %s"
                      % (rr.hex(), sget(man, "results_root")))
+            elif len(leaves) != iget(man, "results_size"):
+                push("V9", "fail", "manifest.json: results_size: expected %d, found %s"
+                     % (len(leaves), iget(man, "results_size")))
             else:
-                push("V8", "pass", detail)
                 push("V9", "pass")
+                main_ok[0] = v8 is None
 
-    # V10 — ceremony log chain.
-    if "log.jsonl" not in files:
-        if sget(man, "log_head") == "":
-            push("V10", "skip", "no ceremony log in this bundle")
-        else:
-            push("V10", "fail", "manifest.json names a log head but log.jsonl is missing")
-    else:
-        head, lerr = verify_log(domain, files["log.jsonl"])
-        if lerr:
-            push("V10", "fail", "log.jsonl: " + lerr)
-        elif head.hex() != sget(man, "log_head"):
-            push("V10", "fail", "log.jsonl: chain head %s differs from the manifest's log_head %s"
-                 % (head.hex(), sget(man, "log_head")))
-        else:
-            push("V10", "pass")
+    # V10 — ceremony log chain; V11 — supplements.
+    v10()
+    v11(r, main_out[0] if main_ok[0] else None)
     rep["checks"] = checks
     return rep
+
+
+def read_ceremony(files, prefix):
+    """Commitments, reveals and beacon (`<prefix>commitments.json`, …), in the engine's order:
+    the three JSON files, the beacon's fields, the commitments, the shares."""
+    cn, rn, bn = prefix + "commitments.json", prefix + "reveals.json", prefix + "beacon.json"
+    com = parse_json(files[cn], cn)
+    rev = parse_json(files[rn], rn)
+    bj = parse_json(files[bn], bn)
+    for k in ("kind", "source", "value"):
+        if not isinstance(bj, dict) or not isinstance(bj.get(k), str):
+            raise Unusable("%s: cannot be read: missing string field %r" % (bn, k))
+    if not is_lower_hex(bj["value"]) or not 1 <= len(bj["value"]) // 2 <= 4096:
+        raise Unusable("%s: value: 1..=4096 bytes of lowercase hex" % bn)
+    beacon = bytes.fromhex(bj["value"])
+    commitments = []
+    for x in com.get("commitments", []) if isinstance(com, dict) else []:
+        c = sget(x, "commitment")
+        if not is_lower_hex(c, 32):
+            raise Unusable("%s: commitment: expected 64 lowercase hex digits" % cn)
+        commitments.append((sget(x, "party"), bytes.fromhex(c)))
+    reveals = []
+    for x in rev.get("reveals", []) if isinstance(rev, dict) else []:
+        sh = sget(x, "share")
+        if not is_lower_hex(sh, 32):
+            raise Unusable("%s: party %s: share must be 64 hex digits" % (rn, sget(x, "party")))
+        reveals.append((sget(x, "party"), bytes.fromhex(sh)))
+    return com, commitments, reveals, bj, beacon
 
 
 def policy_hash_bytes(r):
@@ -2254,8 +2399,9 @@ def verify_log(domain, log):
     return head, None
 
 
-def replay(r, seed, files, rep, note):
-    """Recomputes the draw; returns the first discrepancy, or None."""
+def replay(r, seed, files, rep, note, keep=None):
+    """Recomputes the draw; returns the first discrepancy, or None. The outcome is appended to
+    `keep` when given."""
     note("draw")
     try:
         out = draw(r, seed)
@@ -2267,6 +2413,8 @@ def replay(r, seed, files, rep, note):
         return "the draw cannot be replayed: %s" % e
     rep["placed"] = sum(1 for s in out["school"] if s != UNPLACED)
     expected = render(r, out)
+    if keep is not None:
+        keep += [out, expected]
     rep["recomputed"] = [
         "lottery numbers and tickets", "points", "manual placements",
         "every stage's placements (%s)" % ", ".join(
@@ -2284,6 +2432,278 @@ def replay(r, seed, files, rep, note):
         if d:
             return d
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Supplements (§11): refill of declined seats and late arrivals; check V11.
+# ---------------------------------------------------------------------------------------------
+
+SUPPLEMENT_FILES = ["declines.csv", "late_applicants.csv", "commitments.json", "reveals.json",
+                    "beacon.json", "refills.csv", "late_results.csv"]
+REFILLS_HEADER = "seq,school_id,application_id,vacated_school_id"
+LATE_RESULTS_HEADER = "application_id,school_id,lottery_number,ticket,detail"
+_SUP_ID = re.compile(r"s[1-9][0-9]{0,2}")
+
+
+def is_supplement_file(name):
+    """`s<k>-…` with k = 1…999 without leading zeros."""
+    p, sep, _ = name.partition("-")
+    return bool(sep) and _SUP_ID.fullmatch(p) is not None
+
+
+class SupplementFail(Exception):
+    pass
+
+
+def supplement_seed(r, rid, root, size, beacon, commitments, reveals):
+    """§4.3 with the supplement's round id, root and ceremony; the engine's error order."""
+    if not commitments:
+        raise SupplementFail("no commitments: at least one party must commit")
+    for what, parties in (("committed", [p for p, _ in commitments]),
+                          ("revealed", [p for p, _ in reveals])):
+        ps = sorted(x.encode() for x in parties)
+        for a, b in zip(ps, ps[1:]):
+            if a == b:
+                raise SupplementFail("party %s %s twice" % (a.decode(), what))
+    rb = rid.encode()
+    for party, c in commitments:
+        match = [sh for p, sh in reveals if p == party]
+        if not match:
+            raise SupplementFail("party %s committed but did not reveal" % party)
+        if hash_fields(r.domain.tag("commit"), [rb, root, party.encode(), match[0]]) != c:
+            raise SupplementFail("party %s: the revealed share does not match its commitment" % party)
+    for p, _ in reveals:
+        if p not in [x for x, _ in commitments]:
+            raise SupplementFail("party %s revealed without a commitment" % p)
+    h = [rb, policy_hash_bytes(r), root, u64be(size), beacon, u64be(len(reveals))]
+    for party, sh in sorted(reveals, key=lambda x: x[0].encode()):
+        h += [party.encode(), sh]
+    return hash_fields(r.domain.tag("seed"), h)
+
+
+def run_supplement(r, out, cur, declines, late, seed):
+    """Refill (§11.3) then late arrivals (§11.4). Returns (cur after refill, refills, late rows)."""
+    A = r.A
+    m = r.m
+    cur = list(cur)
+    orders = [[] for _ in range(m)]
+    seen = [set() for _ in range(m)]
+    for k, s, lst in sorted(out["waitlists"], key=lambda w: (w[1], w[0])):
+        for i in lst:
+            if i not in seen[s]:
+                seen[s].add(i)
+                orders[s].append(i)
+    held = [0] * m
+    for s in cur:
+        if s != UNPLACED:
+            held[s] += 1
+    queue = []
+    qpos = [0]
+
+    def vacate(s):
+        held[s] -= 1
+        if held[s] < r.schools[s].capacity:
+            queue.append(s)
+
+    gone = set()
+    for d in declines:
+        gone.add(d)
+        if cur[d] != UNPLACED:
+            vacate(cur[d])
+            cur[d] = UNPLACED
+    cursor = [0] * m
+    refills = []
+    while qpos[0] < len(queue):
+        s = queue[qpos[0]]
+        qpos[0] += 1
+        lst = orders[s]
+        while cursor[s] < len(lst):
+            j = lst[cursor[s]]
+            cursor[s] += 1
+            if j in gone or A.manual[j] is not None:
+                continue
+            prefs = A.choices[j]
+            if s not in prefs:
+                continue
+            c = cur[j]
+            if c != UNPLACED and c in prefs and prefs.index(s) >= prefs.index(c):
+                continue
+            cur[j] = s
+            held[s] += 1
+            refills.append((s, j, c))
+            if c != UNPLACED:
+                vacate(c)
+            break
+    # Late arrivals into the public schools' remaining seats.
+    spare = [0 if sc.private else max(sc.capacity - held[k], 0) for k, sc in enumerate(r.schools)]
+    joint = r.policy.families == "joint"
+    names = ["family:" + late.family[p] if (late.family[p] and joint) else late.id[p]
+             for p in range(len(late.id))]
+    tickets = tickets_for(r.domain, purpose_key(r.domain, seed, "late"), names)
+    numbers = rank_by_ticket(tickets)
+    order = sorted(range(len(names)), key=numbers.__getitem__)
+    coords = all(sc.xy is not None for sc in r.schools)
+    bureau = [k for k, sc in enumerate(r.schools) if not sc.private]
+    placed = reallocate(late.choices, spare, order, late.xy if coords else None,
+                        [sc.xy for sc in r.schools] if coords else None, bureau)
+    reasons = {"Preference": "preference", "Distance": "distance", "BureauOrder": "bureau_order"}
+    rows = [(late.id[p], placed[p][0], numbers[p], tickets[p],
+             reasons.get(placed[p][1], "no_seat") if placed[p][0] != UNPLACED else "no_seat")
+            for p in range(len(names))]
+    return cur, refills, rows
+
+
+def verify_supplements(r, files, out, bureau_key, main_manifest_name="manifest.json"):
+    """Check V11: supplements s1, s2, … until a manifest is missing. Returns (ids, failure)."""
+    dom = r.domain
+    cur = list(out["school"])
+    covered = set()
+    ids = []
+    previous = main_manifest_name
+    k = 1
+    while True:
+        sid = "s%d" % k
+        man_name = sid + "-manifest.json"
+        if man_name not in files:
+            break
+        ids.append(sid)
+        names = ["%s-%s" % (sid, n) for n in SUPPLEMENT_FILES]
+        covered.add(man_name)
+        covered.update(names)
+        try:
+            cur = verify_one_supplement(r, files, out, cur, sid, names, previous, man_name,
+                                        bureau_key)
+        except SupplementFail as e:
+            return ids, str(e)
+        except Unusable as e:
+            return ids, str(e)
+        previous = man_name
+        k += 1
+    for name in sorted(files):
+        if is_supplement_file(name) and name not in covered:
+            return ids, ("%s: supplement file without a supplement manifest before it in the chain"
+                         % name)
+    return ids, None
+
+
+def verify_one_supplement(r, files, out, cur, sid, names, previous, man_name, bureau_key):
+    dom = r.domain
+    mb = files[man_name]
+    try:
+        v = json.loads(mb.decode("utf-8"), parse_float=JsonFloat, parse_constant=_no_const)
+    except (ValueError, UnicodeDecodeError, JcsError) as e:
+        raise SupplementFail("%s: not JSON: %s" % (man_name, e))
+    if jcs_or_none(v) != mb:
+        raise SupplementFail("%s: not in canonical JSON form" % man_name)
+    doc = v.get("supplement") if isinstance(v, dict) else None
+    if doc is None:
+        raise SupplementFail("%s: no supplement object" % man_name)
+    doc_bytes = jcs_or_none(doc)
+    if doc_bytes is None:
+        raise SupplementFail("%s: the supplement is outside the canonical-JSON subset" % man_name)
+    sigs = v.get("signatures")
+    if not isinstance(sigs, list) or not sigs:
+        raise SupplementFail("%s: no signatures" % man_name)
+    msg = signing_message(dom, "supplement", doc_bytes)
+    for k, e in enumerate(sigs):
+        signer, pk, sig = parse_sig_entry(e, man_name)
+        if not ed25519_verify(pk, msg, sig):
+            raise SupplementFail("%s: signer %s: the signature does not match the document"
+                                 % (man_name, signer))
+        if k == 0 and bureau_key is not None and pk != bureau_key:
+            raise SupplementFail("%s: signed by key %s but the main manifest by key %s"
+                                 % (man_name, fingerprint(pk), fingerprint(bureau_key)))
+    prev_hash = hashlib.sha256(files[previous]).hexdigest() if previous in files else ""
+    if sget(doc, "previous_manifest") != prev_hash:
+        raise SupplementFail("%s: previous_manifest: expected %s (SHA-256 of %s), found %s"
+                             % (man_name, prev_hash, previous, sget(doc, "previous_manifest")))
+    if sget(doc, "supplement") != sid or sget(doc, "domain") != dom.name:
+        raise SupplementFail("%s: supplement id or domain differ" % man_name)
+    listed = doc.get("files") if isinstance(doc.get("files"), list) else []
+    if len(listed) != len(names):
+        raise SupplementFail("%s: expected %d files listed, found %d"
+                             % (man_name, len(names), len(listed)))
+    for want, f in zip(names, listed):
+        name = sget(f, "name")
+        if name != want:
+            raise SupplementFail("%s: expected file %s, found %s" % (man_name, want, q(name)))
+        if want not in files:
+            raise SupplementFail("%s: file is missing" % want)
+        h = hashlib.sha256(files[want]).hexdigest()
+        if sget(f, "sha256") != h or iget(f, "bytes") != len(files[want]):
+            raise SupplementFail("%s: SHA-256 differs from %s (found %s)" % (want, man_name, h))
+    # Declines: main-round applicants, each once.
+    db = files[names[0]]
+    try:
+        text = db.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SupplementFail("%s, line 1: not valid UTF-8" % names[0])
+    if not text.endswith("\n"):
+        raise SupplementFail("%s: the file must end with a line break" % names[0])
+    lines = text[:-1].split("\n")
+    if lines[0] != "application_id":
+        raise SupplementFail("%s, line 1: header must be exactly \"application_id\"" % names[0])
+    index = {aid: i for i, aid in enumerate(r.A.id)}
+    declines = []
+    for k, aid in enumerate(lines[1:]):
+        i = index.get(aid)
+        if i is None:
+            raise SupplementFail("%s, line %d: %s is not an applicant of the round"
+                                 % (names[0], k + 2, q(aid)))
+        if i in declines:
+            raise SupplementFail("%s, line %d: %s is listed twice" % (names[0], k + 2, q(aid)))
+        declines.append(i)
+    # Late applicants: applicants.csv's format, new ids, no manual placements.
+    lb = files[names[1]]
+    try:
+        late = parse_applicants(lb, r.policy, r.schools, r.school_ix)
+    except Unusable as e:
+        raise SupplementFail(str(e).replace("applicants.csv", names[1], 1))
+    for p, aid in enumerate(late.id):
+        if aid in index:
+            raise SupplementFail("%s: late applicant %s already has an application in the main "
+                                 "round" % (names[1], aid))
+        if late.manual[p] is not None:
+            raise SupplementFail("%s: late applicant %s: manual placements are made before the "
+                                 "main draw" % (names[1], aid))
+    # Input root: previous manifest hash, declines file, late applicant leaves.
+    ftag = dom.tag("leaf/file")
+    leaves = [leaf_hash(encode_fields(ftag, [b"previous-manifest", bytes.fromhex(prev_hash)])),
+              leaf_hash(encode_fields(ftag, [names[0].encode(), db]))]
+    atag = dom.tag("leaf/applicant")
+    for line in lb[:-1].split(b"\n")[1:]:
+        leaves.append(leaf_hash(encode_fields(atag, line.split(b","))))
+    root = merkle_root(leaves)
+    size = len(leaves)
+    if sget(doc, "input_root") != root.hex() or iget(doc, "tree_size") != size:
+        raise SupplementFail("%s: input_root: expected %s (recomputed), found %s"
+                             % (man_name, root.hex(), sget(doc, "input_root")))
+    com, commitments, reveals, bj, beacon = read_ceremony(files, sid + "-")
+    rid = "%s/%s" % (r.policy.round_id, sid)
+    if sget(com, "round_id") != rid or sget(com, "input_root") != root.hex():
+        raise SupplementFail("%s: round_id or input_root differ from the supplement" % names[2])
+    try:
+        seed = supplement_seed(r, rid, root, size, beacon, commitments, reveals)
+    except SupplementFail as e:
+        raise SupplementFail("%s: %s" % (names[3], e))
+    if sget(doc, "seed") != seed.hex():
+        raise SupplementFail("%s: seed: expected %s (re-derived), found %s"
+                             % (man_name, seed.hex(), sget(doc, "seed")))
+    cur, refills, rows = run_supplement(r, out, cur, declines, late, seed)
+    sch = lambda s: "" if s == UNPLACED else r.schools[s].id  # noqa: E731
+    rf = [REFILLS_HEADER] + ["%d,%s,%s,%s" % (k + 1, sch(s), r.A.id[j], sch(c))
+                             for k, (s, j, c) in enumerate(refills)]
+    lr = [LATE_RESULTS_HEADER] + ["%s,%s,%d,%s,%s" % (aid, sch(s), num, t.hex(), d)
+                                  for aid, s, num, t, d in rows]
+    for name, lines in ((names[5], rf), (names[6], lr)):
+        try:
+            found = files[name].decode("utf-8")
+        except UnicodeDecodeError:
+            raise SupplementFail("%s: not valid UTF-8" % name)
+        d = first_line_difference(name, "\n".join(lines) + "\n", found)
+        if d:
+            raise SupplementFail(d)
+    return cur
 
 
 # ---------------------------------------------------------------------------------------------
