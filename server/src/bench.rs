@@ -350,12 +350,12 @@ fn scaling(args: &BenchArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "fairdraw bench — {} choices each; seconds (peak RSS MiB during the phase)",
+        "fairdraw bench — {} choices each; wall s/CPU s (peak RSS MiB during the phase)",
         args.choices
     );
     print!("{:<28}", "phase");
     for (n, m, _) in &runs {
-        print!(" {:>22}", format!("{n}/{m}"));
+        print!(" {:>24}", format!("{n}/{m}"));
     }
     println!(" {:>12}", "1M/10k ratio");
     let names: Vec<String> = runs[0].2["phases"]
@@ -374,13 +374,16 @@ fn scaling(args: &BenchArgs) -> Result<()> {
                 .as_array()
                 .and_then(|a| a.iter().find(|p| p["phase"] == name.as_str()));
             let s = p.and_then(|p| p["seconds"].as_f64()).unwrap_or(f64::NAN);
+            let cpu = p
+                .and_then(|p| p["cpu_seconds"].as_f64())
+                .unwrap_or(f64::NAN);
             let mem = p.and_then(|p| p["peak_mib"].as_f64());
             secs.push(s);
             let cell = match mem {
-                Some(mm) => format!("{s:.3} ({mm:.0})"),
-                None => format!("{s:.3}"),
+                Some(mm) => format!("{s:.3}/{cpu:.2} ({mm:.0})"),
+                None => format!("{s:.3}/{cpu:.2}"),
             };
-            print!(" {cell:>22}");
+            print!(" {cell:>24}");
         }
         let ratio = secs.last().copied().unwrap_or(f64::NAN) / secs[0];
         println!(" {ratio:>12.1}");
