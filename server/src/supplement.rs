@@ -208,25 +208,7 @@ pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Writte
     if parties.windows(2).any(|w| w[0] == w[1]) {
         bail!("a party is named twice");
     }
-    let ceremony = Ceremony {
-        commitments: req
-            .shares
-            .iter()
-            .map(|(p, s)| Commitment {
-                party: p.clone(),
-                commitment: commitment(domain, &rid, &root, p, s),
-            })
-            .collect(),
-        reveals: req
-            .shares
-            .iter()
-            .map(|(p, s)| Reveal {
-                party: p.clone(),
-                share: *s,
-            })
-            .collect(),
-        beacon: req.beacon.clone(),
-    };
+    let ceremony = ceremony_from_shares(domain, &rid, &root, &req.shares, req.beacon.clone());
     let (files, out) = supplement::build(&SupplementInput {
         round: &r.round,
         base: &r.base,
@@ -249,6 +231,34 @@ pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Writte
         late_total: sup.late.len(),
         id,
     })
+}
+
+/// The supplement's ceremony from the parties' shares: each commitment bound to the
+/// supplement's round id and input root (PROTOCOL.md §11.2), each share revealed.
+fn ceremony_from_shares(
+    domain: Domain,
+    rid: &str,
+    root: &Digest,
+    shares: &[(String, [u8; 32])],
+    beacon: Beacon,
+) -> Ceremony {
+    Ceremony {
+        commitments: shares
+            .iter()
+            .map(|(p, s)| Commitment {
+                party: p.clone(),
+                commitment: commitment(domain, rid, root, p, s),
+            })
+            .collect(),
+        reveals: shares
+            .iter()
+            .map(|(p, s)| Reveal {
+                party: p.clone(),
+                share: *s,
+            })
+            .collect(),
+        beacon,
+    }
 }
 
 /// Writes the supplement's files into the bundle directory, each atomically, the manifest last.
@@ -360,29 +370,19 @@ pub fn simulate(
             )
         })
         .collect();
-    let ceremony = Ceremony {
-        commitments: shares
-            .iter()
-            .map(|(p, s)| Commitment {
-                party: p.clone(),
-                commitment: commitment(domain, &rid, &root, p, s),
-            })
-            .collect(),
-        reveals: shares
-            .iter()
-            .map(|(p, s)| Reveal {
-                party: p.clone(),
-                share: *s,
-            })
-            .collect(),
-        beacon: Beacon {
+    let ceremony = ceremony_from_shares(
+        domain,
+        &rid,
+        &root,
+        &shares,
+        Beacon {
             kind: "text".into(),
             source: format!("simulated late-arrival beacon from the seed text {seed_text:?}"),
             value: hash_fields("fairdraw/sim/late-beacon", &[seed_text.as_bytes()])
                 .0
                 .to_vec(),
         },
-    };
+    );
     let created = format!("{}T10:00:00+08:00", r.round.policy.round.draw_date);
     let (files, _) = supplement::build(&SupplementInput {
         round: &r.round,
