@@ -539,9 +539,12 @@ pub fn parse_applicants(
                 },
             ));
         }
+        // The previous row's id (only its first field is read: a row with a bad shape is
+        // reported before any field error anyway).
         let prev = (i > 0).then(|| {
-            let p = text(i - 1);
-            p.split(',').next().unwrap_or(p)
+            let p = &body[starts[i - 1]..starts[i] - 1];
+            let id = p.split(|b| *b == b',').next().unwrap_or(p);
+            std::str::from_utf8(id).unwrap_or("\u{fffd}")
         });
         parse_applicant_row(line, &f, prev, policy, schools, &ids).map_err(|e| (false, e))
     };
@@ -1198,29 +1201,73 @@ impl std::hash::Hasher for IdHasher {
 }
 
 /// School id → index, for the hot paths (parsing, the draw, the checkpoint): one hash lookup
-/// instead of a binary search with string comparisons.
-pub struct SchoolIds<'a>(
-    std::collections::HashMap<&'a str, u32, std::hash::BuildHasherDefault<IdHasher>>,
-);
+/// instead of a binary search with string comparisons. Ids of at most 7 bytes are looked up as
+/// one integer (their bytes and their length), longer ones as strings.
+pub struct SchoolIds<'a> {
+    short: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<PackedHasher>>,
+    long: std::collections::HashMap<&'a str, u32, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// Hasher for packed ids: a folded 64×64→128-bit multiply, so every bit of the id reaches both
+/// the low bits (the bucket) and the high bits (the tag). Lookups only.
+#[derive(Default, Clone, Copy)]
+pub struct PackedHasher(u64);
+
+impl std::hash::Hasher for PackedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        let p = u128::from(self.0 ^ x) * 0x9e37_79b9_7f4a_7c15_u128;
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// An id of at most 7 bytes as one integer: its bytes, then its length in the last byte (so
+/// distinct ids give distinct integers).
+fn pack_id(id: &str) -> Option<u64> {
+    let b = id.as_bytes();
+    if b.len() > 7 {
+        return None;
+    }
+    let mut w = [0u8; 8];
+    w[..b.len()].copy_from_slice(b);
+    w[7] = b.len() as u8;
+    Some(u64::from_le_bytes(w))
+}
 
 impl<'a> SchoolIds<'a> {
     /// Indexes a school list.
     pub fn new(schools: &'a [School]) -> Self {
-        let mut map = std::collections::HashMap::with_capacity_and_hasher(
-            schools.len(),
-            std::hash::BuildHasherDefault::default(),
-        );
+        let mut ids = SchoolIds {
+            short: std::collections::HashMap::with_capacity_and_hasher(
+                schools.len(),
+                std::hash::BuildHasherDefault::default(),
+            ),
+            long: std::collections::HashMap::default(),
+        };
         for (i, s) in schools.iter().enumerate() {
             // The first of equal ids wins, as a binary search over a sorted list would find one
             // of them; school lists are checked for duplicates when parsed.
-            map.entry(s.id.as_str()).or_insert(i as u32);
+            match pack_id(&s.id) {
+                Some(k) => ids.short.entry(k).or_insert(i as u32),
+                None => ids.long.entry(s.id.as_str()).or_insert(i as u32),
+            };
         }
-        SchoolIds(map)
+        ids
     }
 
     /// Index of a school id.
     pub fn get(&self, id: &str) -> Option<u32> {
-        self.0.get(id).copied()
+        match pack_id(id) {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(id).copied(),
+        }
     }
 }
 
@@ -1349,6 +1396,43 @@ teachers = true
                 parse_applicants(&bytes, &policy, &schools).map(|v| v.len()),
                 serial(&bytes, &policy, &schools)
             );
+        }
+    }
+
+    /// Short and long ids, present and absent, look up as a scan of the list would.
+    #[test]
+    fn school_ids_lookup() {
+        let ids = [
+            "",
+            "S1",
+            "S1\0",
+            "S10",
+            "ABCDEFG",
+            "ABCDEFGH",
+            "ABCDEFGHIJ",
+            "Z",
+        ];
+        let schools: Vec<School> = ids
+            .iter()
+            .map(|id| School {
+                id: id.to_string(),
+                name: String::new(),
+                private: false,
+                capacity: 1,
+                reserved: Vec::new(),
+                points_seats: 0,
+                classes: 0,
+                xy: None,
+                graduates: 0,
+            })
+            .collect();
+        let map = SchoolIds::new(&schools);
+        for q in ids
+            .iter()
+            .chain(&["S", "S2", "ABCDEFGHI", "ABCDEFG\0", "S1\0\0"])
+        {
+            let expected = schools.iter().position(|s| s.id == *q).map(|i| i as u32);
+            assert_eq!(map.get(q), expected, "{q:?}");
         }
     }
 }
