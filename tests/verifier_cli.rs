@@ -209,7 +209,9 @@ fn json_report() -> Res {
     let ids: Vec<&str> = checks.iter().filter_map(|c| c["id"].as_str()).collect();
     assert_eq!(
         ids,
-        ["V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9", "V10"]
+        [
+            "V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9", "V10", "V11"
+        ]
     );
     assert!(
         checks

@@ -487,6 +487,90 @@ fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
     Ok(())
 }
 
+/// Demo step 8: after the results are out, three private-school admits give up their seats and
+/// two children arrive late; a supplement refills the seats down the published waitlists and
+/// places the late arrivals by a fresh lottery (PROTOCOL.md §11). Returns whether it verified.
+fn demo_supplement(dir: &std::path::Path, bundle: &std::path::Path) -> Result<bool> {
+    use server::supplement as sup;
+    println!(
+        "\n── 8. after the draw: declined seats refilled (递补) and late arrivals placed (随到随入)"
+    );
+    let replayed = sup::replay(sup::read_dir(bundle)?)?;
+    let results = String::from_utf8_lossy(&replayed.files["results.csv"]).into_owned();
+    let declines: String = results
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1).is_some_and(|s| s.contains("-MB-")))
+        .filter_map(|l| l.split(',').next())
+        .take(3)
+        .map(|id| format!("{id}\n"))
+        .collect();
+    let late = "申请编号,姓名,性别,出生日期,身份证号,监护人电话,家庭住址,报名通道,群体,志愿学校,坐标X,坐标Y\n\
+                JJ2607-L001,林晓东,男,2013-10-08,350582201310081532,13905951234,福建省晋江市青阳街道和平路18号,migrant,migrant,JJ-GB-01;JJ-GB-02,9800,15100\n\
+                JJ2607-L002,吴思琪,女,2014-02-11,350582201402112041,13905955678,福建省晋江市梅岭街道世纪大道66号,migrant,migrant,JJ-GB-03,10200,14800\n";
+    let salt_text = std::fs::read_to_string(dir.join("real/private/salt.key"))?;
+    let salt_key = lottery::Digest::from_hex(salt_text.trim())
+        .map_err(|e| anyhow::anyhow!("salt key: {e}"))?
+        .0;
+    let mut shares = Vec::new();
+    for p in ["bureau", "notary"] {
+        let mut s = [0u8; 32];
+        getrandom::fill(&mut s).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+        shares.push((p.to_string(), s));
+    }
+    let created = server::ceremony::now_rfc3339();
+    let (_, key) = server::ceremony::keys::read_key(&dir.join("keys/bureau.key"))?;
+    let w = sup::build(
+        &replayed,
+        &sup::Request {
+            id: None,
+            declines: &declines,
+            late: Some(("late.csv".into(), late.as_bytes().to_vec())),
+            salt_key,
+            shares,
+            beacon: lottery::bundle::Beacon {
+                kind: "hall_digits".into(),
+                source: "demo: digits read in the hall after the reveals".into(),
+                value: b"582093".to_vec(),
+            },
+            created: &created,
+        },
+        &key,
+    )?;
+    sup::write(bundle, &w.files)?;
+    if let Some(v) = &w.late_private {
+        let private = dir.join("real/private/late");
+        server::import::write_private(&private, v, None)?;
+        println!(
+            "  the late families' secrets and notices: {} (never published)",
+            private.display()
+        );
+    }
+    println!(
+        "  supplement {}: {} declined, {} refill offer(s) accepted down the waitlists, {} of {} late arrival(s) placed",
+        w.id,
+        declines.lines().count(),
+        w.refills,
+        w.late_placed,
+        w.late_total
+    );
+    let report =
+        lottery::verify::verify(&sup::read_dir(bundle)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let v11 = report.checks.iter().find(|c| c.id == "V11");
+    let ok = report.ok();
+    println!(
+        "  V11  {}  {}",
+        match v11.map(|c| &c.status) {
+            Some(lottery::verify::Status::Pass) => "pass".to_string(),
+            Some(lottery::verify::Status::Fail(m)) => format!("FAIL {m}"),
+            Some(lottery::verify::Status::Skip(m)) => format!("skip ({m})"),
+            None => "missing".to_string(),
+        },
+        v11.map_or("", |c| c.en)
+    );
+    Ok(ok)
+}
+
 fn cmd_demo(dir: Option<PathBuf>) -> Result<()> {
     let dir = match dir {
         Some(d) => d,
@@ -561,6 +645,7 @@ fn cmd_demo(dir: Option<PathBuf>) -> Result<()> {
             );
         }
     }
+    all_ok &= demo_supplement(&dir, &outcome.bundle)?;
     println!("\n════ Summary / 总结 ════");
     println!(
         "  public bundle (publish this)     {}",

@@ -240,6 +240,9 @@ fn describe(l: &verify::Location, lang: Lang) -> String {
 }
 
 /// Reads every regular file of the bundle directory (no subdirectories are expected).
+/// Largest bundle file read (8 GiB).
+const MAX_BUNDLE_FILE_BYTES: u64 = 8 << 30;
+
 fn read_bundle(dir: &Path) -> Result<Files, String> {
     let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut files = Files::new();
@@ -252,6 +255,14 @@ fn read_bundle(dir: &Path) -> Result<Files, String> {
         }
         if path.is_dir() {
             return Err(format!("{name}: unexpected directory in the bundle"));
+        }
+        // A hostile bundle must not exhaust memory: refuse a file larger than any real round's
+        // (a national cohort's applicants.csv is about 3 GB), before reading it.
+        let len = entry.metadata().map_err(|e| format!("{name}: {e}"))?.len();
+        if len > MAX_BUNDLE_FILE_BYTES {
+            return Err(format!(
+                "{name}: {len} bytes, more than the {MAX_BUNDLE_FILE_BYTES} bytes any bundle file may have"
+            ));
         }
         let bytes = std::fs::read(&path).map_err(|e| format!("{name}: {e}"))?;
         files.insert(name, bytes);
