@@ -548,43 +548,46 @@ pub fn parse_applicants(
         });
         parse_applicant_row(line, &f, prev, policy, schools, &ids).map_err(|e| (false, e))
     };
-    // Blocks of rows in parallel; in each, the rows up to its first field error and its first
-    // shape and field errors.
-    const BLOCK: usize = 2048;
-    let n = starts.len() - 1;
-    type Block = (Vec<Applicant>, Option<RecordError>, Option<RecordError>);
-    let blocks: Vec<Block> = (0..n.div_ceil(BLOCK))
+    // Every row in parallel, written in place in file order; a row with an error leaves an
+    // empty placeholder and its error competes for the first shape and the first field error
+    // (the lowest line of each, whatever the order the rows were parsed in).
+    let first: std::sync::Mutex<[Option<RecordError>; 2]> = std::sync::Mutex::new([None, None]);
+    let line_of = |e: &RecordError| match e {
+        RecordError::Line { line, .. } | RecordError::Field { line, .. } => *line,
+        RecordError::Policy(_) => usize::MAX,
+    };
+    let mut out: Vec<Applicant> = Vec::new();
+    (0..starts.len() - 1)
         .into_par_iter()
-        .map(|b| {
-            let range = b * BLOCK..((b + 1) * BLOCK).min(n);
-            let mut out: Block = (Vec::with_capacity(range.len()), None, None);
-            for i in range {
-                match row(i) {
-                    Ok(a) if out.2.is_none() => out.0.push(a),
-                    Ok(_) => {}
-                    Err((true, e)) => {
-                        out.1 = Some(e);
-                        break;
-                    }
-                    Err((false, e)) => {
-                        if out.2.is_none() {
-                            out.2 = Some(e);
-                        }
+        .map(|i| match row(i) {
+            Ok(a) => a,
+            Err((shape, e)) => {
+                if let Ok(mut g) = first.lock() {
+                    let slot = &mut g[usize::from(!shape)];
+                    if slot.as_ref().is_none_or(|p| line_of(&e) < line_of(p)) {
+                        *slot = Some(e);
                     }
                 }
+                Applicant {
+                    id: String::new(),
+                    track: String::new(),
+                    gender: Gender::F,
+                    groups: Vec::new(),
+                    choices: Vec::new(),
+                    categories: Vec::new(),
+                    indicators: Vec::new(),
+                    family: None,
+                    priority: Vec::new(),
+                    manual: None,
+                    xy: None,
+                    private_hash: Digest([0; 32]),
+                }
             }
-            out
         })
-        .collect();
-    if let Some(e) = blocks.iter().find_map(|b| b.1.clone()) {
+        .collect_into_vec(&mut out);
+    let [shape, field] = first.into_inner().unwrap_or_default();
+    if let Some(e) = shape.or(field) {
         return Err(e);
-    }
-    if let Some(e) = blocks.iter().find_map(|b| b.2.clone()) {
-        return Err(e);
-    }
-    let mut out = Vec::with_capacity(n);
-    for b in blocks {
-        out.extend(b.0);
     }
     Ok(out)
 }
