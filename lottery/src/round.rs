@@ -1331,7 +1331,7 @@ teachers = true
     }
 
     /// The parallel parse reports exactly the serial parse's first error (shape errors first,
-    /// then field errors, each the first in file order), across block boundaries.
+    /// then field errors, each the first in file order), wherever the rows are.
     #[test]
     fn parallel_parse_reports_the_serial_first_error() {
         let policy = Policy::parse(POLICY.as_bytes()).expect("policy");
