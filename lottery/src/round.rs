@@ -458,240 +458,421 @@ pub fn parse_applicants(
     policy: &Policy,
     schools: &[School],
 ) -> Result<Vec<Applicant>, RecordError> {
+    use rayon::prelude::*;
     const F: &str = "applicants.csv";
-    let rows = split_csv(F, bytes, APPLICANTS_HEADER)?;
+    const NCOL: usize = 13;
     let ids = SchoolIds::new(schools);
-    let mut out: Vec<Applicant> = Vec::with_capacity(rows.len());
-    for (line, f) in rows {
-        let id = f[0];
-        if !is_id(id) {
-            return Err(field_err(
-                F,
-                line,
-                "application_id",
-                "use 1-64 characters of A-Z a-z 0-9 . _ -",
-            ));
-        }
-        if let Some(prev) = out.last()
-            && prev.id.as_bytes() >= id.as_bytes()
-        {
-            return Err(field_err(
-                F,
-                line,
-                "application_id",
-                format!("{id:?} is out of order or repeated (rows are sorted by application_id)"),
-            ));
-        }
-        if !policy.tracks.iter().any(|t| t == f[1]) {
-            return Err(field_err(
-                F,
-                line,
-                "track",
-                format!("unknown track {:?}", f[1]),
-            ));
-        }
-        let gender = match f[2] {
-            "F" => Gender::F,
-            "M" => Gender::M,
-            _ => return Err(field_err(F, line, "gender", "expected F or M")),
-        };
-        let mut groups = Vec::new();
-        for g in list(f[3]) {
-            if !policy.groups.iter().any(|p| p == g) {
-                return Err(field_err(F, line, "groups", format!("unknown group {g:?}")));
-            }
-            if groups.last().is_some_and(|p: &String| p.as_str() >= g) {
-                return Err(field_err(
-                    F,
+    // The rows are parsed in parallel, each written in place in file order. Errors are exactly
+    // those of a serial parse: the file-level checks of `split_csv` first, then the first shape
+    // error (quotes, carriage returns, field count) in file order, then the first field error in
+    // file order.
+    let Some(body) = applicants_body(bytes) else {
+        split_csv(F, bytes, APPLICANTS_HEADER)?;
+        return Ok(Vec::new());
+    };
+    // Start offsets of the lines in `body`, found per chunk in parallel.
+    let chunks = line_chunks(body, 1 << 20);
+    let mut offset = 0;
+    let bases: Vec<usize> = chunks
+        .iter()
+        .map(|c| {
+            let o = offset;
+            offset += c.len();
+            o
+        })
+        .collect();
+    let per_chunk: Vec<Vec<usize>> = chunks
+        .par_iter()
+        .zip(bases)
+        .map(|(c, base)| {
+            let mut v = vec![base];
+            v.extend(
+                c.iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| base + i + 1),
+            );
+            v.pop();
+            v
+        })
+        .collect();
+    let mut starts: Vec<usize> =
+        Vec::with_capacity(per_chunk.iter().map(Vec::len).sum::<usize>() + 1);
+    for v in per_chunk {
+        starts.extend(v);
+    }
+    starts.push(body.len());
+    // The line text without its line break (valid UTF-8: `applicants_body` checked every chunk,
+    // and a line break never splits a character).
+    let text = |i: usize| -> &str {
+        std::str::from_utf8(&body[starts[i]..starts[i + 1] - 1]).unwrap_or("\u{fffd}")
+    };
+    // One row: its applicant, or its error (`true` for a shape error).
+    let row = |i: usize| -> Result<Applicant, (bool, RecordError)> {
+        let line = i + 2;
+        let l = text(i);
+        if l.contains('\r') || l.contains('"') {
+            return Err((
+                true,
+                RecordError::Line {
+                    file: F,
                     line,
-                    "groups",
-                    "groups must be sorted and not repeated",
-                ));
-            }
-            groups.push(g.to_string());
+                    reason: "carriage returns and quotes are not allowed".into(),
+                },
+            ));
         }
-        // Counted before the duplicate check, which is quadratic in the list's length.
-        let listed = list(f[4]);
-        if listed.len() > policy.round.max_choices as usize {
+        let mut f = [""; NCOL];
+        let mut n = 0;
+        for x in l.split(',') {
+            if n < NCOL {
+                f[n] = x;
+            }
+            n += 1;
+        }
+        if n != NCOL {
+            return Err((
+                true,
+                RecordError::Line {
+                    file: F,
+                    line,
+                    reason: format!("expected {NCOL} fields, found {n}"),
+                },
+            ));
+        }
+        // The previous row's id (only its first field is read: a row with a bad shape is
+        // reported before any field error anyway).
+        let prev = (i > 0).then(|| {
+            let p = &body[starts[i - 1]..starts[i] - 1];
+            let id = p.split(|b| *b == b',').next().unwrap_or(p);
+            std::str::from_utf8(id).unwrap_or("\u{fffd}")
+        });
+        parse_applicant_row(line, &f, prev, policy, schools, &ids).map_err(|e| (false, e))
+    };
+    // Every row in parallel, written in place in file order; a row with an error leaves an
+    // empty placeholder and its error competes for the first shape and the first field error
+    // (the lowest line of each, whatever the order the rows were parsed in).
+    let first: std::sync::Mutex<[Option<RecordError>; 2]> = std::sync::Mutex::new([None, None]);
+    let line_of = |e: &RecordError| match e {
+        RecordError::Line { line, .. } | RecordError::Field { line, .. } => *line,
+        RecordError::Policy(_) => usize::MAX,
+    };
+    let mut out: Vec<Applicant> = Vec::new();
+    (0..starts.len() - 1)
+        .into_par_iter()
+        .map(|i| match row(i) {
+            Ok(a) => a,
+            Err((shape, e)) => {
+                if let Ok(mut g) = first.lock() {
+                    let slot = &mut g[usize::from(!shape)];
+                    if slot.as_ref().is_none_or(|p| line_of(&e) < line_of(p)) {
+                        *slot = Some(e);
+                    }
+                }
+                Applicant {
+                    id: String::new(),
+                    track: String::new(),
+                    gender: Gender::F,
+                    groups: Vec::new(),
+                    choices: Vec::new(),
+                    categories: Vec::new(),
+                    indicators: Vec::new(),
+                    family: None,
+                    priority: Vec::new(),
+                    manual: None,
+                    xy: None,
+                    private_hash: Digest([0; 32]),
+                }
+            }
+        })
+        .collect_into_vec(&mut out);
+    let [shape, field] = first.into_inner().unwrap_or_default();
+    if let Some(e) = shape.or(field) {
+        return Err(e);
+    }
+    Ok(out)
+}
+
+/// The rows of a well-formed `applicants.csv` (valid UTF-8, ending with a line break, with the
+/// exact header) after the header line, each ending with `\n`; `None` when the file fails one of
+/// those checks (then `split_csv` reports the error).
+fn applicants_body(bytes: &[u8]) -> Option<&[u8]> {
+    use rayon::prelude::*;
+    let h = APPLICANTS_HEADER.len();
+    if bytes.len() <= h || &bytes[..h] != APPLICANTS_HEADER.as_bytes() || bytes[h] != b'\n' {
+        return None;
+    }
+    let body = &bytes[h + 1..];
+    // UTF-8 is checked per chunk; chunks end at line breaks, so they split no character.
+    let utf8 = line_chunks(body, 1 << 20)
+        .par_iter()
+        .all(|c| std::str::from_utf8(c).is_ok());
+    (utf8 && (body.is_empty() || body.ends_with(b"\n"))).then_some(body)
+}
+
+/// Splits `body` into chunks of whole lines (each ending at a `\n`, except perhaps the last) of
+/// about `size` bytes.
+fn line_chunks(body: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        let cut = if rest.len() <= size {
+            rest.len()
+        } else {
+            match rest[size..].iter().position(|b| *b == b'\n') {
+                Some(p) => size + p + 1,
+                None => rest.len(),
+            }
+        };
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    out
+}
+
+fn parse_applicant_row(
+    line: usize,
+    f: &[&str; 13],
+    prev: Option<&str>,
+    policy: &Policy,
+    schools: &[School],
+    ids: &SchoolIds<'_>,
+) -> Result<Applicant, RecordError> {
+    const F: &str = "applicants.csv";
+    let id = f[0];
+    if !is_id(id) {
+        return Err(field_err(
+            F,
+            line,
+            "application_id",
+            "use 1-64 characters of A-Z a-z 0-9 . _ -",
+        ));
+    }
+    if let Some(prev) = prev
+        && prev.as_bytes() >= id.as_bytes()
+    {
+        return Err(field_err(
+            F,
+            line,
+            "application_id",
+            format!("{id:?} is out of order or repeated (rows are sorted by application_id)"),
+        ));
+    }
+    if !policy.tracks.iter().any(|t| t == f[1]) {
+        return Err(field_err(
+            F,
+            line,
+            "track",
+            format!("unknown track {:?}", f[1]),
+        ));
+    }
+    let gender = match f[2] {
+        "F" => Gender::F,
+        "M" => Gender::M,
+        _ => return Err(field_err(F, line, "gender", "expected F or M")),
+    };
+    let mut groups = Vec::with_capacity(if f[3].is_empty() {
+        0
+    } else {
+        1 + f[3].matches(';').count()
+    });
+    for g in list(f[3]) {
+        if !policy.groups.iter().any(|p| p == g) {
+            return Err(field_err(F, line, "groups", format!("unknown group {g:?}")));
+        }
+        if groups.last().is_some_and(|p: &String| p.as_str() >= g) {
+            return Err(field_err(
+                F,
+                line,
+                "groups",
+                "groups must be sorted and not repeated",
+            ));
+        }
+        groups.push(g.to_string());
+    }
+    // Counted before the duplicate check, which is quadratic in the list's length.
+    let listed = list(f[4]);
+    if listed.len() > policy.round.max_choices as usize {
+        return Err(field_err(
+            F,
+            line,
+            "choices",
+            format!(
+                "{} choices, the policy allows {}",
+                listed.len(),
+                policy.round.max_choices
+            ),
+        ));
+    }
+    let mut choices: Vec<String> = Vec::with_capacity(listed.len());
+    for c in listed {
+        if ids.get(c).is_none() {
             return Err(field_err(
                 F,
                 line,
                 "choices",
-                format!(
-                    "{} choices, the policy allows {}",
-                    listed.len(),
-                    policy.round.max_choices
-                ),
+                format!("unknown school {c:?}"),
             ));
         }
-        let mut choices: Vec<String> = Vec::with_capacity(listed.len());
-        for c in listed {
-            if ids.get(c).is_none() {
-                return Err(field_err(
-                    F,
-                    line,
-                    "choices",
-                    format!("unknown school {c:?}"),
-                ));
-            }
-            if choices.iter().any(|p| p == c) {
-                return Err(field_err(
-                    F,
-                    line,
-                    "choices",
-                    format!("school {c:?} is listed twice"),
-                ));
-            }
-            choices.push(c.to_string());
+        if choices.iter().any(|p| p == c) {
+            return Err(field_err(
+                F,
+                line,
+                "choices",
+                format!("school {c:?} is listed twice"),
+            ));
         }
-        let mut categories: Vec<(String, u32)> = Vec::new();
-        for item in list(f[5]) {
-            let (s, c) = item
+        choices.push(c.to_string());
+    }
+    let mut categories: Vec<(String, u32)> = Vec::with_capacity(if f[5].is_empty() {
+        0
+    } else {
+        1 + f[5].matches(';').count()
+    });
+    for item in list(f[5]) {
+        let (s, c) = item
+            .split_once(':')
+            .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
+        if ids.get(s).is_none() {
+            return Err(field_err(
+                F,
+                line,
+                "categories",
+                format!("unknown school {s:?}"),
+            ));
+        }
+        let n = parse_uint(c)
+            .filter(|n| *n >= 1 && *n <= policy.categories.len() as u64)
+            .ok_or_else(|| {
+                field_err(
+                    F,
+                    line,
+                    "categories",
+                    format!("category {c:?} is not defined by the policy"),
+                )
+            })?;
+        if categories
+            .last()
+            .is_some_and(|(p, _)| p.as_bytes() >= s.as_bytes())
+        {
+            return Err(field_err(
+                F,
+                line,
+                "categories",
+                "entries must be sorted by school and not repeated",
+            ));
+        }
+        categories.push((s.to_string(), n as u32));
+    }
+    let mut indicators: Vec<(String, i64)> = Vec::new();
+    for item in list(f[6]) {
+        let (n, v) = item
+            .split_once('=')
+            .ok_or_else(|| field_err(F, line, "indicators", "expected name=value;…"))?;
+        if !policy.points.iter().any(|p| p.name == n) {
+            return Err(field_err(
+                F,
+                line,
+                "indicators",
+                format!("indicator {n:?} is not defined by the policy"),
+            ));
+        }
+        let v = parse_uint(v).filter(|v| *v <= 1_000_000).ok_or_else(|| {
+            field_err(
+                F,
+                line,
+                "indicators",
+                format!("{n}: expected a whole number 0..=1000000"),
+            )
+        })?;
+        if indicators.last().is_some_and(|(p, _)| p.as_str() >= n) {
+            return Err(field_err(
+                F,
+                line,
+                "indicators",
+                "entries must be sorted by name and not repeated",
+            ));
+        }
+        indicators.push((n.to_string(), v as i64));
+    }
+    let family = match f[7] {
+        "" => None,
+        fam if is_id(fam) => Some(fam.to_string()),
+        _ => return Err(field_err(F, line, "family", "invalid family id")),
+    };
+    let mut priority: Vec<(String, String)> = Vec::new();
+    for item in list(f[8]) {
+        let (s, g) = item
+            .split_once(':')
+            .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
+        let Some(si) = ids.get(s).map(|s| s as usize) else {
+            return Err(field_err(
+                F,
+                line,
+                "priority",
+                format!("unknown school {s:?}"),
+            ));
+        };
+        if !schools[si].reserved.iter().any(|(rg, _)| rg == g) {
+            return Err(field_err(
+                F,
+                line,
+                "priority",
+                format!("school {s} reserves no seats for {g:?}"),
+            ));
+        }
+        let key = (s.to_string(), g.to_string());
+        if priority.last().is_some_and(|p| *p >= key) {
+            return Err(field_err(
+                F,
+                line,
+                "priority",
+                "entries must be sorted and not repeated",
+            ));
+        }
+        priority.push(key);
+    }
+    let manual = match f[9] {
+        "" => None,
+        m => {
+            let (s, r) = m
                 .split_once(':')
-                .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
+                .ok_or_else(|| field_err(F, line, "manual", "expected SCHOOL:REASON"))?;
             if ids.get(s).is_none() {
                 return Err(field_err(
                     F,
                     line,
-                    "categories",
+                    "manual",
                     format!("unknown school {s:?}"),
                 ));
             }
-            let n = parse_uint(c)
-                .filter(|n| *n >= 1 && *n <= policy.categories.len() as u64)
-                .ok_or_else(|| {
-                    field_err(
-                        F,
-                        line,
-                        "categories",
-                        format!("category {c:?} is not defined by the policy"),
-                    )
-                })?;
-            if categories
-                .last()
-                .is_some_and(|(p, _)| p.as_bytes() >= s.as_bytes())
-            {
+            if !policy.manual_reasons.iter().any(|p| p == r) {
                 return Err(field_err(
                     F,
                     line,
-                    "categories",
-                    "entries must be sorted by school and not repeated",
+                    "manual",
+                    format!("reason {r:?} is not defined by the policy"),
                 ));
             }
-            categories.push((s.to_string(), n as u32));
+            Some((s.to_string(), r.to_string()))
         }
-        let mut indicators: Vec<(String, i64)> = Vec::new();
-        for item in list(f[6]) {
-            let (n, v) = item
-                .split_once('=')
-                .ok_or_else(|| field_err(F, line, "indicators", "expected name=value;…"))?;
-            if !policy.points.iter().any(|p| p.name == n) {
-                return Err(field_err(
-                    F,
-                    line,
-                    "indicators",
-                    format!("indicator {n:?} is not defined by the policy"),
-                ));
-            }
-            let v = parse_uint(v).filter(|v| *v <= 1_000_000).ok_or_else(|| {
-                field_err(
-                    F,
-                    line,
-                    "indicators",
-                    format!("{n}: expected a whole number 0..=1000000"),
-                )
-            })?;
-            if indicators.last().is_some_and(|(p, _)| p.as_str() >= n) {
-                return Err(field_err(
-                    F,
-                    line,
-                    "indicators",
-                    "entries must be sorted by name and not repeated",
-                ));
-            }
-            indicators.push((n.to_string(), v as i64));
-        }
-        let family = match f[7] {
-            "" => None,
-            fam if is_id(fam) => Some(fam.to_string()),
-            _ => return Err(field_err(F, line, "family", "invalid family id")),
-        };
-        let mut priority: Vec<(String, String)> = Vec::new();
-        for item in list(f[8]) {
-            let (s, g) = item
-                .split_once(':')
-                .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
-            let Some(si) = ids.get(s).map(|s| s as usize) else {
-                return Err(field_err(
-                    F,
-                    line,
-                    "priority",
-                    format!("unknown school {s:?}"),
-                ));
-            };
-            if !schools[si].reserved.iter().any(|(rg, _)| rg == g) {
-                return Err(field_err(
-                    F,
-                    line,
-                    "priority",
-                    format!("school {s} reserves no seats for {g:?}"),
-                ));
-            }
-            let key = (s.to_string(), g.to_string());
-            if priority.last().is_some_and(|p| *p >= key) {
-                return Err(field_err(
-                    F,
-                    line,
-                    "priority",
-                    "entries must be sorted and not repeated",
-                ));
-            }
-            priority.push(key);
-        }
-        let manual = match f[9] {
-            "" => None,
-            m => {
-                let (s, r) = m
-                    .split_once(':')
-                    .ok_or_else(|| field_err(F, line, "manual", "expected SCHOOL:REASON"))?;
-                if ids.get(s).is_none() {
-                    return Err(field_err(
-                        F,
-                        line,
-                        "manual",
-                        format!("unknown school {s:?}"),
-                    ));
-                }
-                if !policy.manual_reasons.iter().any(|p| p == r) {
-                    return Err(field_err(
-                        F,
-                        line,
-                        "manual",
-                        format!("reason {r:?} is not defined by the policy"),
-                    ));
-                }
-                Some((s.to_string(), r.to_string()))
-            }
-        };
-        let xy = parse_xy(F, line, f[10], f[11])?;
-        let private_hash = Digest::from_hex(f[12])
-            .map_err(|e| field_err(F, line, "private_hash", e.to_string()))?;
-        out.push(Applicant {
-            id: id.to_string(),
-            track: f[1].to_string(),
-            gender,
-            groups,
-            choices,
-            categories,
-            indicators,
-            family,
-            priority,
-            manual,
-            xy,
-            private_hash,
-        });
-    }
-    Ok(out)
+    };
+    let xy = parse_xy(F, line, f[10], f[11])?;
+    let private_hash =
+        Digest::from_hex(f[12]).map_err(|e| field_err(F, line, "private_hash", e.to_string()))?;
+    Ok(Applicant {
+        id: id.to_string(),
+        track: f[1].to_string(),
+        gender,
+        groups,
+        choices,
+        categories,
+        indicators,
+        family,
+        priority,
+        manual,
+        xy,
+        private_hash,
+    })
 }
 
 impl Applicant {
@@ -1023,28 +1204,238 @@ impl std::hash::Hasher for IdHasher {
 }
 
 /// School id → index, for the hot paths (parsing, the draw, the checkpoint): one hash lookup
-/// instead of a binary search with string comparisons.
-pub struct SchoolIds<'a>(
-    std::collections::HashMap<&'a str, u32, std::hash::BuildHasherDefault<IdHasher>>,
-);
+/// instead of a binary search with string comparisons. Ids of at most 7 bytes are looked up as
+/// one integer (their bytes and their length), longer ones as strings.
+pub struct SchoolIds<'a> {
+    short: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<PackedHasher>>,
+    long: std::collections::HashMap<&'a str, u32, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// Hasher for packed ids: a folded 64×64→128-bit multiply, so every bit of the id reaches both
+/// the low bits (the bucket) and the high bits (the tag). Lookups only.
+#[derive(Default, Clone, Copy)]
+pub struct PackedHasher(u64);
+
+impl std::hash::Hasher for PackedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        let p = u128::from(self.0 ^ x) * 0x9e37_79b9_7f4a_7c15_u128;
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// An id of at most 7 bytes as one integer: its bytes, then its length in the last byte (so
+/// distinct ids give distinct integers).
+fn pack_id(id: &str) -> Option<u64> {
+    let b = id.as_bytes();
+    if b.len() > 7 {
+        return None;
+    }
+    let mut w = [0u8; 8];
+    w[..b.len()].copy_from_slice(b);
+    w[7] = b.len() as u8;
+    Some(u64::from_le_bytes(w))
+}
 
 impl<'a> SchoolIds<'a> {
     /// Indexes a school list.
     pub fn new(schools: &'a [School]) -> Self {
-        let mut map = std::collections::HashMap::with_capacity_and_hasher(
-            schools.len(),
-            std::hash::BuildHasherDefault::default(),
-        );
+        let mut ids = SchoolIds {
+            short: std::collections::HashMap::with_capacity_and_hasher(
+                schools.len(),
+                std::hash::BuildHasherDefault::default(),
+            ),
+            long: std::collections::HashMap::default(),
+        };
         for (i, s) in schools.iter().enumerate() {
             // The first of equal ids wins, as a binary search over a sorted list would find one
             // of them; school lists are checked for duplicates when parsed.
-            map.entry(s.id.as_str()).or_insert(i as u32);
+            match pack_id(&s.id) {
+                Some(k) => ids.short.entry(k).or_insert(i as u32),
+                None => ids.long.entry(s.id.as_str()).or_insert(i as u32),
+            };
         }
-        SchoolIds(map)
+        ids
     }
 
     /// Index of a school id.
     pub fn get(&self, id: &str) -> Option<u32> {
-        self.0.get(id).copied()
+        match pack_id(id) {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = r#"
+protocol = "fairdraw/v1"
+tracks = ["local", "migrant"]
+groups = ["migrant"]
+manual_reasons = ["disability"]
+families = "joint"
+family_overflow = true
+
+[round]
+id = "parse-round"
+title = "parse test"
+grade = "primary"
+mode = "real"
+draw_date = "2026-07-01"
+max_choices = 4
+
+[[categories]]
+code = "hukou_and_home"
+label = "a"
+
+[[points]]
+name = "months"
+weight = 1000
+cap = 60000
+threshold = 6
+
+[[stages]]
+name = "catchment"
+mechanism = "deferred_acceptance"
+schools = "public"
+tracks = ["local", "migrant"]
+priority = "category"
+
+[classes]
+balance = ["gender"]
+families = "ignore"
+teachers = true
+"#;
+
+    /// The serial parse the parallel one replaces: `split_csv`, then every row in order.
+    fn serial(bytes: &[u8], policy: &Policy, schools: &[School]) -> Result<usize, RecordError> {
+        let ids = SchoolIds::new(schools);
+        let rows = split_csv("applicants.csv", bytes, APPLICANTS_HEADER)?;
+        let mut prev: Option<&str> = None;
+        for (line, f) in &rows {
+            let f: [&str; 13] = std::array::from_fn(|k| f[k]);
+            parse_applicant_row(*line, &f, prev, policy, schools, &ids)?;
+            prev = Some(f[0]);
+        }
+        Ok(rows.len())
+    }
+
+    /// The parallel parse reports exactly the serial parse's first error (shape errors first,
+    /// then field errors, each the first in file order), wherever the rows are.
+    #[test]
+    fn parallel_parse_reports_the_serial_first_error() {
+        let policy = Policy::parse(POLICY.as_bytes()).expect("policy");
+        let schools: Vec<School> = (0..3)
+            .map(|k| School {
+                id: format!("S{k}"),
+                name: format!("school {k}"),
+                private: false,
+                capacity: 10,
+                reserved: Vec::new(),
+                points_seats: 0,
+                classes: 0,
+                xy: None,
+                graduates: 0,
+            })
+            .collect();
+        let n = 5000;
+        let hash = "ab".repeat(32);
+        let rows: Vec<String> = (0..n)
+            .map(|i| format!("A{i:06},local,F,,S0;S2,S0:1,months=3,,,,1,-2,{hash}"))
+            .collect();
+        let file = |rows: &[String]| {
+            let mut s = format!("{APPLICANTS_HEADER}\n");
+            for r in rows {
+                s.push_str(r);
+                s.push('\n');
+            }
+            s.into_bytes()
+        };
+        let check = |rows: &[String]| {
+            let bytes = file(rows);
+            let parallel = parse_applicants(&bytes, &policy, &schools).map(|v| v.len());
+            assert_eq!(parallel, serial(&bytes, &policy, &schools));
+            parallel
+        };
+        assert_eq!(check(&rows), Ok(n));
+        let with = |edits: &[(usize, &str)]| {
+            let mut r = rows.clone();
+            for (i, text) in edits {
+                r[*i] = text.to_string();
+            }
+            r
+        };
+        let bad_field = format!("A{:06},local,X,,S0,,,,,,,,{hash}", 3000);
+        let bad_field2 = format!("A{:06},local,F,,S9,,,,,,,,{hash}", 4100);
+        let repeated = format!("A{:06},local,F,,S0,,,,,,,,{hash}", 2047);
+        for r in [
+            with(&[(3000, &bad_field), (4500, "a,b")]),
+            with(&[(3000, &bad_field), (4100, &bad_field2)]),
+            with(&[(4100, &bad_field2), (4101, "x\"y")]),
+            with(&[(2048, &repeated)]),
+            with(&[(0, "")]),
+            with(&[(4999, "A,b\r")]),
+        ] {
+            assert!(check(&r).is_err());
+        }
+        // File-level errors: no final line break, bad header, invalid UTF-8.
+        for bytes in [
+            b"x".to_vec(),
+            Vec::new(),
+            file(&rows)[..100].to_vec(),
+            [file(&rows), vec![0xff, b'\n']].concat(),
+        ] {
+            assert_eq!(
+                parse_applicants(&bytes, &policy, &schools).map(|v| v.len()),
+                serial(&bytes, &policy, &schools)
+            );
+        }
+    }
+
+    /// Short and long ids, present and absent, look up as a scan of the list would.
+    #[test]
+    fn school_ids_lookup() {
+        let ids = [
+            "",
+            "S1",
+            "S1\0",
+            "S10",
+            "ABCDEFG",
+            "ABCDEFGH",
+            "ABCDEFGHIJ",
+            "Z",
+        ];
+        let schools: Vec<School> = ids
+            .iter()
+            .map(|id| School {
+                id: id.to_string(),
+                name: String::new(),
+                private: false,
+                capacity: 1,
+                reserved: Vec::new(),
+                points_seats: 0,
+                classes: 0,
+                xy: None,
+                graduates: 0,
+            })
+            .collect();
+        let map = SchoolIds::new(&schools);
+        for q in ids
+            .iter()
+            .chain(&["S", "S2", "ABCDEFGHI", "ABCDEFG\0", "S1\0\0"])
+        {
+            let expected = schools.iter().position(|s| s.id == *q).map(|i| i as u32);
+            assert_eq!(map.get(q), expected, "{q:?}");
+        }
     }
 }

@@ -268,6 +268,19 @@ fn one_size(args: &BenchArgs, n: usize, m: usize) -> Result<Vec<Phase>> {
     })
     .with_context(|| format!("writing {}", dir.display()))?;
     drop(files);
+    {
+        let read = |n: &str| std::fs::read(dir.join(n)).with_context(|| format!("reading {n}"));
+        let (p, s, te, a) = (
+            read("policy.toml")?,
+            read("schools.csv")?,
+            read("teachers.csv")?,
+            read("applicants.csv")?,
+        );
+        let parsed = t.time("verify: parse inputs", || {
+            lottery::round::FrozenRound::parse(&p, &s, &te, &a)
+        });
+        parsed.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let report = t.time("verify (read + check)", || -> Result<_> {
         let mut map = lottery::verify::Files::new();
         for e in std::fs::read_dir(&dir)? {
