@@ -41,6 +41,18 @@ pub enum Detail {
     NoSeat,
 }
 
+impl From<mech::Reason> for Detail {
+    /// The detail a reallocation step writes (PROTOCOL.md §6.3.6).
+    fn from(r: mech::Reason) -> Detail {
+        match r {
+            mech::Reason::Preference => Detail::Preference,
+            mech::Reason::Distance => Detail::Distance,
+            mech::Reason::BureauOrder => Detail::BureauOrder,
+            mech::Reason::NoCapacity => Detail::NoSeat,
+        }
+    }
+}
+
 impl Detail {
     /// The word written in `results.csv`.
     pub fn code(self) -> &'static str {
@@ -969,13 +981,7 @@ fn run_reallocation(
         mech::reallocate(valid, cap, &order, coords_ref, &bureau).map_err(|e| e.to_string())?;
     let mut result = vec![(UNPLACED, Detail::NoSeat); participants.len()];
     for p in placed {
-        let d = match p.reason {
-            mech::Reason::Preference => Detail::Preference,
-            mech::Reason::Distance => Detail::Distance,
-            mech::Reason::BureauOrder => Detail::BureauOrder,
-            mech::Reason::NoCapacity => Detail::NoSeat,
-        };
-        result[p.applicant as usize] = (p.school, d);
+        result[p.applicant as usize] = (p.school, Detail::from(p.reason));
     }
     Ok(result)
 }

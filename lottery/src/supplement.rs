@@ -396,12 +396,7 @@ pub fn run(
     let mut late_detail = vec![Detail::NoSeat; sup.late.len()];
     for p in placed {
         late_school[p.applicant as usize] = p.school;
-        late_detail[p.applicant as usize] = match p.reason {
-            mech::Reason::Preference => Detail::Preference,
-            mech::Reason::Distance => Detail::Distance,
-            mech::Reason::BureauOrder => Detail::BureauOrder,
-            mech::Reason::NoCapacity => Detail::NoSeat,
-        };
+        late_detail[p.applicant as usize] = Detail::from(p.reason);
     }
     Ok(SupplementOutcome {
         school: cur,
