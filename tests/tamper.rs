@@ -6,48 +6,16 @@
 //! name with `CARGO_BIN_EXE_*`: it is looked up next to this test's executable and built with
 //! `cargo build -p server --bin fairdraw` when missing.
 
+mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use support::fairdraw_bin;
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 
 const SEED_TEXT: &str = "tamper";
-
-/// `<target>/<profile>/fairdraw`, built if missing.
-fn fairdraw_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        let name = format!("fairdraw{}", std::env::consts::EXE_SUFFIX);
-        let find = || {
-            exe.ancestors()
-                .skip(1)
-                .take(3)
-                .map(|d| d.join(&name))
-                .find(|p| p.is_file())
-        };
-        if let Some(p) = find() {
-            return p;
-        }
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-p", "server", "--bin", "fairdraw"]);
-        // Same profile as this test binary (target/<profile>/deps/<test>).
-        if exe
-            .ancestors()
-            .nth(2)
-            .and_then(Path::file_name)
-            .is_some_and(|p| p == "release")
-        {
-            cmd.arg("--release");
-        }
-        let st = cmd.status().expect("run cargo build");
-        assert!(st.success(), "cargo build -p server --bin fairdraw failed");
-        find().expect("fairdraw binary after cargo build")
-    })
-    .clone()
-}
 
 fn verify_bin() -> &'static str {
     env!("CARGO_BIN_EXE_fairdraw-verify")

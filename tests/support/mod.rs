@@ -1,0 +1,39 @@
+//! Helpers shared by the verifier's integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// `<target>/<profile>/fairdraw`, built if missing.
+pub fn fairdraw_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current exe");
+        let name = format!("fairdraw{}", std::env::consts::EXE_SUFFIX);
+        let find = || {
+            exe.ancestors()
+                .skip(1)
+                .take(3)
+                .map(|d| d.join(&name))
+                .find(|p| p.is_file())
+        };
+        if let Some(p) = find() {
+            return p;
+        }
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "-p", "server", "--bin", "fairdraw"]);
+        // Same profile as this test binary (target/<profile>/deps/<test>).
+        if exe
+            .ancestors()
+            .nth(2)
+            .and_then(Path::file_name)
+            .is_some_and(|p| p == "release")
+        {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("run cargo build");
+        assert!(st.success(), "cargo build -p server --bin fairdraw failed");
+        find().expect("fairdraw binary after cargo build")
+    })
+    .clone()
+}
