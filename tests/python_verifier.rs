@@ -158,16 +158,6 @@ fn statuses(report: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// The Python report's statuses, without V11 (supplements) when the Rust verifier does not report
-/// that check yet.
-fn comparable(python: &Value, rust: &Value) -> Vec<(String, String)> {
-    let rust_has_v11 = statuses(rust).iter().any(|(id, _)| id == "V11");
-    statuses(python)
-        .into_iter()
-        .filter(|(id, _)| rust_has_v11 || id != "V11")
-        .collect()
-}
-
 fn first_failure(report: &Value) -> Option<String> {
     statuses(report)
         .into_iter()
@@ -207,7 +197,7 @@ fn assert_agree(py: &str, dir: &Path, case: &str) -> TestResult {
     );
     assert_eq!(p.json["result"], "verified", "{case}");
     assert_eq!(
-        comparable(&p.json, &r.json),
+        statuses(&p.json),
         statuses(&r.json),
         "{case}: check statuses differ"
     );
@@ -490,8 +480,8 @@ fn python_verifier_catches_tampering() -> TestResult {
 }
 
 /// A bundle with a supplement (`s1-…`: declined seats refilled, late arrivals placed, PROTOCOL.md
-/// §11): the Python verifier re-computes it (V11) and names a tampered supplement file. Compared
-/// with the Rust verifier check by check once that reports V11 too.
+/// §11): the Python verifier re-computes it (V11), agrees with the Rust verifier check by check,
+/// and names a tampered supplement file.
 #[test]
 fn python_verifier_checks_supplements() -> TestResult {
     let Some(py) = python() else { return Ok(()) };
@@ -510,17 +500,10 @@ fn python_verifier_checks_supplements() -> TestResult {
         out.join("s1-manifest.json").exists(),
         "no supplement written"
     );
-    let rust_has_v11 = statuses(&run_rust(&out)?.json)
-        .iter()
-        .any(|(id, _)| id == "V11");
     let p = run_python(py, &out)?;
     assert_eq!(p.code, 0, "{}\n{}", p.json, p.stderr);
     assert_eq!(check(&p.json, "V11").0, "pass", "{}", p.json);
-    if rust_has_v11 {
-        assert_agree(py, &out, "supplement")?;
-    } else {
-        eprintln!("NOTE: fairdraw-verify does not report V11 yet; the Python V11 runs alone");
-    }
+    assert_agree(py, &out, "supplement")?;
     // Reordered refill rows: the supplement manifest's hash no longer matches.
     let refills = std::fs::read(out.join("s1-refills.csv"))?;
     edit(&out, "s1-refills.csv", |t| {

@@ -21,18 +21,8 @@ fn verify_bin() -> &'static str {
     env!("CARGO_BIN_EXE_fairdraw-verify")
 }
 
-/// A fresh temporary directory.
 fn temp(tag: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "fairdraw-tamper-{}-{tag}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    support::temp_dir("tamper", tag)
 }
 
 /// The pristine bundle (simulated, plus a notary co-signature), made once.

@@ -14,16 +14,7 @@ use support::fairdraw_bin;
 type Res = Result<(), Box<dyn std::error::Error>>;
 
 fn temp(tag: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "fairdraw-vcli-{}-{tag}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    support::temp_dir("vcli", tag)
 }
 
 fn base() -> &'static PathBuf {

@@ -37,3 +37,17 @@ pub fn fairdraw_bin() -> PathBuf {
     })
     .clone()
 }
+
+/// A fresh temporary directory `fairdraw-<prefix>-<pid>-<tag>-<n>`.
+pub fn temp_dir(prefix: &str, tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "fairdraw-{prefix}-{}-{tag}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
