@@ -701,18 +701,28 @@ fn run_stage(
                     by_school[pref_school[e as usize] as usize].push((i, e as usize));
                 }
             }
-            for (s, list) in by_school.iter().enumerate() {
-                if list.is_empty() {
-                    continue;
-                }
-                let key = purpose_key(domain, seed, &labels::school_lottery(&round.schools[s].id));
-                let names: Vec<&str> = list
-                    .iter()
-                    .map(|&(i, _)| cx.names[i as usize].as_ref())
-                    .collect();
-                let t = ticket::tickets(domain, &key, &names);
-                let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
-                for (r, &(_, e)) in rank_within(&t, &ids).iter().zip(list) {
+            // Each school's lottery is independent of the others': drawn in parallel.
+            use rayon::prelude::*;
+            let ranks: Vec<Vec<u32>> = by_school
+                .par_iter()
+                .enumerate()
+                .map(|(s, list)| {
+                    if list.is_empty() {
+                        return Vec::new();
+                    }
+                    let label = labels::school_lottery(&round.schools[s].id);
+                    let key = purpose_key(domain, seed, &label);
+                    let names: Vec<&str> = list
+                        .iter()
+                        .map(|&(i, _)| cx.names[i as usize].as_ref())
+                        .collect();
+                    let t = ticket::tickets(domain, &key, &names);
+                    let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
+                    rank_within(&t, &ids)
+                })
+                .collect();
+            for (list, r) in by_school.iter().zip(&ranks) {
+                for (r, &(_, e)) in r.iter().zip(list) {
                     rank[e] = *r;
                 }
             }
@@ -860,23 +870,32 @@ fn run_with_reserves(
         }
     }
     let mut reserve_key: Vec<u64> = inst.pref_key.clone();
-    for (r, list) in reserves.iter().zip(&members) {
-        if list.is_empty() {
-            continue;
-        }
-        let school = &round.schools[r.school as usize];
-        let key = purpose_key(
-            domain,
-            seed,
-            &labels::reserve_lottery(&school.id, &school.reserved[r.group as usize].0),
-        );
-        let names: Vec<&str> = list
-            .iter()
-            .map(|&(i, _)| cx.names[i as usize].as_ref())
-            .collect();
-        let t = ticket::tickets(domain, &key, &names);
-        let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
-        for (rank, &(_, e)) in rank_within(&t, &ids).iter().zip(list) {
+    // Each reserve group's lottery is independent: drawn in parallel, applied in order.
+    use rayon::prelude::*;
+    let ranks: Vec<Vec<u32>> = reserves
+        .par_iter()
+        .zip(&members)
+        .map(|(r, list)| {
+            if list.is_empty() {
+                return Vec::new();
+            }
+            let school = &round.schools[r.school as usize];
+            let key = purpose_key(
+                domain,
+                seed,
+                &labels::reserve_lottery(&school.id, &school.reserved[r.group as usize].0),
+            );
+            let names: Vec<&str> = list
+                .iter()
+                .map(|&(i, _)| cx.names[i as usize].as_ref())
+                .collect();
+            let t = ticket::tickets(domain, &key, &names);
+            let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
+            rank_within(&t, &ids)
+        })
+        .collect();
+    for (list, r) in members.iter().zip(&ranks) {
+        for (rank, &(_, e)) in r.iter().zip(list) {
             reserve_key[e] = u64::from(*rank);
         }
     }
@@ -1019,74 +1038,91 @@ fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Resu
             admitted[out.school[i] as usize].push(i as u32);
         }
     }
-    for (s, list) in admitted.iter().enumerate() {
-        let school = &round.schools[s];
-        // Family ids → small indices, by first appearance in id order.
-        let mut fams: Vec<&str> = Vec::new();
-        let students: Vec<Student> = list
-            .iter()
-            .map(|&i| {
-                let a = &round.applicants[i as usize];
-                let mut groups = 0u32;
-                for (b, g) in balance.iter().enumerate() {
-                    if a.groups.iter().any(|x| x == *g) {
-                        groups |= 1 << b;
-                    }
-                }
-                let family = a
-                    .family
-                    .as_deref()
-                    .map(|f| match fams.iter().position(|x| *x == f) {
-                        Some(p) => p as u32,
-                        None => {
-                            fams.push(f);
-                            fams.len() as u32 - 1
+    // Schools are independent (each has its own streams): assigned in parallel, applied in
+    // school order, so the outcome and the first error reported do not depend on the threads.
+    use rayon::prelude::*;
+    type Placed = (Vec<u32>, Vec<u32>);
+    let per_school: Vec<Result<Option<Placed>, DrawError>> = admitted
+        .par_iter()
+        .enumerate()
+        .map(|(s, list)| {
+            let school = &round.schools[s];
+            // Family ids → small indices, by first appearance in id order.
+            let mut fams: Vec<&str> = Vec::new();
+            let students: Vec<Student> = list
+                .iter()
+                .map(|&i| {
+                    let a = &round.applicants[i as usize];
+                    let mut groups = 0u32;
+                    for (b, g) in balance.iter().enumerate() {
+                        if a.groups.iter().any(|x| x == *g) {
+                            groups |= 1 << b;
                         }
-                    });
-                Student {
-                    gender: match a.gender {
-                        Gender::F => classes::Gender::F,
-                        Gender::M => classes::Gender::M,
-                    },
-                    groups,
-                    family,
-                }
-            })
-            .collect();
-        if students.is_empty() {
-            continue;
-        }
-        let policy = ClassPolicy {
-            classes: if school.classes == 0 {
-                None
-            } else {
-                Some(school.classes)
-            },
-            max_size: cap,
-            families: family_rule,
-        };
-        let mut stream = Stream::new(&purpose_key(domain, seed, &labels::classes(&school.id)));
-        let assignment = classes::assign_classes(&students, &policy, &mut stream).map_err(|e| {
-            DrawError::Classes {
-                school: school.id.clone(),
-                reason: e.to_string(),
+                    }
+                    let family =
+                        a.family
+                            .as_deref()
+                            .map(|f| match fams.iter().position(|x| *x == f) {
+                                Some(p) => p as u32,
+                                None => {
+                                    fams.push(f);
+                                    fams.len() as u32 - 1
+                                }
+                            });
+                    Student {
+                        gender: match a.gender {
+                            Gender::F => classes::Gender::F,
+                            Gender::M => classes::Gender::M,
+                        },
+                        groups,
+                        family,
+                    }
+                })
+                .collect();
+            if students.is_empty() {
+                return Ok(None);
             }
-        })?;
-        let k = assignment.classes;
-        for (&i, &c) in list.iter().zip(&assignment.class_of) {
+            let policy = ClassPolicy {
+                classes: if school.classes == 0 {
+                    None
+                } else {
+                    Some(school.classes)
+                },
+                max_size: cap,
+                families: family_rule,
+            };
+            let mut stream = Stream::new(&purpose_key(domain, seed, &labels::classes(&school.id)));
+            let assignment =
+                classes::assign_classes(&students, &policy, &mut stream).map_err(|e| {
+                    DrawError::Classes {
+                        school: school.id.clone(),
+                        reason: e.to_string(),
+                    }
+                })?;
+            let mut teachers = Vec::new();
+            if cp.teachers {
+                let staff = &staff_of[s];
+                let mut stream =
+                    Stream::new(&purpose_key(domain, seed, &labels::teachers(&school.id)));
+                let pick =
+                    classes::draw_teachers(assignment.classes, staff.len() as u32, &mut stream)
+                        .map_err(|e| DrawError::Classes {
+                            school: school.id.clone(),
+                            reason: e.to_string(),
+                        })?;
+                teachers = pick.iter().map(|&t| staff[t as usize] as u32).collect();
+            }
+            Ok(Some((assignment.class_of, teachers)))
+        })
+        .collect();
+    for (s, r) in per_school.into_iter().enumerate() {
+        let Some((class_of, teachers)) = r? else {
+            continue;
+        };
+        for (&i, &c) in admitted[s].iter().zip(&class_of) {
             out.class[i as usize] = c;
         }
-        if cp.teachers {
-            let staff = &staff_of[s];
-            let mut stream = Stream::new(&purpose_key(domain, seed, &labels::teachers(&school.id)));
-            let pick = classes::draw_teachers(k, staff.len() as u32, &mut stream).map_err(|e| {
-                DrawError::Classes {
-                    school: school.id.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-            out.class_teachers[s] = pick.iter().map(|&t| staff[t as usize] as u32).collect();
-        }
+        out.class_teachers[s] = teachers;
     }
     Ok(())
 }

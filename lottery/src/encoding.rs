@@ -74,6 +74,20 @@ impl Hasher {
     }
 
     /// Appends a u64 field as its 8-byte big-endian form (itself length-prefixed).
+    /// As [`Hasher::field`], passing the length and a short field to the hash in one piece (one
+    /// copy into the block buffer instead of two; the same bytes are hashed).
+    pub fn field_buffered(&mut self, bytes: &[u8]) -> &mut Self {
+        let mut buf = [0u8; 128];
+        if bytes.len() > buf.len() - 4 {
+            return self.field(bytes);
+        }
+        let len = bytes.len() as u32;
+        buf[..4].copy_from_slice(&len.to_be_bytes());
+        buf[4..4 + bytes.len()].copy_from_slice(bytes);
+        self.0.update(&buf[..4 + bytes.len()]);
+        self
+    }
+
     pub fn field_u64(&mut self, v: u64) -> &mut Self {
         self.field(&v.to_be_bytes())
     }

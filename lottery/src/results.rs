@@ -151,73 +151,85 @@ pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)>
     let schools = &round.schools;
     let stages = &round.policy.stages;
     let n = round.applicants.len();
-    // results.csv: chunks rendered in parallel and joined in order (same bytes at any thread
-    // count).
-    let chunks: Vec<String> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let mut s = String::with_capacity(CHUNK.min(n) * 140);
-            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                push_result_line(&mut s, round, out, i);
+    // The three large files are rendered at the same time (each in file order, so the bytes do
+    // not depend on the thread count).
+    let render_results = || {
+        // results.csv: chunks rendered in parallel and joined in order (same bytes at any thread
+        // count).
+        let chunks: Vec<String> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut s = String::with_capacity(CHUNK.min(n) * 140);
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    push_result_line(&mut s, round, out, i);
+                }
+                s
+            })
+            .collect();
+        let mut results = String::with_capacity(
+            RESULTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
+        );
+        results.push_str(RESULTS_HEADER);
+        results.push('\n');
+        for c in chunks {
+            results.push_str(&c);
+        }
+        results
+    };
+    let render_waitlists = || {
+        let mut waitlists = String::with_capacity(
+            64 + out
+                .waitlists
+                .iter()
+                .map(|w| w.applicants.len())
+                .sum::<usize>()
+                * 40,
+        );
+        waitlists.push_str(WAITLISTS_HEADER);
+        waitlists.push('\n');
+        for w in &out.waitlists {
+            let stage = &stages[w.stage as usize].name;
+            let school = &schools[w.school as usize].id;
+            for (pos, &i) in w.applicants.iter().enumerate() {
+                waitlists.push_str(stage);
+                waitlists.push(',');
+                waitlists.push_str(school);
+                waitlists.push(',');
+                push_u64(&mut waitlists, pos as u64 + 1);
+                waitlists.push(',');
+                waitlists.push_str(&round.applicants[i as usize].id);
+                waitlists.push('\n');
             }
-            s
-        })
-        .collect();
-    let mut results = String::with_capacity(
-        RESULTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
-    );
-    results.push_str(RESULTS_HEADER);
-    results.push('\n');
-    for c in chunks {
-        results.push_str(&c);
-    }
-
-    let mut waitlists = String::with_capacity(
-        64 + out
-            .waitlists
-            .iter()
-            .map(|w| w.applicants.len())
-            .sum::<usize>()
-            * 40,
-    );
-    waitlists.push_str(WAITLISTS_HEADER);
-    waitlists.push('\n');
-    for w in &out.waitlists {
-        let stage = &stages[w.stage as usize].name;
-        let school = &schools[w.school as usize].id;
-        for (pos, &i) in w.applicants.iter().enumerate() {
-            waitlists.push_str(stage);
-            waitlists.push(',');
-            waitlists.push_str(school);
-            waitlists.push(',');
-            push_u64(&mut waitlists, pos as u64 + 1);
-            waitlists.push(',');
-            waitlists.push_str(&round.applicants[i as usize].id);
-            waitlists.push('\n');
         }
-    }
-
-    // classes.csv: by school, class, application id.
-    let mut per_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); schools.len()];
-    for i in 0..n {
-        if out.school[i] != UNPLACED && out.class.get(i).is_some_and(|c| *c != u32::MAX) {
-            per_school[out.school[i] as usize].push((out.class[i], i as u32));
+        waitlists
+    };
+    let render_classes = || {
+        // classes.csv: by school, class, application id.
+        let mut per_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); schools.len()];
+        for i in 0..n {
+            if out.school[i] != UNPLACED && out.class.get(i).is_some_and(|c| *c != u32::MAX) {
+                per_school[out.school[i] as usize].push((out.class[i], i as u32));
+            }
         }
-    }
-    let mut classes = String::with_capacity(64 + n * 24);
-    classes.push_str(CLASSES_HEADER);
-    classes.push('\n');
-    for (s, list) in per_school.iter_mut().enumerate() {
-        list.sort_unstable();
-        for &(c, i) in list.iter() {
-            classes.push_str(&schools[s].id);
-            classes.push(',');
-            push_u64(&mut classes, u64::from(c) + 1);
-            classes.push(',');
-            classes.push_str(&round.applicants[i as usize].id);
-            classes.push('\n');
+        let mut classes = String::with_capacity(64 + n * 24);
+        classes.push_str(CLASSES_HEADER);
+        classes.push('\n');
+        for (s, list) in per_school.iter_mut().enumerate() {
+            list.sort_unstable();
+            for &(c, i) in list.iter() {
+                classes.push_str(&schools[s].id);
+                classes.push(',');
+                push_u64(&mut classes, u64::from(c) + 1);
+                classes.push(',');
+                classes.push_str(&round.applicants[i as usize].id);
+                classes.push('\n');
+            }
         }
-    }
+        classes
+    };
+    let (results, (waitlists, classes)) = rayon::join(render_results, || {
+        rayon::join(render_waitlists, render_classes)
+    });
 
     let mut teachers = String::new();
     teachers.push_str(CLASS_TEACHERS_HEADER);
