@@ -371,29 +371,43 @@ pub fn draw_observed(
                 threshold: p.threshold,
             })
             .collect();
-        for (i, a) in round.applicants.iter().enumerate() {
-            if a.indicators.is_empty() {
-                continue;
+        // Every applicant's points on their own (in parallel); the first error in id order.
+        use rayon::prelude::*;
+        let scored: Vec<Option<Result<Points, DrawError>>> = round
+            .applicants
+            .par_iter()
+            .map(|a| {
+                if a.indicators.is_empty() {
+                    return None;
+                }
+                let values: Vec<i64> = policy
+                    .points
+                    .iter()
+                    .map(|p| {
+                        a.indicators
+                            .iter()
+                            .find(|(n, _)| *n == p.name)
+                            .map_or(0, |(_, v)| *v)
+                    })
+                    .collect();
+                Some(
+                    mech::score(&values, &rules)
+                        .map(|s| Points {
+                            total: s.total_milli,
+                            parts: s.parts,
+                            eligible: s.eligible,
+                        })
+                        .map_err(|e| DrawError::Points {
+                            applicant: a.id.clone(),
+                            reason: e.to_string(),
+                        }),
+                )
+            })
+            .collect();
+        for (i, p) in scored.into_iter().enumerate() {
+            if let Some(p) = p {
+                out.points[i] = Some(p?);
             }
-            let values: Vec<i64> = policy
-                .points
-                .iter()
-                .map(|p| {
-                    a.indicators
-                        .iter()
-                        .find(|(n, _)| *n == p.name)
-                        .map_or(0, |(_, v)| *v)
-                })
-                .collect();
-            let s = mech::score(&values, &rules).map_err(|e| DrawError::Points {
-                applicant: a.id.clone(),
-                reason: e.to_string(),
-            })?;
-            out.points[i] = Some(Points {
-                total: s.total_milli,
-                parts: s.parts,
-                eligible: s.eligible,
-            });
         }
     }
 
@@ -728,20 +742,25 @@ fn run_stage(
             }
         }
     }
-    let pref_key: Vec<u64> = (0..participants.len())
-        .flat_map(|p| (pref_start[p]..pref_start[p + 1]).map(move |e| (p, e as usize)))
-        .map(|(p, e)| {
-            priority_key(
-                round,
-                cx,
-                out,
-                stage.priority,
-                participants[p] as usize,
-                pref_school[e] as usize,
-                rank[e],
-            )
-        })
-        .collect();
+    let pref_key: Vec<u64> = {
+        use rayon::prelude::*;
+        let out = &*out;
+        (0..participants.len())
+            .into_par_iter()
+            .flat_map_iter(|p| (pref_start[p]..pref_start[p + 1]).map(move |e| (p, e as usize)))
+            .map(|(p, e)| {
+                priority_key(
+                    round,
+                    cx,
+                    out,
+                    stage.priority,
+                    participants[p] as usize,
+                    pref_school[e] as usize,
+                    rank[e],
+                )
+            })
+            .collect()
+    };
     let inst = Instance {
         capacity: cap.to_vec(),
         pref_start,

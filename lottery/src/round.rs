@@ -1274,6 +1274,63 @@ impl<'a> SchoolIds<'a> {
     }
 }
 
+/// The input root and tree size computed straight from the four input files' bytes, without
+/// re-rendering the parsed records: each applicant's leaf hashes the 13 fields of its line as
+/// they stand in the file.
+///
+/// Equal to `FrozenRound::parse(policy, schools, teachers, applicants)?.input_root()` whenever
+/// that parse succeeds, because the parsers accept only canonical files (`write_*(parse_*(b))
+/// == b`; the fuzz target `bundle_csv` asserts it). Call it only after a successful parse.
+pub fn input_root_of_files(
+    domain: Domain,
+    policy: &[u8],
+    schools: &[u8],
+    teachers: &[u8],
+    applicants: &[u8],
+) -> (Digest, u64) {
+    use rayon::prelude::*;
+    use sha2::Digest as _;
+    let mut leaves: Vec<Digest> = [
+        (INPUT_FILES[0], policy),
+        (INPUT_FILES[1], schools),
+        (INPUT_FILES[2], teachers),
+    ]
+    .iter()
+    .map(|(name, bytes)| merkle::leaf_hash(&file_leaf(domain, name, bytes)))
+    .collect();
+    let base = {
+        let tag = domain.tag("leaf/applicant");
+        let mut h = sha2::Sha256::new();
+        h.update([0u8]);
+        h.update((tag.len() as u32).to_be_bytes());
+        h.update(tag.as_bytes());
+        h
+    };
+    let leaf = |line: &[u8]| {
+        let mut h = base.clone();
+        for f in line.split(|b| *b == b',') {
+            h.update(u32::try_from(f.len()).unwrap_or(u32::MAX).to_be_bytes());
+            h.update(f);
+        }
+        Digest(h.finalize().into())
+    };
+    let body = applicants
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(&[][..], |p| &applicants[p + 1..]);
+    let per_chunk: Vec<Vec<Digest>> = line_chunks(body, 1 << 20)
+        .par_iter()
+        .map(|c| {
+            c.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(leaf)
+                .collect()
+        })
+        .collect();
+    leaves.extend(per_chunk.into_iter().flatten());
+    (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

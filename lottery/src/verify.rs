@@ -810,7 +810,15 @@ pub fn verify_with_progress(
     let (((root, size), published_root), speculative) = rayon::join(
         || {
             rayon::join(
-                || round.input_root(),
+                || {
+                    crate::round::input_root_of_files(
+                        round.domain(),
+                        get("policy.toml"),
+                        get("schools.csv"),
+                        get("teachers.csv"),
+                        get("applicants.csv"),
+                    )
+                },
                 || published_results_root(domain, files),
             )
         },

@@ -121,6 +121,28 @@ proptest! {
         }
     }
 
+    /// The verifier's input root, hashed from the files' bytes, is the parsed round's.
+    #[test]
+    fn input_root_of_files_equals_the_parsed_rounds(
+        caps in proptest::collection::vec((1u32..8, 0u32..3), 6),
+        specs in proptest::collection::vec(spec(), 0..60),
+    ) {
+        let Some(round) = build(&caps, &specs) else { return Err(TestCaseError::fail("policy")) };
+        let files = [
+            round.policy_bytes.clone(),
+            lottery::round::write_schools(&round.schools).into_bytes(),
+            lottery::round::write_teachers(&round.teachers).into_bytes(),
+            lottery::round::write_applicants(&round.applicants).into_bytes(),
+        ];
+        let parsed = FrozenRound::parse(&files[0], &files[1], &files[2], &files[3])
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(
+            lottery::round::input_root_of_files(round.domain(), &files[0], &files[1], &files[2], &files[3]),
+            parsed.input_root()
+        );
+        prop_assert_eq!(parsed.input_root(), round.input_root());
+    }
+
     #[test]
     fn twins_share_a_ticket(
         caps in proptest::collection::vec((1u32..8, 0u32..3), 6),

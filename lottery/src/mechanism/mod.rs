@@ -260,15 +260,30 @@ impl Instance {
             keys[*slot as usize] = k;
             *slot += 1;
         }
+        // Each school's bucket sorted on its own (in parallel); the error reported is the first
+        // school's in index order, whatever the thread count.
+        let mut buckets: Vec<&mut [u64]> = Vec::with_capacity(m);
+        let mut rest: &mut [u64] = &mut keys;
         for s in 0..m {
-            let bucket = &mut keys[start[s] as usize..start[s + 1] as usize];
+            let (b, r) = rest.split_at_mut((start[s + 1] - start[s]) as usize);
+            buckets.push(b);
+            rest = r;
+        }
+        let duplicate = |bucket: &mut &mut [u64]| {
             bucket.sort_unstable();
-            if let Some(w) = bucket.windows(2).find(|w| w[0] == w[1]) {
-                return Err(InstanceError::DuplicateKey {
-                    school: s as u32,
-                    key: w[0],
-                });
-            }
+            bucket.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+        };
+        let dups: Vec<Option<u64>> = if self.pref_key.len() >= 1 << 16 {
+            use rayon::prelude::*;
+            buckets.par_iter_mut().map(duplicate).collect()
+        } else {
+            buckets.iter_mut().map(duplicate).collect()
+        };
+        if let Some((s, key)) = dups.iter().enumerate().find_map(|(s, d)| d.map(|k| (s, k))) {
+            return Err(InstanceError::DuplicateKey {
+                school: s as u32,
+                key,
+            });
         }
         Ok(ValidInstance { inst: self })
     }
