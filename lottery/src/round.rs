@@ -9,6 +9,7 @@ use crate::digest::Digest;
 use crate::encoding::{Domain, Hasher};
 use crate::merkle;
 use crate::policy::{Policy, PolicyError, is_id};
+use compact_str::CompactString;
 
 /// Header of `schools.csv`.
 pub const SCHOOLS_HEADER: &str =
@@ -63,25 +64,25 @@ pub enum Gender {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant {
     /// Application id.
-    pub id: String,
+    pub id: CompactString,
     /// Track (policy `tracks`).
-    pub track: String,
+    pub track: CompactString,
     /// Gender.
     pub gender: Gender,
     /// Policy groups, sorted.
-    pub groups: Vec<String>,
+    pub groups: Vec<CompactString>,
     /// Ranked choices (school ids), best first.
-    pub choices: Vec<String>,
+    pub choices: Vec<CompactString>,
     /// Category number (1 = best) per school, sorted by school id.
-    pub categories: Vec<(String, u32)>,
+    pub categories: Vec<(CompactString, u32)>,
     /// Points indicator values, sorted by name.
-    pub indicators: Vec<(String, i64)>,
+    pub indicators: Vec<(CompactString, i64)>,
     /// Family id linking twins and siblings.
-    pub family: Option<String>,
+    pub family: Option<CompactString>,
     /// Reserve-group memberships at schools, sorted: (school, group).
-    pub priority: Vec<(String, String)>,
+    pub priority: Vec<(CompactString, CompactString)>,
     /// Manual placement (一人一案): (school, reason code).
-    pub manual: Option<(String, String)>,
+    pub manual: Option<(CompactString, CompactString)>,
     /// Grid coordinates in metres (rounded by the bureau), when known.
     pub xy: Option<(i64, i64)>,
     /// Salted hash of the private record (PROTOCOL.md §3.3).
@@ -243,6 +244,11 @@ fn fmt_xy(xy: Option<(i64, i64)>) -> (String, String) {
         Some((x, y)) => (x.to_string(), y.to_string()),
         None => (String::new(), String::new()),
     }
+}
+
+/// The items of a `;`-separated list field, like `list` without collecting them.
+fn items(s: &str) -> impl Iterator<Item = &str> {
+    (!s.is_empty()).then(|| s.split(';')).into_iter().flatten()
 }
 
 fn list(s: &str) -> Vec<&str> {
@@ -569,8 +575,8 @@ pub fn parse_applicants(
                     }
                 }
                 Applicant {
-                    id: String::new(),
-                    track: String::new(),
+                    id: CompactString::default(),
+                    track: CompactString::default(),
                     gender: Gender::F,
                     groups: Vec::new(),
                     choices: Vec::new(),
@@ -670,16 +676,23 @@ fn parse_applicant_row(
         "M" => Gender::M,
         _ => return Err(field_err(F, line, "gender", "expected F or M")),
     };
-    let mut groups = Vec::with_capacity(if f[3].is_empty() {
-        0
-    } else {
-        1 + f[3].matches(';').count()
-    });
-    for g in list(f[3]) {
+    // The number of items in a `;`-separated list field (exact capacity for its vector).
+    let count = |field: &str| {
+        if field.is_empty() {
+            0
+        } else {
+            1 + field.bytes().filter(|b| *b == b';').count()
+        }
+    };
+    let mut groups = Vec::with_capacity(count(f[3]));
+    for g in items(f[3]) {
         if !policy.groups.iter().any(|p| p == g) {
             return Err(field_err(F, line, "groups", format!("unknown group {g:?}")));
         }
-        if groups.last().is_some_and(|p: &String| p.as_str() >= g) {
+        if groups
+            .last()
+            .is_some_and(|p: &CompactString| p.as_str() >= g)
+        {
             return Err(field_err(
                 F,
                 line,
@@ -687,24 +700,23 @@ fn parse_applicant_row(
                 "groups must be sorted and not repeated",
             ));
         }
-        groups.push(g.to_string());
+        groups.push(CompactString::new(g));
     }
     // Counted before the duplicate check, which is quadratic in the list's length.
-    let listed = list(f[4]);
-    if listed.len() > policy.round.max_choices as usize {
+    let listed = count(f[4]);
+    if listed > policy.round.max_choices as usize {
         return Err(field_err(
             F,
             line,
             "choices",
             format!(
                 "{} choices, the policy allows {}",
-                listed.len(),
-                policy.round.max_choices
+                listed, policy.round.max_choices
             ),
         ));
     }
-    let mut choices: Vec<String> = Vec::with_capacity(listed.len());
-    for c in listed {
+    let mut choices: Vec<CompactString> = Vec::with_capacity(listed);
+    for c in items(f[4]) {
         if ids.get(c).is_none() {
             return Err(field_err(
                 F,
@@ -721,14 +733,10 @@ fn parse_applicant_row(
                 format!("school {c:?} is listed twice"),
             ));
         }
-        choices.push(c.to_string());
+        choices.push(CompactString::new(c));
     }
-    let mut categories: Vec<(String, u32)> = Vec::with_capacity(if f[5].is_empty() {
-        0
-    } else {
-        1 + f[5].matches(';').count()
-    });
-    for item in list(f[5]) {
+    let mut categories: Vec<(CompactString, u32)> = Vec::with_capacity(count(f[5]));
+    for item in items(f[5]) {
         let (s, c) = item
             .split_once(':')
             .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
@@ -761,10 +769,10 @@ fn parse_applicant_row(
                 "entries must be sorted by school and not repeated",
             ));
         }
-        categories.push((s.to_string(), n as u32));
+        categories.push((CompactString::new(s), n as u32));
     }
-    let mut indicators: Vec<(String, i64)> = Vec::new();
-    for item in list(f[6]) {
+    let mut indicators: Vec<(CompactString, i64)> = Vec::with_capacity(count(f[6]));
+    for item in items(f[6]) {
         let (n, v) = item
             .split_once('=')
             .ok_or_else(|| field_err(F, line, "indicators", "expected name=value;…"))?;
@@ -792,15 +800,15 @@ fn parse_applicant_row(
                 "entries must be sorted by name and not repeated",
             ));
         }
-        indicators.push((n.to_string(), v as i64));
+        indicators.push((CompactString::new(n), v as i64));
     }
     let family = match f[7] {
         "" => None,
-        fam if is_id(fam) => Some(fam.to_string()),
+        fam if is_id(fam) => Some(CompactString::new(fam)),
         _ => return Err(field_err(F, line, "family", "invalid family id")),
     };
-    let mut priority: Vec<(String, String)> = Vec::new();
-    for item in list(f[8]) {
+    let mut priority: Vec<(CompactString, CompactString)> = Vec::with_capacity(count(f[8]));
+    for item in items(f[8]) {
         let (s, g) = item
             .split_once(':')
             .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
@@ -820,8 +828,10 @@ fn parse_applicant_row(
                 format!("school {s} reserves no seats for {g:?}"),
             ));
         }
-        let key = (s.to_string(), g.to_string());
-        if priority.last().is_some_and(|p| *p >= key) {
+        if priority
+            .last()
+            .is_some_and(|(ps, pg)| (ps.as_str(), pg.as_str()) >= (s, g))
+        {
             return Err(field_err(
                 F,
                 line,
@@ -829,7 +839,7 @@ fn parse_applicant_row(
                 "entries must be sorted and not repeated",
             ));
         }
-        priority.push(key);
+        priority.push((CompactString::new(s), CompactString::new(g)));
     }
     let manual = match f[9] {
         "" => None,
@@ -853,15 +863,15 @@ fn parse_applicant_row(
                     format!("reason {r:?} is not defined by the policy"),
                 ));
             }
-            Some((s.to_string(), r.to_string()))
+            Some((CompactString::new(s), CompactString::new(r)))
         }
     };
     let xy = parse_xy(F, line, f[10], f[11])?;
     let private_hash =
         Digest::from_hex(f[12]).map_err(|e| field_err(F, line, "private_hash", e.to_string()))?;
     Ok(Applicant {
-        id: id.to_string(),
-        track: f[1].to_string(),
+        id: CompactString::new(id),
+        track: CompactString::new(f[1]),
         gender,
         groups,
         choices,
@@ -880,8 +890,8 @@ impl Applicant {
     pub fn fields(&self) -> [String; 13] {
         let (x, y) = fmt_xy(self.xy);
         [
-            self.id.clone(),
-            self.track.clone(),
+            self.id.to_string(),
+            self.track.to_string(),
             match self.gender {
                 Gender::F => "F".into(),
                 Gender::M => "M".into(),
@@ -898,7 +908,7 @@ impl Applicant {
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect::<Vec<_>>()
                 .join(";"),
-            self.family.clone().unwrap_or_default(),
+            self.family.as_deref().unwrap_or_default().to_string(),
             self.priority
                 .iter()
                 .map(|(s, g)| format!("{s}:{g}"))
