@@ -716,16 +716,27 @@ fn parse_applicant_row(
         ));
     }
     let mut choices: Vec<CompactString> = Vec::with_capacity(listed);
-    for c in items(f[4]) {
-        if ids.get(c).is_none() {
+    // The school index of each choice so far: equal ids have equal indices and distinct ids
+    // distinct ones, so the duplicate check compares integers, not strings (on the stack for
+    // usual list lengths).
+    let mut seen_inline = [0u32; 16];
+    let mut seen_heap = Vec::new();
+    let seen: &mut [u32] = if listed <= seen_inline.len() {
+        &mut seen_inline[..listed]
+    } else {
+        seen_heap.resize(listed, 0);
+        &mut seen_heap
+    };
+    for (k, c) in items(f[4]).enumerate() {
+        let Some(si) = ids.get(c) else {
             return Err(field_err(
                 F,
                 line,
                 "choices",
                 format!("unknown school {c:?}"),
             ));
-        }
-        if choices.iter().any(|p| p == c) {
+        };
+        if seen[..k].contains(&si) {
             return Err(field_err(
                 F,
                 line,
@@ -733,6 +744,7 @@ fn parse_applicant_row(
                 format!("school {c:?} is listed twice"),
             ));
         }
+        seen[k] = si;
         choices.push(CompactString::new(c));
     }
     let mut categories: Vec<(CompactString, u32)> = Vec::with_capacity(count(f[5]));
@@ -1217,8 +1229,21 @@ impl std::hash::Hasher for IdHasher {
 /// instead of a binary search with string comparisons. Ids of at most 7 bytes are looked up as
 /// one integer (their bytes and their length), longer ones as strings.
 pub struct SchoolIds<'a> {
-    short: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<PackedHasher>>,
+    /// Packed short ids: open addressing with linear probing over a power-of-two table kept less
+    /// than two-thirds full, so a probe always ends at an empty slot. A slot is (packed id,
+    /// index), the id [`EMPTY_SLOT`] when unused.
+    short: Vec<(u64, u32)>,
     long: std::collections::HashMap<&'a str, u32, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// An unused slot of [`SchoolIds`]'s table: never a packed id (whose last byte, its length, is at
+/// most 7).
+const EMPTY_SLOT: u64 = u64::MAX;
+
+/// The home slot of a packed id in a table of `mask + 1` slots: [`PackedHasher`]'s mix.
+fn packed_slot(k: u64, mask: usize) -> usize {
+    let p = u128::from(k) * 0x9e37_79b9_7f4a_7c15_u128;
+    ((p as u64) ^ ((p >> 64) as u64)) as usize & mask
 }
 
 /// Hasher for packed ids: a folded 64×64→128-bit multiply, so every bit of the id reaches both
@@ -1248,29 +1273,41 @@ fn pack_id(id: &str) -> Option<u64> {
     if b.len() > 7 {
         return None;
     }
-    let mut w = [0u8; 8];
-    w[..b.len()].copy_from_slice(b);
-    w[7] = b.len() as u8;
-    Some(u64::from_le_bytes(w))
+    // Byte by byte rather than through a buffer: a variable-length copy is a call to `memcpy`
+    // and stalls the load that follows it (this is on the parser's and the draw's hot path).
+    let mut k = (b.len() as u64) << 56;
+    for (i, x) in b.iter().enumerate() {
+        k |= u64::from(*x) << (8 * i);
+    }
+    Some(k)
 }
 
 impl<'a> SchoolIds<'a> {
     /// Indexes a school list.
     pub fn new(schools: &'a [School]) -> Self {
+        let size = (schools.len() + schools.len() / 2 + 1).next_power_of_two();
         let mut ids = SchoolIds {
-            short: std::collections::HashMap::with_capacity_and_hasher(
-                schools.len(),
-                std::hash::BuildHasherDefault::default(),
-            ),
+            short: vec![(EMPTY_SLOT, 0); size],
             long: std::collections::HashMap::default(),
         };
+        let mask = size - 1;
         for (i, s) in schools.iter().enumerate() {
             // The first of equal ids wins, as a binary search over a sorted list would find one
             // of them; school lists are checked for duplicates when parsed.
             match pack_id(&s.id) {
-                Some(k) => ids.short.entry(k).or_insert(i as u32),
-                None => ids.long.entry(s.id.as_str()).or_insert(i as u32),
-            };
+                Some(k) => {
+                    let mut j = packed_slot(k, mask);
+                    while ids.short[j].0 != EMPTY_SLOT && ids.short[j].0 != k {
+                        j = (j + 1) & mask;
+                    }
+                    if ids.short[j].0 == EMPTY_SLOT {
+                        ids.short[j] = (k, i as u32);
+                    }
+                }
+                None => {
+                    ids.long.entry(s.id.as_str()).or_insert(i as u32);
+                }
+            }
         }
         ids
     }
@@ -1278,7 +1315,20 @@ impl<'a> SchoolIds<'a> {
     /// Index of a school id.
     pub fn get(&self, id: &str) -> Option<u32> {
         match pack_id(id) {
-            Some(k) => self.short.get(&k).copied(),
+            Some(k) => {
+                let mask = self.short.len() - 1;
+                let mut j = packed_slot(k, mask);
+                loop {
+                    let (key, index) = self.short[j];
+                    if key == k {
+                        return Some(index);
+                    }
+                    if key == EMPTY_SLOT {
+                        return None;
+                    }
+                    j = (j + 1) & mask;
+                }
+            }
             None => self.long.get(id).copied(),
         }
     }
@@ -1338,6 +1388,70 @@ teachers = true
             prev = Some(f[0]);
         }
         Ok(rows.len())
+    }
+
+    /// Choices: unknown and repeated schools are refused with their messages, for short lists
+    /// and for lists longer than the duplicate check's inline buffer.
+    #[test]
+    fn choice_lists_are_checked() {
+        let policy = Policy::parse(
+            POLICY
+                .replace("max_choices = 4", "max_choices = 40")
+                .as_bytes(),
+        )
+        .expect("policy");
+        let schools: Vec<School> = (0..30)
+            .map(|k| School {
+                id: format!("S{k:02}"),
+                name: format!("School {k}"),
+                private: false,
+                capacity: 10,
+                reserved: Vec::new(),
+                points_seats: 0,
+                classes: 0,
+                xy: None,
+                graduates: 0,
+            })
+            .collect();
+        let hash = "ab".repeat(32);
+        let parse = |choices: &str| {
+            let file = format!("{APPLICANTS_HEADER}\nA1,local,F,,{choices},,,,,,,,{hash}\n");
+            parse_applicants(file.as_bytes(), &policy, &schools).map(|v| {
+                v[0].choices
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let list = |ks: &[usize]| {
+            ks.iter()
+                .map(|k| format!("S{k:02}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let err = |reason: &str| {
+            Err(RecordError::Field {
+                file: "applicants.csv",
+                line: 2,
+                column: "choices",
+                reason: reason.to_string(),
+            })
+        };
+        for n in [3, 16, 17, 25] {
+            let ks: Vec<usize> = (0..n).rev().collect();
+            let ids: Vec<String> = ks.iter().map(|k| format!("S{k:02}")).collect();
+            assert_eq!(parse(&list(&ks)), Ok(ids));
+            let mut twice = ks.clone();
+            twice.push(ks[n / 2]);
+            let id = format!("S{:02}", ks[n / 2]);
+            assert_eq!(
+                parse(&list(&twice)),
+                err(&format!("school {id:?} is listed twice"))
+            );
+            let unknown = format!("{};S99", list(&ks));
+            assert_eq!(parse(&unknown), err("unknown school \"S99\""));
+        }
+        assert_eq!(parse("S01;;S02"), err("unknown school \"\""));
     }
 
     /// The parallel parse reports exactly the serial parse's first error (shape errors first,
@@ -1409,6 +1523,36 @@ teachers = true
                 parse_applicants(&bytes, &policy, &schools).map(|v| v.len()),
                 serial(&bytes, &policy, &schools)
             );
+        }
+    }
+
+    /// Thousands of ids (the table's probe chains), with repeats: the first of equal ids wins, as
+    /// a scan of the list would find it.
+    #[test]
+    fn school_ids_lookup_many() {
+        let ids: Vec<String> = (0..5000)
+            .map(|i| format!("S{:04}", (i * 7919) % 4000))
+            .chain((0..300).map(|i| format!("LONG-SCHOOL-{i}")))
+            .collect();
+        let schools: Vec<School> = ids
+            .iter()
+            .map(|id| School {
+                id: id.clone(),
+                name: String::new(),
+                private: false,
+                capacity: 1,
+                reserved: Vec::new(),
+                points_seats: 0,
+                classes: 0,
+                xy: None,
+                graduates: 0,
+            })
+            .collect();
+        let map = SchoolIds::new(&schools);
+        let absent: Vec<String> = (4000..4100).map(|i| format!("S{i:04}")).collect();
+        for q in ids.iter().chain(&absent) {
+            let expected = schools.iter().position(|s| s.id == *q).map(|i| i as u32);
+            assert_eq!(map.get(q), expected, "{q:?}");
         }
     }
 
