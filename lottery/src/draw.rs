@@ -199,7 +199,7 @@ pub fn ticket_name(round: &FrozenRound, i: usize) -> String {
     let a = &round.applicants[i];
     match (&a.family, round.policy.families) {
         (Some(f), crate::policy::Families::Joint) => format!("family:{f}"),
-        _ => a.id.clone(),
+        _ => a.id.to_string(),
     }
 }
 
@@ -398,7 +398,7 @@ pub fn draw_observed(
                             eligible: s.eligible,
                         })
                         .map_err(|e| DrawError::Points {
-                            applicant: a.id.clone(),
+                            applicant: a.id.to_string(),
                             reason: e.to_string(),
                         }),
                 )
@@ -437,7 +437,7 @@ pub fn draw_observed(
                     .filter(|b| b.manual.as_ref().is_some_and(|(x, _)| x == sid))
                     .count();
                 return Err(DrawError::ManualOverCapacity {
-                    school: sid.clone(),
+                    school: sid.to_string(),
                     manual: manual as u32,
                     capacity: round.schools[s].capacity,
                 });

@@ -26,6 +26,8 @@ pub mod classes;
 pub mod mechanism;
 pub mod quota;
 
+/// Inline small strings (up to 24 bytes without a heap allocation), used for applicant ids.
+pub use compact_str::CompactString;
 pub use digest::Digest;
 pub use encoding::Domain;
 pub use stream::Stream;

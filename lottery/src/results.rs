@@ -317,7 +317,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn applicant(full: bool, xy: Option<(i64, i64)>) -> Applicant {
-        let s = |v: &str| v.to_string();
+        let s = crate::CompactString::new;
         Applicant {
             id: s("A-1"),
             track: s("local"),

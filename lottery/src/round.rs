@@ -9,6 +9,7 @@ use crate::digest::Digest;
 use crate::encoding::{Domain, Hasher};
 use crate::merkle;
 use crate::policy::{Policy, PolicyError, is_id};
+use compact_str::CompactString;
 
 /// Header of `schools.csv`.
 pub const SCHOOLS_HEADER: &str =
@@ -63,25 +64,25 @@ pub enum Gender {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant {
     /// Application id.
-    pub id: String,
+    pub id: CompactString,
     /// Track (policy `tracks`).
-    pub track: String,
+    pub track: CompactString,
     /// Gender.
     pub gender: Gender,
     /// Policy groups, sorted.
-    pub groups: Vec<String>,
+    pub groups: Vec<CompactString>,
     /// Ranked choices (school ids), best first.
-    pub choices: Vec<String>,
+    pub choices: Vec<CompactString>,
     /// Category number (1 = best) per school, sorted by school id.
-    pub categories: Vec<(String, u32)>,
+    pub categories: Vec<(CompactString, u32)>,
     /// Points indicator values, sorted by name.
-    pub indicators: Vec<(String, i64)>,
+    pub indicators: Vec<(CompactString, i64)>,
     /// Family id linking twins and siblings.
-    pub family: Option<String>,
+    pub family: Option<CompactString>,
     /// Reserve-group memberships at schools, sorted: (school, group).
-    pub priority: Vec<(String, String)>,
+    pub priority: Vec<(CompactString, CompactString)>,
     /// Manual placement (一人一案): (school, reason code).
-    pub manual: Option<(String, String)>,
+    pub manual: Option<(CompactString, CompactString)>,
     /// Grid coordinates in metres (rounded by the bureau), when known.
     pub xy: Option<(i64, i64)>,
     /// Salted hash of the private record (PROTOCOL.md §3.3).
@@ -243,6 +244,11 @@ fn fmt_xy(xy: Option<(i64, i64)>) -> (String, String) {
         Some((x, y)) => (x.to_string(), y.to_string()),
         None => (String::new(), String::new()),
     }
+}
+
+/// The items of a `;`-separated list field, like `list` without collecting them.
+fn items(s: &str) -> impl Iterator<Item = &str> {
+    (!s.is_empty()).then(|| s.split(';')).into_iter().flatten()
 }
 
 fn list(s: &str) -> Vec<&str> {
@@ -569,8 +575,8 @@ pub fn parse_applicants(
                     }
                 }
                 Applicant {
-                    id: String::new(),
-                    track: String::new(),
+                    id: CompactString::default(),
+                    track: CompactString::default(),
                     gender: Gender::F,
                     groups: Vec::new(),
                     choices: Vec::new(),
@@ -670,16 +676,23 @@ fn parse_applicant_row(
         "M" => Gender::M,
         _ => return Err(field_err(F, line, "gender", "expected F or M")),
     };
-    let mut groups = Vec::with_capacity(if f[3].is_empty() {
-        0
-    } else {
-        1 + f[3].matches(';').count()
-    });
-    for g in list(f[3]) {
+    // The number of items in a `;`-separated list field (exact capacity for its vector).
+    let count = |field: &str| {
+        if field.is_empty() {
+            0
+        } else {
+            1 + field.bytes().filter(|b| *b == b';').count()
+        }
+    };
+    let mut groups = Vec::with_capacity(count(f[3]));
+    for g in items(f[3]) {
         if !policy.groups.iter().any(|p| p == g) {
             return Err(field_err(F, line, "groups", format!("unknown group {g:?}")));
         }
-        if groups.last().is_some_and(|p: &String| p.as_str() >= g) {
+        if groups
+            .last()
+            .is_some_and(|p: &CompactString| p.as_str() >= g)
+        {
             return Err(field_err(
                 F,
                 line,
@@ -687,33 +700,43 @@ fn parse_applicant_row(
                 "groups must be sorted and not repeated",
             ));
         }
-        groups.push(g.to_string());
+        groups.push(CompactString::new(g));
     }
     // Counted before the duplicate check, which is quadratic in the list's length.
-    let listed = list(f[4]);
-    if listed.len() > policy.round.max_choices as usize {
+    let listed = count(f[4]);
+    if listed > policy.round.max_choices as usize {
         return Err(field_err(
             F,
             line,
             "choices",
             format!(
                 "{} choices, the policy allows {}",
-                listed.len(),
-                policy.round.max_choices
+                listed, policy.round.max_choices
             ),
         ));
     }
-    let mut choices: Vec<String> = Vec::with_capacity(listed.len());
-    for c in listed {
-        if ids.get(c).is_none() {
+    let mut choices: Vec<CompactString> = Vec::with_capacity(listed);
+    // The school index of each choice so far: equal ids have equal indices and distinct ids
+    // distinct ones, so the duplicate check compares integers, not strings (on the stack for
+    // usual list lengths).
+    let mut seen_inline = [0u32; 16];
+    let mut seen_heap = Vec::new();
+    let seen: &mut [u32] = if listed <= seen_inline.len() {
+        &mut seen_inline[..listed]
+    } else {
+        seen_heap.resize(listed, 0);
+        &mut seen_heap
+    };
+    for (k, c) in items(f[4]).enumerate() {
+        let Some(si) = ids.get(c) else {
             return Err(field_err(
                 F,
                 line,
                 "choices",
                 format!("unknown school {c:?}"),
             ));
-        }
-        if choices.iter().any(|p| p == c) {
+        };
+        if seen[..k].contains(&si) {
             return Err(field_err(
                 F,
                 line,
@@ -721,14 +744,11 @@ fn parse_applicant_row(
                 format!("school {c:?} is listed twice"),
             ));
         }
-        choices.push(c.to_string());
+        seen[k] = si;
+        choices.push(CompactString::new(c));
     }
-    let mut categories: Vec<(String, u32)> = Vec::with_capacity(if f[5].is_empty() {
-        0
-    } else {
-        1 + f[5].matches(';').count()
-    });
-    for item in list(f[5]) {
+    let mut categories: Vec<(CompactString, u32)> = Vec::with_capacity(count(f[5]));
+    for item in items(f[5]) {
         let (s, c) = item
             .split_once(':')
             .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
@@ -761,10 +781,10 @@ fn parse_applicant_row(
                 "entries must be sorted by school and not repeated",
             ));
         }
-        categories.push((s.to_string(), n as u32));
+        categories.push((CompactString::new(s), n as u32));
     }
-    let mut indicators: Vec<(String, i64)> = Vec::new();
-    for item in list(f[6]) {
+    let mut indicators: Vec<(CompactString, i64)> = Vec::with_capacity(count(f[6]));
+    for item in items(f[6]) {
         let (n, v) = item
             .split_once('=')
             .ok_or_else(|| field_err(F, line, "indicators", "expected name=value;…"))?;
@@ -792,15 +812,15 @@ fn parse_applicant_row(
                 "entries must be sorted by name and not repeated",
             ));
         }
-        indicators.push((n.to_string(), v as i64));
+        indicators.push((CompactString::new(n), v as i64));
     }
     let family = match f[7] {
         "" => None,
-        fam if is_id(fam) => Some(fam.to_string()),
+        fam if is_id(fam) => Some(CompactString::new(fam)),
         _ => return Err(field_err(F, line, "family", "invalid family id")),
     };
-    let mut priority: Vec<(String, String)> = Vec::new();
-    for item in list(f[8]) {
+    let mut priority: Vec<(CompactString, CompactString)> = Vec::with_capacity(count(f[8]));
+    for item in items(f[8]) {
         let (s, g) = item
             .split_once(':')
             .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
@@ -820,8 +840,10 @@ fn parse_applicant_row(
                 format!("school {s} reserves no seats for {g:?}"),
             ));
         }
-        let key = (s.to_string(), g.to_string());
-        if priority.last().is_some_and(|p| *p >= key) {
+        if priority
+            .last()
+            .is_some_and(|(ps, pg)| (ps.as_str(), pg.as_str()) >= (s, g))
+        {
             return Err(field_err(
                 F,
                 line,
@@ -829,7 +851,7 @@ fn parse_applicant_row(
                 "entries must be sorted and not repeated",
             ));
         }
-        priority.push(key);
+        priority.push((CompactString::new(s), CompactString::new(g)));
     }
     let manual = match f[9] {
         "" => None,
@@ -853,15 +875,15 @@ fn parse_applicant_row(
                     format!("reason {r:?} is not defined by the policy"),
                 ));
             }
-            Some((s.to_string(), r.to_string()))
+            Some((CompactString::new(s), CompactString::new(r)))
         }
     };
     let xy = parse_xy(F, line, f[10], f[11])?;
     let private_hash =
         Digest::from_hex(f[12]).map_err(|e| field_err(F, line, "private_hash", e.to_string()))?;
     Ok(Applicant {
-        id: id.to_string(),
-        track: f[1].to_string(),
+        id: CompactString::new(id),
+        track: CompactString::new(f[1]),
         gender,
         groups,
         choices,
@@ -880,8 +902,8 @@ impl Applicant {
     pub fn fields(&self) -> [String; 13] {
         let (x, y) = fmt_xy(self.xy);
         [
-            self.id.clone(),
-            self.track.clone(),
+            self.id.to_string(),
+            self.track.to_string(),
             match self.gender {
                 Gender::F => "F".into(),
                 Gender::M => "M".into(),
@@ -898,7 +920,7 @@ impl Applicant {
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect::<Vec<_>>()
                 .join(";"),
-            self.family.clone().unwrap_or_default(),
+            self.family.as_deref().unwrap_or_default().to_string(),
             self.priority
                 .iter()
                 .map(|(s, g)| format!("{s}:{g}"))
@@ -1207,8 +1229,21 @@ impl std::hash::Hasher for IdHasher {
 /// instead of a binary search with string comparisons. Ids of at most 7 bytes are looked up as
 /// one integer (their bytes and their length), longer ones as strings.
 pub struct SchoolIds<'a> {
-    short: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<PackedHasher>>,
+    /// Packed short ids: open addressing with linear probing over a power-of-two table kept less
+    /// than two-thirds full, so a probe always ends at an empty slot. A slot is (packed id,
+    /// index), the id [`EMPTY_SLOT`] when unused.
+    short: Vec<(u64, u32)>,
     long: std::collections::HashMap<&'a str, u32, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// An unused slot of [`SchoolIds`]'s table: never a packed id (whose last byte, its length, is at
+/// most 7).
+const EMPTY_SLOT: u64 = u64::MAX;
+
+/// The home slot of a packed id in a table of `mask + 1` slots: [`PackedHasher`]'s mix.
+fn packed_slot(k: u64, mask: usize) -> usize {
+    let p = u128::from(k) * 0x9e37_79b9_7f4a_7c15_u128;
+    ((p as u64) ^ ((p >> 64) as u64)) as usize & mask
 }
 
 /// Hasher for packed ids: a folded 64×64→128-bit multiply, so every bit of the id reaches both
@@ -1238,29 +1273,41 @@ fn pack_id(id: &str) -> Option<u64> {
     if b.len() > 7 {
         return None;
     }
-    let mut w = [0u8; 8];
-    w[..b.len()].copy_from_slice(b);
-    w[7] = b.len() as u8;
-    Some(u64::from_le_bytes(w))
+    // Byte by byte rather than through a buffer: a variable-length copy is a call to `memcpy`
+    // and stalls the load that follows it (this is on the parser's and the draw's hot path).
+    let mut k = (b.len() as u64) << 56;
+    for (i, x) in b.iter().enumerate() {
+        k |= u64::from(*x) << (8 * i);
+    }
+    Some(k)
 }
 
 impl<'a> SchoolIds<'a> {
     /// Indexes a school list.
     pub fn new(schools: &'a [School]) -> Self {
+        let size = (schools.len() + schools.len() / 2 + 1).next_power_of_two();
         let mut ids = SchoolIds {
-            short: std::collections::HashMap::with_capacity_and_hasher(
-                schools.len(),
-                std::hash::BuildHasherDefault::default(),
-            ),
+            short: vec![(EMPTY_SLOT, 0); size],
             long: std::collections::HashMap::default(),
         };
+        let mask = size - 1;
         for (i, s) in schools.iter().enumerate() {
             // The first of equal ids wins, as a binary search over a sorted list would find one
             // of them; school lists are checked for duplicates when parsed.
             match pack_id(&s.id) {
-                Some(k) => ids.short.entry(k).or_insert(i as u32),
-                None => ids.long.entry(s.id.as_str()).or_insert(i as u32),
-            };
+                Some(k) => {
+                    let mut j = packed_slot(k, mask);
+                    while ids.short[j].0 != EMPTY_SLOT && ids.short[j].0 != k {
+                        j = (j + 1) & mask;
+                    }
+                    if ids.short[j].0 == EMPTY_SLOT {
+                        ids.short[j] = (k, i as u32);
+                    }
+                }
+                None => {
+                    ids.long.entry(s.id.as_str()).or_insert(i as u32);
+                }
+            }
         }
         ids
     }
@@ -1268,7 +1315,20 @@ impl<'a> SchoolIds<'a> {
     /// Index of a school id.
     pub fn get(&self, id: &str) -> Option<u32> {
         match pack_id(id) {
-            Some(k) => self.short.get(&k).copied(),
+            Some(k) => {
+                let mask = self.short.len() - 1;
+                let mut j = packed_slot(k, mask);
+                loop {
+                    let (key, index) = self.short[j];
+                    if key == k {
+                        return Some(index);
+                    }
+                    if key == EMPTY_SLOT {
+                        return None;
+                    }
+                    j = (j + 1) & mask;
+                }
+            }
             None => self.long.get(id).copied(),
         }
     }
@@ -1387,6 +1447,70 @@ teachers = true
         Ok(rows.len())
     }
 
+    /// Choices: unknown and repeated schools are refused with their messages, for short lists
+    /// and for lists longer than the duplicate check's inline buffer.
+    #[test]
+    fn choice_lists_are_checked() {
+        let policy = Policy::parse(
+            POLICY
+                .replace("max_choices = 4", "max_choices = 40")
+                .as_bytes(),
+        )
+        .expect("policy");
+        let schools: Vec<School> = (0..30)
+            .map(|k| School {
+                id: format!("S{k:02}"),
+                name: format!("School {k}"),
+                private: false,
+                capacity: 10,
+                reserved: Vec::new(),
+                points_seats: 0,
+                classes: 0,
+                xy: None,
+                graduates: 0,
+            })
+            .collect();
+        let hash = "ab".repeat(32);
+        let parse = |choices: &str| {
+            let file = format!("{APPLICANTS_HEADER}\nA1,local,F,,{choices},,,,,,,,{hash}\n");
+            parse_applicants(file.as_bytes(), &policy, &schools).map(|v| {
+                v[0].choices
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let list = |ks: &[usize]| {
+            ks.iter()
+                .map(|k| format!("S{k:02}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let err = |reason: &str| {
+            Err(RecordError::Field {
+                file: "applicants.csv",
+                line: 2,
+                column: "choices",
+                reason: reason.to_string(),
+            })
+        };
+        for n in [3, 16, 17, 25] {
+            let ks: Vec<usize> = (0..n).rev().collect();
+            let ids: Vec<String> = ks.iter().map(|k| format!("S{k:02}")).collect();
+            assert_eq!(parse(&list(&ks)), Ok(ids));
+            let mut twice = ks.clone();
+            twice.push(ks[n / 2]);
+            let id = format!("S{:02}", ks[n / 2]);
+            assert_eq!(
+                parse(&list(&twice)),
+                err(&format!("school {id:?} is listed twice"))
+            );
+            let unknown = format!("{};S99", list(&ks));
+            assert_eq!(parse(&unknown), err("unknown school \"S99\""));
+        }
+        assert_eq!(parse("S01;;S02"), err("unknown school \"\""));
+    }
+
     /// The parallel parse reports exactly the serial parse's first error (shape errors first,
     /// then field errors, each the first in file order), wherever the rows are.
     #[test]
@@ -1456,6 +1580,36 @@ teachers = true
                 parse_applicants(&bytes, &policy, &schools).map(|v| v.len()),
                 serial(&bytes, &policy, &schools)
             );
+        }
+    }
+
+    /// Thousands of ids (the table's probe chains), with repeats: the first of equal ids wins, as
+    /// a scan of the list would find it.
+    #[test]
+    fn school_ids_lookup_many() {
+        let ids: Vec<String> = (0..5000)
+            .map(|i| format!("S{:04}", (i * 7919) % 4000))
+            .chain((0..300).map(|i| format!("LONG-SCHOOL-{i}")))
+            .collect();
+        let schools: Vec<School> = ids
+            .iter()
+            .map(|id| School {
+                id: id.clone(),
+                name: String::new(),
+                private: false,
+                capacity: 1,
+                reserved: Vec::new(),
+                points_seats: 0,
+                classes: 0,
+                xy: None,
+                graduates: 0,
+            })
+            .collect();
+        let map = SchoolIds::new(&schools);
+        let absent: Vec<String> = (4000..4100).map(|i| format!("S{i:04}")).collect();
+        for q in ids.iter().chain(&absent) {
+            let expected = schools.iter().position(|s| s.id == *q).map(|i| i as u32);
+            assert_eq!(map.get(q), expected, "{q:?}");
         }
     }
 

@@ -344,7 +344,7 @@ pub fn run(
         .iter()
         .map(|a| match (&a.family, round.policy.families) {
             (Some(f), crate::policy::Families::Joint) => format!("family:{f}"),
-            _ => a.id.clone(),
+            _ => a.id.to_string(),
         })
         .collect();
     let late_tickets = ticket::tickets(domain, &key, &names);

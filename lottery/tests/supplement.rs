@@ -18,14 +18,15 @@ use std::collections::BTreeMap;
 fn late_applicants(round: &FrozenRound, k: usize, salt: u8) -> Vec<Applicant> {
     (0..k)
         .map(|i| Applicant {
-            id: format!("L{salt:02}{i:03}"),
+            id: format!("L{salt:02}{i:03}").into(),
             track: "migrant".into(),
             gender: if i % 2 == 0 { Gender::F } else { Gender::M },
             groups: vec!["migrant".into()],
             choices: vec![
                 round.schools[(i + salt as usize) % round.schools.len()]
                     .id
-                    .clone(),
+                    .as_str()
+                    .into(),
             ],
             categories: Vec::new(),
             indicators: Vec::new(),

@@ -4,6 +4,7 @@
 //!
 //! Everything derives from the seed text, so the same arguments give a byte-identical bundle.
 
+use lottery::CompactString;
 use lottery::digest::Digest;
 use lottery::encoding::{Domain, hash_fields};
 use lottery::round::{Applicant, FrozenRound, Gender, PrivateRecord, School, Teacher};
@@ -392,33 +393,44 @@ fn build_applicant(r: &Raw, school_list: &[School], seed: &Digest, domain: Domai
     let idx = r.idx;
     let id = format!("A2026-{:07}", idx + 1);
     let cat = if sh.migrant { 4 } else { sh.home_cat };
-    let mut categories: Vec<(String, u32)> = sh
+    let mut categories: Vec<(CompactString, u32)> = sh
         .home
         .iter()
-        .map(|&h| (school_list[h].id.clone(), cat))
+        .map(|&h| (CompactString::new(&school_list[h].id), cat))
         .collect();
     categories.sort();
     let indicators = match r.indicators {
         Some([housing, permit, insurance]) => vec![
-            ("housing".to_string(), housing),
-            ("residence_permit_years".to_string(), permit),
-            ("social_insurance_months".to_string(), insurance),
+            (CompactString::const_new("housing"), housing),
+            (CompactString::const_new("residence_permit_years"), permit),
+            (
+                CompactString::const_new("social_insurance_months"),
+                insurance,
+            ),
         ],
         None => Vec::new(),
     };
     let mut groups = Vec::new();
     if sh.migrant {
-        groups.push("migrant".to_string());
+        groups.push(CompactString::const_new("migrant"));
     }
     if r.special {
-        groups.push("special_needs".to_string());
+        groups.push(CompactString::const_new("special_needs"));
     }
-    let manual = r
-        .manual
-        .then(|| (school_list[sh.home[0]].id.clone(), "disability".to_string()));
+    let manual = r.manual.then(|| {
+        (
+            CompactString::new(&school_list[sh.home[0]].id),
+            CompactString::const_new("disability"),
+        )
+    });
     let priority = sh
         .staff
-        .map(|s| vec![(school_list[s].id.clone(), "staff".to_string())])
+        .map(|s| {
+            vec![(
+                CompactString::new(&school_list[s].id),
+                CompactString::const_new("staff"),
+            )]
+        })
         .unwrap_or_default();
     let salt: [u8; 16] = hash_fields("fairdraw/sim/salt", &[seed.as_bytes(), id.as_bytes()]).0
         [..16]
@@ -438,18 +450,18 @@ fn build_applicant(r: &Raw, school_list: &[School], seed: &Digest, domain: Domai
         },
     );
     Applicant {
-        id,
-        track: if sh.migrant { "migrant" } else { "local" }.to_string(),
+        id: id.into(),
+        track: CompactString::const_new(if sh.migrant { "migrant" } else { "local" }),
         gender: if r.female { Gender::F } else { Gender::M },
         groups,
         choices: sh
             .choices
             .iter()
-            .map(|&c| school_list[c].id.clone())
+            .map(|&c| CompactString::new(&school_list[c].id))
             .collect(),
         categories,
         indicators,
-        family: sh.family.map(|f| format!("F{f:07}")),
+        family: sh.family.map(|f| CompactString::from(format!("F{f:07}"))),
         priority,
         manual,
         xy: Some(r.xy),

@@ -310,12 +310,12 @@ pub fn simulate(
         let id = format!("L2026-{:07}", k + 1);
         let salt: [u8; 16] = d.0[16..].try_into().unwrap_or([0; 16]);
         let (x, y) = a.xy.unwrap_or((0, 0));
-        let mut choices = vec![a.id.clone()];
+        let mut choices = vec![lottery::CompactString::new(&a.id)];
         if b.id != a.id {
-            choices.push(b.id.clone());
+            choices.push(lottery::CompactString::new(&b.id));
         }
         late_sup.push(lottery::round::Applicant {
-            id: id.clone(),
+            id: id.as_str().into(),
             track: "migrant".into(),
             gender: if d.0[2].is_multiple_of(2) {
                 lottery::round::Gender::F

@@ -1,6 +1,7 @@
 //! Random small rounds shared by the whole-round tests.
 #![allow(dead_code)]
 
+use lottery::CompactString;
 use lottery::digest::Digest as D;
 use lottery::policy::Policy;
 use lottery::round::{Applicant, FrozenRound, Gender, School, Teacher};
@@ -176,20 +177,20 @@ pub fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
             }
             None => None,
         };
-        let mut choices: Vec<String> = Vec::new();
+        let mut choices: Vec<CompactString> = Vec::new();
         for &c in &s.choices {
-            let id = schools[c].id.clone();
+            let id = CompactString::new(&schools[c].id);
             if !choices.contains(&id) {
                 choices.push(id);
             }
         }
-        let categories: Vec<(String, u32)> = if s.migrant {
+        let categories: Vec<(CompactString, u32)> = if s.migrant {
             Vec::new()
         } else {
-            let mut c: Vec<(String, u32)> = schools
+            let mut c: Vec<(CompactString, u32)> = schools
                 .iter()
                 .filter(|sc| !sc.private)
-                .map(|sc| (sc.id.clone(), s.category))
+                .map(|sc| (CompactString::new(&sc.id), s.category))
                 .collect();
             c.sort();
             c
@@ -201,12 +202,12 @@ pub fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
                 s.staff
                     && schools
                         .iter()
-                        .any(|x| &x.id == *c && !x.reserved.is_empty())
+                        .any(|x| x.id == c.as_str() && !x.reserved.is_empty())
             })
-            .map(|c| vec![(c.clone(), "staff".to_string())])
+            .map(|c| vec![(c.clone(), "staff".into())])
             .unwrap_or_default();
         applicants.push(Applicant {
-            id: format!("A{i:04}"),
+            id: format!("A{i:04}").into(),
             track: if s.migrant { "migrant" } else { "local" }.into(),
             gender: if s.female { Gender::F } else { Gender::M },
             groups: if s.migrant {
@@ -221,11 +222,9 @@ pub fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
             } else {
                 Vec::new()
             },
-            family: fam,
+            family: fam.map(Into::into),
             priority,
-            manual: s
-                .manual
-                .then(|| ("S0".to_string(), "disability".to_string())),
+            manual: s.manual.then(|| ("S0".into(), "disability".into())),
             xy: Some(s.xy),
             private_hash: D([i as u8; 32]),
         });

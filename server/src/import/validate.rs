@@ -1495,16 +1495,19 @@ fn applicant_row(c: &Cells<'_>, ctx: &Ctx<'_>, p: &mut Vec<Problem>) -> Draft {
             (d.app_id.clone(), card, birth, gender, ctx.policy)
     {
         let public = Applicant {
-            id: id.clone(),
-            track,
+            id: id.as_str().into(),
+            track: track.into(),
             gender,
-            groups,
-            choices,
-            categories,
-            indicators,
-            family,
-            priority,
-            manual,
+            groups: groups.into_iter().map(Into::into).collect(),
+            choices: choices.into_iter().map(Into::into).collect(),
+            categories: categories.into_iter().map(|(s, n)| (s.into(), n)).collect(),
+            indicators: indicators.into_iter().map(|(n, v)| (n.into(), v)).collect(),
+            family: family.map(Into::into),
+            priority: priority
+                .into_iter()
+                .map(|(s, g)| (s.into(), g.into()))
+                .collect(),
+            manual: manual.map(|(s, r)| (s.into(), r.into())),
             xy,
             private_hash: lottery::Digest::default(),
         };
