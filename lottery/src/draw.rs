@@ -767,7 +767,7 @@ fn run_stage(
         pref_school,
         pref_key,
     };
-    let valid = inst.validate().map_err(|e| e.to_string())?;
+    let valid = inst.validate_ranked().map_err(|e| e.to_string())?;
 
     let mut detail = vec![Detail::Open; participants.len()];
     let assignment: Vec<u32> = match stage.mechanism {
@@ -982,7 +982,7 @@ fn run_reallocation(
         pref_school,
         pref_key,
     };
-    let valid = inst.validate().map_err(|e| e.to_string())?;
+    let valid = inst.validate_ranked().map_err(|e| e.to_string())?;
     let mut order: Vec<u32> = (0..participants.len() as u32).collect();
     order.sort_unstable_by_key(|&p| out.numbers[participants[p as usize] as usize]);
     let coords =
