@@ -2,6 +2,22 @@
 
 use std::fmt;
 
+/// Value of each lowercase hex digit; 0xff for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// A SHA-256 output, a seed or a purpose key: always exactly 32 bytes.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Digest(pub [u8; 32]);
@@ -17,6 +33,20 @@ impl Digest {
     pub fn from_hex(s: &str) -> Result<Self, HexError> {
         if s.len() != 64 {
             return Err(HexError::Length { found: s.len() });
+        }
+        // Fast path: every digit looked up in a table; any other byte falls through to the
+        // checks below, which name the error.
+        let b = s.as_bytes();
+        let mut out = [0u8; 32];
+        let mut bad = 0u8;
+        for (i, o) in out.iter_mut().enumerate() {
+            let hi = HEX_VALUE[usize::from(b[2 * i])];
+            let lo = HEX_VALUE[usize::from(b[2 * i + 1])];
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0f);
+        }
+        if bad & 0xf0 == 0 {
+            return Ok(Digest(out));
         }
         if s.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(HexError::NotLowercase);
@@ -72,6 +102,30 @@ pub fn parse_hex_bytes(s: &str) -> Result<Vec<u8>, HexError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_hex_table_agrees_with_the_hex_crate() {
+        let d = Digest(core::array::from_fn(|i| (i as u8).wrapping_mul(37)));
+        assert_eq!(Digest::from_hex(&d.to_hex()), Ok(d));
+        for bad in [
+            "G".repeat(64),
+            "A".repeat(64),
+            format!("{}g", "0".repeat(63)),
+            format!("{} ", "f".repeat(63)),
+        ] {
+            let mut out = [0u8; 32];
+            assert!(Digest::from_hex(&bad).is_err());
+            assert!(
+                hex::decode_to_slice(&bad, &mut out).is_err()
+                    || bad.bytes().any(|b| b.is_ascii_uppercase())
+            );
+        }
+        assert_eq!(
+            Digest::from_hex(&"A".repeat(64)),
+            Err(HexError::NotLowercase)
+        );
+        assert_eq!(Digest::from_hex(&"z".repeat(64)), Err(HexError::NotHex));
+    }
 
     #[test]
     fn hex_round_trip_and_refusals() {

@@ -517,7 +517,7 @@ pub fn parse_applicants(
     let row = |i: usize| -> Result<Applicant, (bool, RecordError)> {
         let line = i + 2;
         let l = text(i);
-        if l.contains('\r') || l.contains('"') {
+        if memchr::memchr2(b'\r', b'"', l.as_bytes()).is_some() {
             return Err((
                 true,
                 RecordError::Line {
