@@ -774,12 +774,19 @@ fn run_stage(
         MechanismKind::SerialDictatorship => {
             // Order: priority key of the applicant's first entry basis, school-independent for
             // lottery and points priority; for category priority the best category they hold.
-            let mut order: Vec<u32> = (0..participants.len() as u32).collect();
-            let key_of = |p: u32| {
-                let i = participants[p as usize] as usize;
-                priority_key(round, cx, out, stage.priority, i, 0, out.numbers[i])
-            };
-            order.sort_unstable_by_key(|&p| (key_of(p), p));
+            // Each key computed once; (key, p) pairs are distinct, so a parallel sort gives the
+            // serial order.
+            use rayon::prelude::*;
+            let mut keyed: Vec<(u64, u32)> = (0..participants.len() as u32)
+                .into_par_iter()
+                .map(|p| {
+                    let i = participants[p as usize] as usize;
+                    let k = priority_key(round, cx, out, stage.priority, i, 0, out.numbers[i]);
+                    (k, p)
+                })
+                .collect();
+            keyed.par_sort_unstable();
+            let order: Vec<u32> = keyed.into_iter().map(|(_, p)| p).collect();
             mech::serial_dictatorship(valid, &order).map_err(|e| e.to_string())?
         }
         kind => {

@@ -81,7 +81,13 @@ pub(crate) fn fcf_core(
                 applying.push((inst.pref_school[e], b, inst.pref_key[e], i));
             }
         }
-        applying.sort_unstable();
+        // The tuples are distinct, so any sort (serial or parallel) gives the same order.
+        if applying.len() >= 1 << 16 {
+            use rayon::slice::ParallelSliceMut;
+            applying.par_sort_unstable();
+        } else {
+            applying.sort_unstable();
+        }
         for &(s, _, _, i) in &applying {
             let left = &mut remaining[s as usize];
             if *left > 0 {
