@@ -517,7 +517,29 @@ pub fn parse_applicants(
     let row = |i: usize| -> Result<Applicant, (bool, RecordError)> {
         let line = i + 2;
         let l = text(i);
-        if memchr::memchr2(b'\r', b'"', l.as_bytes()).is_some() {
+        // One pass over the bytes: the fields, and whether a carriage return or a quote occurs.
+        let mut f = [""; NCOL];
+        let mut n = 0;
+        let mut start = 0;
+        let mut bad = false;
+        for (k, b) in l.bytes().enumerate() {
+            match b {
+                b',' => {
+                    if n < NCOL {
+                        f[n] = &l[start..k];
+                    }
+                    n += 1;
+                    start = k + 1;
+                }
+                b'\r' | b'"' => bad = true,
+                _ => {}
+            }
+        }
+        if n < NCOL {
+            f[n] = &l[start..];
+        }
+        n += 1;
+        if bad {
             return Err((
                 true,
                 RecordError::Line {
@@ -526,14 +548,6 @@ pub fn parse_applicants(
                     reason: "carriage returns and quotes are not allowed".into(),
                 },
             ));
-        }
-        let mut f = [""; NCOL];
-        let mut n = 0;
-        for x in l.split(',') {
-            if n < NCOL {
-                f[n] = x;
-            }
-            n += 1;
         }
         if n != NCOL {
             return Err((
