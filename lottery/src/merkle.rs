@@ -21,11 +21,11 @@ pub fn leaf_hash(data: &[u8]) -> Digest {
 
 /// `SHA-256(0x01 ‖ left ‖ right)`.
 pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left.0);
-    h.update(right.0);
-    Digest(h.finalize().into())
+    let mut m = [0u8; 65];
+    m[0] = 1;
+    m[1..33].copy_from_slice(&left.0);
+    m[33..].copy_from_slice(&right.0);
+    crate::encoding::sha256_short(&m)
 }
 
 /// The next level up: adjacent pairs hashed, a lone last node promoted unchanged. Repeating this

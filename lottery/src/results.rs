@@ -278,28 +278,48 @@ pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)>
 /// (the bytes hashed are exactly `0x00 ‖ enc(tag, name, line)`); independent of thread count.
 pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
     use rayon::prelude::*;
-    use sha2::{Digest as _, Sha256};
+
     let tag = domain.tag("leaf/result");
     let mut leaves = Vec::new();
     for (name, text) in files {
-        let mut base = Sha256::new();
-        base.update([0u8]);
+        let mut prefix = vec![0u8];
         for f in [tag.as_bytes(), name.as_bytes()] {
-            base.update((f.len() as u32).to_be_bytes());
-            base.update(f);
+            prefix.extend_from_slice(&(f.len() as u32).to_be_bytes());
+            prefix.extend_from_slice(f);
         }
-        let leaf = |line: &str| {
-            let mut h = base.clone();
-            h.update(u32::try_from(line.len()).unwrap_or(u32::MAX).to_be_bytes());
-            h.update(line.as_bytes());
-            Digest(h.finalize().into())
+        // Each leaf's bytes assembled in a buffer and hashed in one piece.
+        let leaf = |buf: &mut Vec<u8>, line: &str| {
+            buf.clear();
+            buf.extend_from_slice(&prefix);
+            buf.extend_from_slice(&u32::try_from(line.len()).unwrap_or(u32::MAX).to_be_bytes());
+            buf.extend_from_slice(line.as_bytes());
+            crate::encoding::sha256_short(buf)
         };
-        let lines: Vec<&str> = text.lines().skip(1).collect();
-        if lines.len() >= 1 << 14 {
-            leaves.par_extend(lines.par_iter().map(|l| leaf(l)));
-        } else {
-            leaves.extend(lines.iter().map(|l| leaf(l)));
+        // The data lines (after the header), split and hashed per chunk of whole lines in
+        // parallel, in file order.
+        let body = text.split_once('\n').map_or("", |(_, rest)| rest);
+        let mut chunks: Vec<&str> = Vec::new();
+        let mut rest = body;
+        while !rest.is_empty() {
+            // Cut after the first line break at or past 1 MiB (always a character boundary).
+            let cut = rest.as_bytes()[(1 << 20).min(rest.len())..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(rest.len(), |p| (1 << 20) + p + 1);
+            let (chunk, tail) = rest.split_at_checked(cut).unwrap_or((rest, ""));
+            chunks.push(chunk);
+            rest = tail;
         }
+        let per_chunk: Vec<Vec<Digest>> = chunks
+            .par_iter()
+            .map(|c| {
+                let mut buf = Vec::with_capacity(256);
+                // `str::lines` as before the split: a final line without `\n` counts, a trailing
+                // `\r` is dropped (result files never contain one).
+                c.lines().map(|l| leaf(&mut buf, l)).collect()
+            })
+            .collect();
+        leaves.extend(per_chunk.into_iter().flatten());
     }
     leaves
 }

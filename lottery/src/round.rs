@@ -1363,7 +1363,6 @@ pub fn input_root_of_files(
     applicants: &[u8],
 ) -> (Digest, u64) {
     use rayon::prelude::*;
-    use sha2::Digest as _;
     let mut leaves: Vec<Digest> = [
         (INPUT_FILES[0], policy),
         (INPUT_FILES[1], schools),
@@ -1372,21 +1371,20 @@ pub fn input_root_of_files(
     .iter()
     .map(|(name, bytes)| merkle::leaf_hash(&file_leaf(domain, name, bytes)))
     .collect();
-    let base = {
-        let tag = domain.tag("leaf/applicant");
-        let mut h = sha2::Sha256::new();
-        h.update([0u8]);
-        h.update((tag.len() as u32).to_be_bytes());
-        h.update(tag.as_bytes());
-        h
-    };
-    let leaf = |line: &[u8]| {
-        let mut h = base.clone();
+    // Each leaf's bytes `0x00 ‖ enc(tag, field_1, …, field_13)` are assembled in a buffer and
+    // hashed in one piece.
+    let mut prefix = vec![0u8];
+    let tag = domain.tag("leaf/applicant");
+    prefix.extend_from_slice(&(tag.len() as u32).to_be_bytes());
+    prefix.extend_from_slice(tag.as_bytes());
+    let leaf = |buf: &mut Vec<u8>, line: &[u8]| {
+        buf.clear();
+        buf.extend_from_slice(&prefix);
         for f in line.split(|b| *b == b',') {
-            h.update(u32::try_from(f.len()).unwrap_or(u32::MAX).to_be_bytes());
-            h.update(f);
+            buf.extend_from_slice(&u32::try_from(f.len()).unwrap_or(u32::MAX).to_be_bytes());
+            buf.extend_from_slice(f);
         }
-        Digest(h.finalize().into())
+        crate::encoding::sha256_short(buf)
     };
     let body = applicants
         .iter()
@@ -1395,9 +1393,10 @@ pub fn input_root_of_files(
     let per_chunk: Vec<Vec<Digest>> = line_chunks(body, 1 << 20)
         .par_iter()
         .map(|c| {
+            let mut buf = Vec::with_capacity(512);
             c.split(|b| *b == b'\n')
                 .filter(|l| !l.is_empty())
-                .map(leaf)
+                .map(|l| leaf(&mut buf, l))
                 .collect()
         })
         .collect();
