@@ -98,27 +98,55 @@ pub fn checkpoint(round: &FrozenRound) -> Value {
 /// As [`checkpoint`], with an already computed root.
 pub fn checkpoint_with_root(round: &FrozenRound, root: &Digest, size: u64) -> Value {
     let p = &round.policy;
-    let mut first = vec![0u64; round.schools.len()];
-    let mut listed = vec![0u64; round.schools.len()];
-    let mut per_track = vec![0u64; p.tracks.len()];
-    let mut per_cat = vec![0u64; p.categories.len()];
     let ids = crate::round::SchoolIds::new(&round.schools);
-    for a in &round.applicants {
-        for (r, c) in a.choices.iter().enumerate() {
-            if let Some(s) = ids.get(c).map(|s| s as usize) {
-                listed[s] += 1;
-                if r == 0 {
-                    first[s] += 1;
+    // Counted per chunk of applicants in parallel and summed (integer sums: the same at any
+    // thread count).
+    use rayon::prelude::*;
+    type Counts = (Vec<u64>, Vec<u64>, Vec<u64>, Vec<u64>);
+    let zero = || -> Counts {
+        (
+            vec![0u64; round.schools.len()],
+            vec![0u64; round.schools.len()],
+            vec![0u64; p.tracks.len()],
+            vec![0u64; p.categories.len()],
+        )
+    };
+    let (first, listed, per_track, per_cat) = round
+        .applicants
+        .par_chunks(1 << 14)
+        .map(|chunk| {
+            let (mut first, mut listed, mut per_track, mut per_cat) = zero();
+            for a in chunk {
+                for (r, c) in a.choices.iter().enumerate() {
+                    if let Some(s) = ids.get(c).map(|s| s as usize) {
+                        listed[s] += 1;
+                        if r == 0 {
+                            first[s] += 1;
+                        }
+                    }
+                }
+                if let Some(t) = p.tracks.iter().position(|t| *t == a.track) {
+                    per_track[t] += 1;
+                }
+                if let Some(best) = a.categories.iter().map(|(_, c)| *c).min() {
+                    per_cat[best as usize - 1] += 1;
                 }
             }
-        }
-        if let Some(t) = p.tracks.iter().position(|t| *t == a.track) {
-            per_track[t] += 1;
-        }
-        if let Some(best) = a.categories.iter().map(|(_, c)| *c).min() {
-            per_cat[best as usize - 1] += 1;
-        }
-    }
+            (first, listed, per_track, per_cat)
+        })
+        .reduce(zero, |mut a, b| {
+            for (x, y) in [
+                (&mut a.0, b.0),
+                (&mut a.1, b.1),
+                (&mut a.2, b.2),
+                (&mut a.3, b.3),
+            ] {
+                for (x, y) in x.iter_mut().zip(y) {
+                    *x += y;
+                }
+            }
+            a
+        });
     json!({
         "format": FORMAT,
         "protocol": PROTOCOL,
