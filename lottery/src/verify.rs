@@ -802,9 +802,9 @@ pub fn verify_with_progress(
     };
     report.applicants = round.applicants.len() as u64;
     report.schools = round.schools.len() as u64;
-    // While the draw is replayed with the seed the manifest claims (V7 checks that seed; the
-    // draw is replayed again with the re-derived one if they differ), the input root and the
-    // root of the published result files are hashed. The published files' root stands for the
+    // While the draw is replayed and its result files rendered with the seed the manifest
+    // claims (V7 checks that seed; the draw is replayed again with the re-derived one if they
+    // differ), the input root and the root of the published result files are hashed. The published files' root stands for the
     // replay's only when V8 finds every result file byte-identical to the replay.
     let claimed_seed = Digest::from_hex(s(man, "seed")).ok();
     let (((root, size), published_root), speculative) = rayon::join(
@@ -822,7 +822,16 @@ pub fn verify_with_progress(
                 || published_results_root(domain, files),
             )
         },
-        || claimed_seed.map(|sd| (sd, crate::draw::draw(&round, &sd))),
+        || {
+            claimed_seed.map(|sd| {
+                let outcome = crate::draw::draw(&round, &sd);
+                let rendered = outcome
+                    .as_ref()
+                    .ok()
+                    .map(|o| crate::results::render(&round, o));
+                (sd, outcome, rendered)
+            })
+        },
     );
     report.input_root = root.to_hex();
     let mut v3 = First::default();
@@ -984,9 +993,9 @@ pub fn verify_with_progress(
         }
         Some(seed) => {
             progress(Stage::Replay);
-            let replay = match speculative {
-                Some((claimed, outcome)) if claimed == seed => outcome,
-                _ => crate::draw::draw(&round, &seed),
+            let (replay, pre_rendered) = match speculative {
+                Some((claimed, outcome, rendered)) if claimed == seed => (outcome, rendered),
+                _ => (crate::draw::draw(&round, &seed), None),
             };
             match replay {
                 Err(e) => {
@@ -1003,7 +1012,10 @@ pub fn verify_with_progress(
                         .iter()
                         .filter(|s| **s != crate::mechanism::UNPLACED)
                         .count() as u64;
-                    let expected = crate::results::render(&round, &outcome);
+                    let expected = match pre_rendered {
+                        Some(r) => r,
+                        None => crate::results::render(&round, &outcome),
+                    };
                     replayed = Some(outcome);
                     let inputs_changed = INPUTS.iter().any(|f| c.changed.contains(*f));
                     let mut v8 = First::default();
