@@ -742,25 +742,40 @@ fn run_stage(
             }
         }
     }
-    let pref_key: Vec<u64> = {
+    // Keys filled in place, in parallel over blocks of participants (each block's entries are
+    // one contiguous range).
+    let mut pref_key = vec![0u64; pref_school.len()];
+    {
         use rayon::prelude::*;
+        const BLOCK: usize = 1 << 12;
         let out = &*out;
-        (0..participants.len())
-            .into_par_iter()
-            .flat_map_iter(|p| (pref_start[p]..pref_start[p + 1]).map(move |e| (p, e as usize)))
-            .map(|(p, e)| {
-                priority_key(
-                    round,
-                    cx,
-                    out,
-                    stage.priority,
-                    participants[p] as usize,
-                    pref_school[e] as usize,
-                    rank[e],
-                )
-            })
-            .collect()
-    };
+        let mut blocks: Vec<(usize, &mut [u64])> = Vec::new();
+        let mut rest: &mut [u64] = &mut pref_key;
+        for p0 in (0..participants.len()).step_by(BLOCK) {
+            let p1 = (p0 + BLOCK).min(participants.len());
+            let len = (pref_start[p1] - pref_start[p0]) as usize;
+            let (block, tail) = rest.split_at_mut(len);
+            blocks.push((p0, block));
+            rest = tail;
+        }
+        blocks.par_iter_mut().for_each(|(p0, block)| {
+            let p1 = (*p0 + BLOCK).min(participants.len());
+            let base = pref_start[*p0] as usize;
+            for p in *p0..p1 {
+                for e in pref_start[p] as usize..pref_start[p + 1] as usize {
+                    block[e - base] = priority_key(
+                        round,
+                        cx,
+                        out,
+                        stage.priority,
+                        participants[p] as usize,
+                        pref_school[e] as usize,
+                        rank[e],
+                    );
+                }
+            }
+        });
+    }
     let inst = Instance {
         capacity: cap.to_vec(),
         pref_start,
