@@ -287,18 +287,34 @@ fn expand(
         }
         out.inst.pref_start.push(out.inst.pref_school.len() as u32);
     }
-    match out.inst.validate() {
-        Ok(_) => Ok(out),
-        Err(InstanceError::DuplicateKey { school, key }) if school as usize >= m => {
-            let res = spec.reserves[school as usize - m];
-            Err(ReserveError::DuplicateReserveKey {
-                school: res.school,
-                group: res.group,
-                key,
-            })
-        }
-        Err(e) => Err(ReserveError::Instance(e)),
+    // The expanded instance is well formed by construction: the input is a valid instance, and
+    // each entry becomes one open-slot entry (with the input's key) and at most one reserved-slot
+    // entry, the slot being unique to its (school, group). What remains is that the caller's
+    // reserve keys are distinct within each reserved slot: checked on those entries alone (the
+    // lowest slot and key first, as a full validation would report).
+    let mut reserved: Vec<(u32, u64)> = out
+        .inst
+        .pref_school
+        .iter()
+        .zip(&out.inst.pref_key)
+        .filter(|(s, _)| **s as usize >= m)
+        .map(|(s, k)| (*s, *k))
+        .collect();
+    reserved.sort_unstable();
+    if let Some(w) = reserved.windows(2).find(|w| w[0] == w[1]) {
+        let res = spec.reserves[w[0].0 as usize - m];
+        return Err(ReserveError::DuplicateReserveKey {
+            school: res.school,
+            group: res.group,
+            key: w[0].1,
+        });
     }
+    debug_assert!(
+        out.inst.validate().is_ok(),
+        "expanded instance: {:?}",
+        out.inst.validate().err()
+    );
+    Ok(out)
 }
 
 /// Run `mechanism` with reserved seats (PROTOCOL.md §Mechanisms, Reserved seats): expand the
