@@ -223,6 +223,23 @@ fn rank_within(tickets: &[Digest], ids: &[u32]) -> Vec<u32> {
     rank
 }
 
+/// Ranks (1 = best) in one lottery among the applicants of `list` ((applicant, entry) pairs, in
+/// applicant order): by ticket under `key`, ties by application-id order.
+fn lottery_ranks(
+    domain: crate::Domain,
+    key: &Digest,
+    cx: &Compact<'_>,
+    list: &[(u32, usize)],
+) -> Vec<u32> {
+    let names: Vec<&str> = list
+        .iter()
+        .map(|&(i, _)| cx.names[i as usize].as_ref())
+        .collect();
+    let t = ticket::tickets(domain, key, &names);
+    let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
+    rank_within(&t, &ids)
+}
+
 /// The round in index form, computed once per draw: the engine works on indices, not strings.
 struct Compact<'a> {
     /// Ticket name of each applicant.
@@ -725,14 +742,7 @@ fn run_stage(
                         return Vec::new();
                     }
                     let label = labels::school_lottery(&round.schools[s].id);
-                    let key = purpose_key(domain, seed, &label);
-                    let names: Vec<&str> = list
-                        .iter()
-                        .map(|&(i, _)| cx.names[i as usize].as_ref())
-                        .collect();
-                    let t = ticket::tickets(domain, &key, &names);
-                    let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
-                    rank_within(&t, &ids)
+                    lottery_ranks(domain, &purpose_key(domain, seed, &label), cx, list)
                 })
                 .collect();
             for (list, r) in by_school.iter().zip(&ranks) {
@@ -921,18 +931,8 @@ fn run_with_reserves(
                 return Vec::new();
             }
             let school = &round.schools[r.school as usize];
-            let key = purpose_key(
-                domain,
-                seed,
-                &labels::reserve_lottery(&school.id, &school.reserved[r.group as usize].0),
-            );
-            let names: Vec<&str> = list
-                .iter()
-                .map(|&(i, _)| cx.names[i as usize].as_ref())
-                .collect();
-            let t = ticket::tickets(domain, &key, &names);
-            let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
-            rank_within(&t, &ids)
+            let label = labels::reserve_lottery(&school.id, &school.reserved[r.group as usize].0);
+            lottery_ranks(domain, &purpose_key(domain, seed, &label), cx, list)
         })
         .collect();
     for (list, r) in members.iter().zip(&ranks) {

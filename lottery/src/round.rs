@@ -1472,15 +1472,8 @@ teachers = true
         .expect("policy");
         let schools: Vec<School> = (0..30)
             .map(|k| School {
-                id: format!("S{k:02}"),
-                name: format!("School {k}"),
-                private: false,
                 capacity: 10,
-                reserved: Vec::new(),
-                points_seats: 0,
-                classes: 0,
-                xy: None,
-                graduates: 0,
+                ..bare_school(&format!("S{k:02}"))
             })
             .collect();
         let hash = "ab".repeat(32);
@@ -1531,15 +1524,8 @@ teachers = true
         let policy = Policy::parse(POLICY.as_bytes()).expect("policy");
         let schools: Vec<School> = (0..3)
             .map(|k| School {
-                id: format!("S{k}"),
-                name: format!("school {k}"),
-                private: false,
                 capacity: 10,
-                reserved: Vec::new(),
-                points_seats: 0,
-                classes: 0,
-                xy: None,
-                graduates: 0,
+                ..bare_school(&format!("S{k}"))
             })
             .collect();
         let n = 5000;
@@ -1604,25 +1590,27 @@ teachers = true
             .map(|i| format!("S{:04}", (i * 7919) % 4000))
             .chain((0..300).map(|i| format!("LONG-SCHOOL-{i}")))
             .collect();
-        let schools: Vec<School> = ids
-            .iter()
-            .map(|id| School {
-                id: id.clone(),
-                name: String::new(),
-                private: false,
-                capacity: 1,
-                reserved: Vec::new(),
-                points_seats: 0,
-                classes: 0,
-                xy: None,
-                graduates: 0,
-            })
-            .collect();
+        let schools: Vec<School> = ids.iter().map(|id| bare_school(id)).collect();
         let map = SchoolIds::new(&schools);
         let absent: Vec<String> = (4000..4100).map(|i| format!("S{i:04}")).collect();
         for q in ids.iter().chain(&absent) {
             let expected = schools.iter().position(|s| s.id == *q).map(|i| i as u32);
             assert_eq!(map.get(q), expected, "{q:?}");
+        }
+    }
+
+    /// A school with only an id (one seat).
+    fn bare_school(id: &str) -> School {
+        School {
+            id: id.to_string(),
+            name: String::new(),
+            private: false,
+            capacity: 1,
+            reserved: Vec::new(),
+            points_seats: 0,
+            classes: 0,
+            xy: None,
+            graduates: 0,
         }
     }
 
@@ -1639,20 +1627,7 @@ teachers = true
             "ABCDEFGHIJ",
             "Z",
         ];
-        let schools: Vec<School> = ids
-            .iter()
-            .map(|id| School {
-                id: id.to_string(),
-                name: String::new(),
-                private: false,
-                capacity: 1,
-                reserved: Vec::new(),
-                points_seats: 0,
-                classes: 0,
-                xy: None,
-                graduates: 0,
-            })
-            .collect();
+        let schools: Vec<School> = ids.iter().map(|id| bare_school(id)).collect();
         let map = SchoolIds::new(&schools);
         for q in ids
             .iter()
