@@ -1,6 +1,9 @@
 //! The four public input files, split out of the input at ASCII record separators (0x1E):
 //! `policy ␞ schools ␞ teachers ␞ applicants` → `FrozenRound::parse`; a round that parses is drawn
-//! with a fixed seed, its input root, checkpoint and result files computed.
+//! with a fixed seed, its input root, checkpoint and result files computed. Oracles: the CSV files
+//! are canonical, and the input root hashed from the files' bytes (the verifier's) is the parsed
+//! round's. cargo-fuzz builds with debug assertions, so the draw's by-construction shortcuts
+//! (`Instance::validate_ranked`, the reserve expansion) are checked against full validation too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -31,6 +34,12 @@ fuzz_target!(|data: &[u8]| {
         "applicants.csv is not canonical"
     );
     let (root, size) = r.input_root();
+    // The verifier hashes the input root straight from the files' bytes.
+    assert_eq!(
+        round::input_root_of_files(r.domain(), policy, schools, teachers, applicants),
+        (root, size),
+        "input root from the files differs from the parsed round's"
+    );
     let _ = lottery::bundle::checkpoint_with_root(&r, &root, size);
     if let Ok(outcome) = lottery::draw::draw(&r, &lottery::Digest([7; 32])) {
         let files = lottery::results::render(&r, &outcome);
