@@ -804,8 +804,10 @@ pub fn verify_with_progress(
     report.schools = round.schools.len() as u64;
     // While the draw is replayed and its result files rendered with the seed the manifest
     // claims (V7 checks that seed; the draw is replayed again with the re-derived one if they
-    // differ), the input root and the root of the published result files are hashed. The published files' root stands for the
-    // replay's only when V8 finds every result file byte-identical to the replay.
+    // differ), the input root and the root of the published result files are hashed. The
+    // input root is hashed from the input files' bytes: the parse above accepted them, so they
+    // are canonical and hash as the parsed records would. The published files' root stands for
+    // the replay's only when V8 finds every result file byte-identical to the replay.
     let claimed_seed = Digest::from_hex(s(man, "seed")).ok();
     let (((root, size), published_root), speculative) = rayon::join(
         || {
