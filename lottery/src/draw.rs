@@ -244,7 +244,7 @@ fn lottery_ranks(
 struct Compact<'a> {
     /// Ticket name of each applicant.
     names: Vec<Cow<'a, str>>,
-    /// Choices as school indices (unknown ids dropped), CSR by applicant.
+    /// Choices as school indices (out-of-range ones dropped), CSR by applicant.
     choice_start: Vec<u32>,
     choice_school: Vec<u32>,
     /// Categories as (school index, category), CSR by applicant.
