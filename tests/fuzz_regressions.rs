@@ -103,7 +103,11 @@ fn bundle_csv() {
             }
             _ => {
                 if let Ok(a) = round::parse_applicants(bytes, &policy, &schools) {
-                    assert_eq!(round::write_applicants(&a).as_bytes(), bytes, "{name}");
+                    assert_eq!(
+                        round::write_applicants(&a, &schools).as_bytes(),
+                        bytes,
+                        "{name}"
+                    );
                 }
             }
         }
@@ -123,7 +127,7 @@ fn frozen_round() {
         assert_eq!(round::write_schools(&r.schools).as_bytes(), s, "{name}");
         assert_eq!(round::write_teachers(&r.teachers).as_bytes(), t, "{name}");
         assert_eq!(
-            round::write_applicants(&r.applicants).as_bytes(),
+            round::write_applicants(&r.applicants, &r.schools).as_bytes(),
             a,
             "{name}"
         );

@@ -74,6 +74,28 @@ fn county_example_imports_from_csv_xlsx_and_gb18030_alike() {
     }
 }
 
+/// The schools file's row order does not matter: the applicants' choices and categories are
+/// held as indices into the round's schools sorted by id, and name the same schools either way.
+#[test]
+fn schools_in_any_row_order_import_alike() {
+    let files = load("examples/county");
+    let sorted = import::import_round(&files, &KEY)
+        .unwrap_or_else(|p| panic!("examples/county:\n{}", show(&p)));
+    let text = String::from_utf8(files.schools.1.clone()).unwrap_or_default();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[1..].reverse();
+    let mut reversed = files.clone();
+    reversed.schools.1 = format!("{}\n", lines.join("\n")).into_bytes();
+    assert_ne!(reversed.schools.1, files.schools.1);
+    let other = import::import_round(&reversed, &KEY)
+        .unwrap_or_else(|p| panic!("reversed schools:\n{}", show(&p)));
+    assert_eq!(other.public, sorted.public, "public files differ");
+    assert_eq!(
+        lottery::round::write_applicants(&other.round.applicants, &other.round.schools),
+        String::from_utf8(other.public.applicants.clone()).unwrap_or_default()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation rules: each test breaks one thing in the example round and expects exactly the
 // problem that names it.

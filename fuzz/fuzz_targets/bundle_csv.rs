@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         _ => {
             if let Ok(a) = round::parse_applicants(bytes, &policy, &schools) {
                 assert_eq!(
-                    round::write_applicants(&a).as_bytes(),
+                    round::write_applicants(&a, &schools).as_bytes(),
                     bytes,
                     "applicants.csv is not canonical"
                 );

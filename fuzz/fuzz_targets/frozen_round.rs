@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
         "teachers.csv is not canonical"
     );
     assert_eq!(
-        round::write_applicants(&r.applicants).as_bytes(),
+        round::write_applicants(&r.applicants, &r.schools).as_bytes(),
         applicants,
         "applicants.csv is not canonical"
     );

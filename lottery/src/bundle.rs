@@ -98,7 +98,6 @@ pub fn checkpoint(round: &FrozenRound) -> Value {
 /// As [`checkpoint`], with an already computed root.
 pub fn checkpoint_with_root(round: &FrozenRound, root: &Digest, size: u64) -> Value {
     let p = &round.policy;
-    let ids = crate::round::SchoolIds::new(&round.schools);
     // Counted per chunk of applicants in parallel and summed (integer sums: the same at any
     // thread count).
     use rayon::prelude::*;
@@ -118,7 +117,9 @@ pub fn checkpoint_with_root(round: &FrozenRound, root: &Digest, size: u64) -> Va
             let (mut first, mut listed, mut per_track, mut per_cat) = zero();
             for a in chunk {
                 for (r, c) in a.choices.iter().enumerate() {
-                    if let Some(s) = ids.get(c).map(|s| s as usize) {
+                    // An index out of range (never in a parsed or engine-built round) is skipped.
+                    let s = *c as usize;
+                    if s < listed.len() {
                         listed[s] += 1;
                         if r == 0 {
                             first[s] += 1;
@@ -334,7 +335,7 @@ pub fn build_with_root(
         ),
         (
             "applicants.csv".into(),
-            crate::round::write_applicants(&round.applicants).into_bytes(),
+            crate::round::write_applicants(&round.applicants, &round.schools).into_bytes(),
         ),
         ("checkpoint.json".into(), inp.checkpoint_file.to_vec()),
         (

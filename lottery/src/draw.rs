@@ -244,7 +244,7 @@ fn lottery_ranks(
 struct Compact<'a> {
     /// Ticket name of each applicant.
     names: Vec<Cow<'a, str>>,
-    /// Choices as school indices (unknown ids dropped), CSR by applicant.
+    /// Choices as school indices (out-of-range ones dropped), CSR by applicant.
     choice_start: Vec<u32>,
     choice_school: Vec<u32>,
     /// Categories as (school index, category), CSR by applicant.
@@ -258,7 +258,9 @@ impl<'a> Compact<'a> {
     fn new(round: &'a FrozenRound) -> Self {
         use rayon::prelude::*;
         const CHUNK: usize = 1 << 14;
-        let ids = crate::round::SchoolIds::new(&round.schools);
+        // Choices and categories are school indices already; one out of range (never in a
+        // parsed or engine-built round, but `FrozenRound`'s fields are public) is dropped.
+        let m = round.schools.len() as u32;
         let n = round.applicants.len();
         // Per chunk of applicants (in parallel): counts and flat arrays, stitched in order below
         // (same result at any thread count).
@@ -274,14 +276,10 @@ impl<'a> Compact<'a> {
                 let mut tr = Vec::with_capacity(chunk.len());
                 for a in chunk {
                     let before = cs.len();
-                    cs.extend(a.choices.iter().filter_map(|c| ids.get(c)));
+                    cs.extend(a.choices.iter().copied().filter(|&c| c < m));
                     nc.push((cs.len() - before) as u32);
                     let before = ck.len();
-                    ck.extend(
-                        a.categories
-                            .iter()
-                            .filter_map(|(sid, c)| ids.get(sid).map(|s| (s, *c))),
-                    );
+                    ck.extend(a.categories.iter().copied().filter(|&(s, _)| s < m));
                     nk.push((ck.len() - before) as u32);
                     tr.push(
                         round
@@ -637,9 +635,7 @@ fn admit_siblings(
                 out.school[j] = s;
                 out.stage[j] = stage;
                 out.detail[j] = Some(Detail::Family);
-                out.category[j] = round.applicants[j]
-                    .category_at(&round.schools[su].id)
-                    .unwrap_or(0);
+                out.category[j] = round.applicants[j].category_at(s).unwrap_or(0);
                 admitted.push((j as u32, s));
             }
         }

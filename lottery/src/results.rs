@@ -333,8 +333,26 @@ pub fn results_root(domain: Domain, files: &[(&str, &str)]) -> (Digest, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::round::{Applicant, Gender, push_applicant_row};
+    use crate::round::{Applicant, Gender, School, push_applicant_row};
     use proptest::prelude::*;
+
+    /// Schools S1 and S2 (indices 0 and 1).
+    fn schools() -> Vec<School> {
+        ["S1", "S2"]
+            .into_iter()
+            .map(|id| School {
+                id: id.to_string(),
+                name: String::new(),
+                private: false,
+                capacity: 1,
+                reserved: Vec::new(),
+                points_seats: 0,
+                classes: 0,
+                xy: None,
+                graduates: 0,
+            })
+            .collect()
+    }
 
     fn applicant(full: bool, xy: Option<(i64, i64)>) -> Applicant {
         let s = crate::CompactString::new;
@@ -343,12 +361,8 @@ mod tests {
             track: s("local"),
             gender: if full { Gender::F } else { Gender::M },
             groups: if full { vec![s("a"), s("b")] } else { vec![] },
-            choices: if full { vec![s("S1"), s("S2")] } else { vec![] },
-            categories: if full {
-                vec![(s("S1"), 1), (s("S2"), 3)]
-            } else {
-                vec![]
-            },
+            choices: if full { vec![0, 1] } else { vec![] },
+            categories: if full { vec![(0, 1), (1, 3)] } else { vec![] },
             indicators: if full {
                 vec![(s("h"), 0), (s("y"), 12)]
             } else {
@@ -369,21 +383,25 @@ mod tests {
     /// The fast row writer and leaf hashing give exactly the bytes of the reference forms.
     #[test]
     fn applicant_rows_and_leaves_match_the_reference() {
+        let schools = schools();
         for full in [false, true] {
             for xy in [None, Some((0, 0)), Some((-1500, 123_456))] {
                 let a = applicant(full, xy);
                 let mut row = String::new();
-                push_applicant_row(&mut row, &a);
-                assert_eq!(row, a.fields().join(","));
+                push_applicant_row(&mut row, &a, &schools);
+                assert_eq!(row, a.fields(&schools).join(","));
+                if full {
+                    assert!(row.contains(",S1;S2,S1:1;S2:3,"), "{row}");
+                }
             }
         }
         let round_leaf = |a: &Applicant| {
-            crate::merkle::leaf_hash(&crate::round::applicant_leaf(Domain::Real, a))
+            crate::merkle::leaf_hash(&crate::round::applicant_leaf(Domain::Real, a, &schools))
         };
         let apps = [applicant(true, None), applicant(false, Some((7, -8)))];
         for a in &apps {
             let mut row = String::new();
-            push_applicant_row(&mut row, a);
+            push_applicant_row(&mut row, a, &schools);
             let fields: Vec<&[u8]> = row.split(',').map(str::as_bytes).collect();
             let enc = crate::encoding::encode_fields(&Domain::Real.tag("leaf/applicant"), &fields);
             assert_eq!(crate::merkle::leaf_hash(&enc), round_leaf(a));

@@ -71,10 +71,12 @@ pub struct Applicant {
     pub gender: Gender,
     /// Policy groups, sorted.
     pub groups: Vec<CompactString>,
-    /// Ranked choices (school ids), best first.
-    pub choices: Vec<CompactString>,
-    /// Category number (1 = best) per school, sorted by school id.
-    pub categories: Vec<(CompactString, u32)>,
+    /// Ranked choices, best first: indices into the round's schools (which are sorted by id), so
+    /// the draw needs no id lookups. `applicants.csv` holds the schools' ids.
+    pub choices: Vec<u32>,
+    /// (school index, category number, 1 = best) per school, sorted by school index (= by school
+    /// id, since the round's schools are sorted by id).
+    pub categories: Vec<(u32, u32)>,
     /// Points indicator values, sorted by name.
     pub indicators: Vec<(CompactString, i64)>,
     /// Family id linking twins and siblings.
@@ -729,7 +731,7 @@ fn parse_applicant_row(
             ),
         ));
     }
-    let mut choices: Vec<CompactString> = Vec::with_capacity(listed);
+    let mut choices: Vec<u32> = Vec::with_capacity(listed);
     // The school index of each choice so far: equal ids have equal indices and distinct ids
     // distinct ones, so the duplicate check compares integers, not strings (on the stack for
     // usual list lengths).
@@ -759,21 +761,21 @@ fn parse_applicant_row(
             ));
         }
         seen[k] = si;
-        choices.push(CompactString::new(c));
+        choices.push(si);
     }
-    let mut categories: Vec<(CompactString, u32)> = Vec::with_capacity(count(f[5]));
+    let mut categories: Vec<(u32, u32)> = Vec::with_capacity(count(f[5]));
     for item in items(f[5]) {
         let (s, c) = item
             .split_once(':')
             .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
-        if ids.get(s).is_none() {
+        let Some(si) = ids.get(s) else {
             return Err(field_err(
                 F,
                 line,
                 "categories",
                 format!("unknown school {s:?}"),
             ));
-        }
+        };
         let n = parse_uint(c)
             .filter(|n| *n >= 1 && *n <= policy.categories.len() as u64)
             .ok_or_else(|| {
@@ -784,10 +786,8 @@ fn parse_applicant_row(
                     format!("category {c:?} is not defined by the policy"),
                 )
             })?;
-        if categories
-            .last()
-            .is_some_and(|(p, _)| p.as_bytes() >= s.as_bytes())
-        {
+        // Indices order as ids do: the schools are sorted by id.
+        if categories.last().is_some_and(|(p, _)| *p >= si) {
             return Err(field_err(
                 F,
                 line,
@@ -795,7 +795,7 @@ fn parse_applicant_row(
                 "entries must be sorted by school and not repeated",
             ));
         }
-        categories.push((CompactString::new(s), n as u32));
+        categories.push((si, n as u32));
     }
     let mut indicators: Vec<(CompactString, i64)> = Vec::with_capacity(count(f[6]));
     for item in items(f[6]) {
@@ -912,8 +912,9 @@ fn parse_applicant_row(
 }
 
 impl Applicant {
-    /// The columns of the public file, in header order.
-    pub fn fields(&self) -> [String; 13] {
+    /// The columns of the public file, in header order. `schools` are the round's schools (which
+    /// the choice and category indices point into).
+    pub fn fields(&self, schools: &[School]) -> [String; 13] {
         let (x, y) = fmt_xy(self.xy);
         [
             self.id.to_string(),
@@ -923,10 +924,14 @@ impl Applicant {
                 Gender::M => "M".into(),
             },
             self.groups.join(";"),
-            self.choices.join(";"),
+            self.choices
+                .iter()
+                .map(|s| school_id_at(schools, *s))
+                .collect::<Vec<_>>()
+                .join(";"),
             self.categories
                 .iter()
-                .map(|(s, c)| format!("{s}:{c}"))
+                .map(|(s, c)| format!("{}:{c}", school_id_at(schools, *s)))
                 .collect::<Vec<_>>()
                 .join(";"),
             self.indicators
@@ -950,18 +955,29 @@ impl Applicant {
         ]
     }
 
-    /// Category at a school (None when the applicant has none there).
-    pub fn category_at(&self, school: &str) -> Option<u32> {
+    /// Category at a school, given by its index in the round's schools (None when the applicant
+    /// has none there).
+    pub fn category_at(&self, school: u32) -> Option<u32> {
         self.categories
-            .binary_search_by(|(s, _)| s.as_bytes().cmp(school.as_bytes()))
+            .binary_search_by_key(&school, |(s, _)| *s)
             .ok()
             .map(|i| self.categories[i].1)
     }
 }
 
+/// The id of the school at `index` in `schools` (empty when out of range, which a round built
+/// by [`parse_applicants`] or the engine never holds).
+fn school_id_at(schools: &[School], index: u32) -> &str {
+    schools
+        .get(index as usize)
+        .map(|s| s.id.as_str())
+        .unwrap_or_default()
+}
+
 /// Appends one `applicants.csv` row (its 13 columns joined by `,`, without the line break):
-/// exactly `a.fields().join(",")`, written without intermediate strings.
-pub fn push_applicant_row(out: &mut String, a: &Applicant) {
+/// exactly `a.fields(schools).join(",")`, written without intermediate strings. `schools` are the
+/// round's schools (which the choice and category indices point into).
+pub fn push_applicant_row(out: &mut String, a: &Applicant, schools: &[School]) {
     use std::fmt::Write as _;
     fn join<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
         for (k, x) in items.iter().enumerate() {
@@ -982,10 +998,12 @@ pub fn push_applicant_row(out: &mut String, a: &Applicant) {
     out.push(',');
     join(out, &a.groups, |o, g| o.push_str(g));
     out.push(',');
-    join(out, &a.choices, |o, c| o.push_str(c));
+    join(out, &a.choices, |o, c| {
+        o.push_str(school_id_at(schools, *c))
+    });
     out.push(',');
     join(out, &a.categories, |o, (s, c)| {
-        o.push_str(s);
+        o.push_str(school_id_at(schools, *s));
         o.push(':');
         let _ = write!(o, "{c}");
     });
@@ -1026,7 +1044,8 @@ pub fn push_applicant_row(out: &mut String, a: &Applicant) {
 
 /// Writes the public `applicants.csv` (rows in the given order, which must be id order). Rows are
 /// rendered in parallel chunks joined in order: the bytes do not depend on the thread count.
-pub fn write_applicants(applicants: &[Applicant]) -> String {
+/// `schools` are the round's schools (which the choice and category indices point into).
+pub fn write_applicants(applicants: &[Applicant], schools: &[School]) -> String {
     use rayon::prelude::*;
     const CHUNK: usize = 1 << 15;
     let chunks: Vec<String> = applicants
@@ -1034,7 +1053,7 @@ pub fn write_applicants(applicants: &[Applicant]) -> String {
         .map(|c| {
             let mut s = String::with_capacity(c.len() * 170);
             for a in c {
-                push_applicant_row(&mut s, a);
+                push_applicant_row(&mut s, a, schools);
                 s.push('\n');
             }
             s
@@ -1052,19 +1071,24 @@ pub fn write_applicants(applicants: &[Applicant]) -> String {
 }
 
 /// Leaf data of an applicant: `enc(tag "leaf/applicant", field_1, …, field_13)` with the 13 public
-/// columns as written in `applicants.csv` (PROTOCOL.md §3.2).
-pub fn applicant_leaf(domain: Domain, a: &Applicant) -> Vec<u8> {
-    let f = a.fields();
+/// columns as written in `applicants.csv` (PROTOCOL.md §3.2). `schools` are the round's schools.
+pub fn applicant_leaf(domain: Domain, a: &Applicant, schools: &[School]) -> Vec<u8> {
+    let f = a.fields(schools);
     let refs: Vec<&[u8]> = f.iter().map(|s| s.as_bytes()).collect();
     crate::encoding::encode_fields(&domain.tag("leaf/applicant"), &refs)
 }
 
-/// `merkle::leaf_hash(&applicant_leaf(domain, a))` computed by streaming the row's fields into
-/// the hash: `base` must hold `0x00 ‖ enc(tag)` already; `buf` is scratch space.
-fn applicant_leaf_hash(base: &sha2::Sha256, a: &Applicant, buf: &mut String) -> Digest {
+/// `merkle::leaf_hash(&applicant_leaf(domain, a, schools))` computed by streaming the row's fields
+/// into the hash: `base` must hold `0x00 ‖ enc(tag)` already; `buf` is scratch space.
+fn applicant_leaf_hash(
+    base: &sha2::Sha256,
+    a: &Applicant,
+    schools: &[School],
+    buf: &mut String,
+) -> Digest {
     use sha2::Digest as _;
     buf.clear();
-    push_applicant_row(buf, a);
+    push_applicant_row(buf, a, schools);
     let mut h = base.clone();
     // Restricted CSV: no field contains a comma, so the row splits back into its 13 fields.
     for f in buf.split(',') {
@@ -1181,14 +1205,14 @@ impl FrozenRound {
             use rayon::prelude::*;
             leaves.par_extend(self.applicants.par_iter().map_init(
                 || String::with_capacity(256),
-                |buf, a| applicant_leaf_hash(&base, a, buf),
+                |buf, a| applicant_leaf_hash(&base, a, &self.schools, buf),
             ));
         } else {
             let mut buf = String::with_capacity(256);
             leaves.extend(
                 self.applicants
                     .iter()
-                    .map(|a| applicant_leaf_hash(&base, a, &mut buf)),
+                    .map(|a| applicant_leaf_hash(&base, a, &self.schools, &mut buf)),
             );
         }
         leaves
@@ -1482,7 +1506,7 @@ teachers = true
             parse_applicants(file.as_bytes(), &policy, &schools).map(|v| {
                 v[0].choices
                     .iter()
-                    .map(|c| c.to_string())
+                    .map(|c| schools[*c as usize].id.to_string())
                     .collect::<Vec<_>>()
             })
         };

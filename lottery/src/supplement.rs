@@ -33,7 +33,7 @@ use crate::draw::{Detail, Outcome};
 use crate::encoding::Domain;
 use crate::mechanism::{self as mech, Instance, UNPLACED};
 use crate::merkle;
-use crate::round::{Applicant, FrozenRound, applicant_leaf, file_leaf, school_index};
+use crate::round::{Applicant, FrozenRound, School, applicant_leaf, file_leaf};
 use crate::seed::purpose_key;
 use crate::ticket;
 
@@ -181,8 +181,9 @@ pub fn check_late(round: &FrozenRound, late: &[Applicant]) -> Result<(), Supplem
 /// The supplement's input tree: `[previous manifest hash, declines file, late applicants…]`
 /// (leaves `enc(tag "leaf/file", "previous-manifest", hash)`, `enc(tag "leaf/file",
 /// "<id>-declines.csv", bytes)`, then one applicant leaf per late applicant in id order).
-/// Returns (root, size).
-pub fn input_root(domain: Domain, sup: &Supplement) -> (Digest, u64) {
+/// Returns (root, size). `schools` are the main round's schools (which the late applicants'
+/// choice and category indices point into).
+pub fn input_root(domain: Domain, sup: &Supplement, schools: &[School]) -> (Digest, u64) {
     let mut leaves = vec![
         merkle::leaf_hash(&file_leaf(domain, "previous-manifest", &sup.previous.0)),
         merkle::leaf_hash(&file_leaf(
@@ -194,7 +195,7 @@ pub fn input_root(domain: Domain, sup: &Supplement) -> (Digest, u64) {
     leaves.extend(
         sup.late
             .iter()
-            .map(|a| merkle::leaf_hash(&applicant_leaf(domain, a))),
+            .map(|a| merkle::leaf_hash(&applicant_leaf(domain, a, schools))),
     );
     (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
 }
@@ -265,7 +266,8 @@ pub fn run(
     let choice_idx = |a: &Applicant| -> Vec<u32> {
         a.choices
             .iter()
-            .filter_map(|c| school_index(&round.schools, c).map(|s| s as u32))
+            .copied()
+            .filter(|&c| (c as usize) < m)
             .collect()
     };
     // 1. Refill.
@@ -491,7 +493,7 @@ pub fn build(inp: &SupplementInput<'_>) -> Result<(NamedFiles, SupplementOutcome
     let domain = round.domain();
     check_id(&sup.id).map_err(|e| e.to_string())?;
     check_late(round, &sup.late).map_err(|e| e.to_string())?;
-    let (root, size) = input_root(domain, sup);
+    let (root, size) = input_root(domain, sup, &round.schools);
     let rid = round_id(round, sup);
     let seed = crate::bundle::seed_for_round_id(round, &rid, &root, size, inp.ceremony)?;
     let out = run(round, inp.base, inp.current, sup, &seed).map_err(|e| e.to_string())?;
@@ -501,7 +503,7 @@ pub fn build(inp: &SupplementInput<'_>) -> Result<(NamedFiles, SupplementOutcome
         (names[0].clone(), sup.declines_bytes.clone()),
         (
             names[1].clone(),
-            crate::round::write_applicants(&sup.late).into_bytes(),
+            crate::round::write_applicants(&sup.late, &round.schools).into_bytes(),
         ),
         (
             names[2].clone(),
@@ -710,7 +712,7 @@ fn verify_one(
         declines,
         late,
     };
-    let (root, size) = input_root(domain, &sup);
+    let (root, size) = input_root(domain, &sup, &round.schools);
     if field("input_root") != root.to_hex()
         || doc.get("tree_size").and_then(Value::as_u64) != Some(size)
     {

@@ -1433,7 +1433,7 @@ fn locate_input_change(
     let canonical = match file {
         "schools.csv" => crate::round::write_schools(&round.schools),
         "teachers.csv" => crate::round::write_teachers(&round.teachers),
-        "applicants.csv" => crate::round::write_applicants(&round.applicants),
+        "applicants.csv" => crate::round::write_applicants(&round.applicants, &round.schools),
         _ => return None,
     };
     if let Some(loc) = first_line_location(file, canonical.as_bytes(), found) {

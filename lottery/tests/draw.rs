@@ -56,7 +56,7 @@ fn check_outcome(round: &FrozenRound, out: &Outcome) -> Result<(), TestCaseError
         if matches!(out.detail[i], Some(Detail::Open | Detail::Reserved(_))) {
             let sid = &round.schools[out.school[i] as usize].id;
             prop_assert!(
-                a.choices.iter().any(|c| c == sid),
+                a.choices.contains(&out.school[i]),
                 "{} placed at unlisted {}",
                 a.id,
                 sid
@@ -132,7 +132,7 @@ proptest! {
             round.policy_bytes.clone(),
             lottery::round::write_schools(&round.schools).into_bytes(),
             lottery::round::write_teachers(&round.teachers).into_bytes(),
-            lottery::round::write_applicants(&round.applicants).into_bytes(),
+            lottery::round::write_applicants(&round.applicants, &round.schools).into_bytes(),
         ];
         let parsed = FrozenRound::parse(&files[0], &files[1], &files[2], &files[3])
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -165,7 +165,7 @@ proptest! {
                             && round.policy.stages[out.stage[x] as usize].name != "reallocation";
                         // (A member placed elsewhere by the same stage took a school of its own.)
                         if s != UNPLACED && choice_stage && round.applicants[y].manual.is_none()
-                            && round.applicants[y].choices.iter().any(|c| *c == round.schools[s as usize].id)
+                            && round.applicants[y].choices.contains(&s)
                         {
                             prop_assert!(
                                 out.school[y] != UNPLACED && out.stage[y] <= out.stage[x],

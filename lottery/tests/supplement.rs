@@ -22,12 +22,7 @@ fn late_applicants(round: &FrozenRound, k: usize, salt: u8) -> Vec<Applicant> {
             track: "migrant".into(),
             gender: if i % 2 == 0 { Gender::F } else { Gender::M },
             groups: vec!["migrant".into()],
-            choices: vec![
-                round.schools[(i + salt as usize) % round.schools.len()]
-                    .id
-                    .as_str()
-                    .into(),
-            ],
+            choices: vec![((i + salt as usize) % round.schools.len()) as u32],
             categories: Vec::new(),
             indicators: Vec::new(),
             family: None,
@@ -77,7 +72,7 @@ proptest! {
                 prop_assert_eq!(after, UNPLACED);
             } else if after != before {
                 let a = &round.applicants[i];
-                let rank = |s: u32| a.choices.iter().position(|c| *c == round.schools[s as usize].id);
+                let rank = |s: u32| a.choices.iter().position(|c| *c == s);
                 prop_assert!(after != UNPLACED, "{} lost a seat", a.id);
                 let ra = rank(after);
                 prop_assert!(ra.is_some(), "{} moved to an unlisted school", a.id);
@@ -146,7 +141,7 @@ fn signed_supplement_verifies_and_tampering_is_caught() -> Result<(), String> {
     let main_manifest = b"{\"manifest\":{}}".to_vec();
     let mut sup = sup_for(&round, declines, late_applicants(&round, 3, 1));
     sup.previous = lottery::encoding::sha256(&main_manifest);
-    let (root, _) = supplement::input_root(round.domain(), &sup);
+    let (root, _) = supplement::input_root(round.domain(), &sup, &round.schools);
     let rid = supplement::round_id(&round, &sup);
     let parties = [("bureau", [11u8; 32]), ("notary", [12u8; 32])];
     let ceremony = Ceremony {

@@ -213,7 +213,7 @@ fn leaf_vectors() -> R {
             .find(|a| a.id == id)
             .ok_or_else(|| format!("leaves.json: {name}: {id} not in vectors/e2e"))?;
         assert_eq!(
-            hex::encode(round::applicant_leaf(d, a)),
+            hex::encode(round::applicant_leaf(d, a, &round.schools)),
             s(c, "leaf_data_hex")?,
             "leaves.json: {name}: round::applicant_leaf"
         );

@@ -393,11 +393,8 @@ fn build_applicant(r: &Raw, school_list: &[School], seed: &Digest, domain: Domai
     let idx = r.idx;
     let id = format!("A2026-{:07}", idx + 1);
     let cat = if sh.migrant { 4 } else { sh.home_cat };
-    let mut categories: Vec<(CompactString, u32)> = sh
-        .home
-        .iter()
-        .map(|&h| (CompactString::new(&school_list[h].id), cat))
-        .collect();
+    // School indices into `school_list`, which is sorted by id: sorting the indices sorts by id.
+    let mut categories: Vec<(u32, u32)> = sh.home.iter().map(|&h| (h as u32, cat)).collect();
     categories.sort();
     let indicators = match r.indicators {
         Some([housing, permit, insurance]) => vec![
@@ -454,11 +451,7 @@ fn build_applicant(r: &Raw, school_list: &[School], seed: &Digest, domain: Domai
         track: CompactString::const_new(if sh.migrant { "migrant" } else { "local" }),
         gender: if r.female { Gender::F } else { Gender::M },
         groups,
-        choices: sh
-            .choices
-            .iter()
-            .map(|&c| CompactString::new(&school_list[c].id))
-            .collect(),
+        choices: sh.choices.iter().map(|&c| c as u32).collect(),
         categories,
         indicators,
         family: sh.family.map(|f| CompactString::from(format!("F{f:07}"))),

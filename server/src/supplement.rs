@@ -198,7 +198,7 @@ pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Writte
     };
     supplement::check_late(&r.round, &sup.late)?;
     let domain: Domain = r.round.domain();
-    let (root, _) = supplement::input_root(domain, &sup);
+    let (root, _) = supplement::input_root(domain, &sup, &r.round.schools);
     let rid = supplement::round_id(&r.round, &sup);
     if req.shares.is_empty() {
         bail!("at least one party's share is needed (--share PARTY=FILE)");
@@ -296,8 +296,11 @@ pub fn simulate(
             list.push('\n');
         }
     }
-    let public: Vec<&lottery::round::School> =
-        r.round.schools.iter().filter(|s| !s.private).collect();
+    // (index in the round, school) of the public schools.
+    let public: Vec<(u32, &lottery::round::School)> = (0u32..)
+        .zip(&r.round.schools)
+        .filter(|(_, s)| !s.private)
+        .collect();
     let mut late_sup = Vec::new();
     for k in 0..late {
         let d = hash_fields(
@@ -309,10 +312,10 @@ pub fn simulate(
         let b = pick(d.0[1]);
         let id = format!("L2026-{:07}", k + 1);
         let salt: [u8; 16] = d.0[16..].try_into().unwrap_or([0; 16]);
-        let (x, y) = a.xy.unwrap_or((0, 0));
-        let mut choices = vec![lottery::CompactString::new(&a.id)];
-        if b.id != a.id {
-            choices.push(lottery::CompactString::new(&b.id));
+        let (x, y) = a.1.xy.unwrap_or((0, 0));
+        let mut choices = vec![a.0];
+        if b.0 != a.0 {
+            choices.push(b.0);
         }
         late_sup.push(lottery::round::Applicant {
             id: id.as_str().into(),
@@ -355,7 +358,7 @@ pub fn simulate(
         late: late_sup,
     };
     let domain = r.round.domain();
-    let (root, _) = supplement::input_root(domain, &sup);
+    let (root, _) = supplement::input_root(domain, &sup, &r.round.schools);
     let rid = supplement::round_id(&r.round, &sup);
     let shares: Vec<(String, [u8; 32])> = ["bureau", "notary"]
         .iter()

@@ -177,34 +177,27 @@ pub fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
             }
             None => None,
         };
-        let mut choices: Vec<CompactString> = Vec::new();
+        // School indices (the schools are sorted by id).
+        let mut choices: Vec<u32> = Vec::new();
         for &c in &s.choices {
-            let id = CompactString::new(&schools[c].id);
-            if !choices.contains(&id) {
-                choices.push(id);
+            if !choices.contains(&(c as u32)) {
+                choices.push(c as u32);
             }
         }
-        let categories: Vec<(CompactString, u32)> = if s.migrant {
+        let categories: Vec<(u32, u32)> = if s.migrant {
             Vec::new()
         } else {
-            let mut c: Vec<(CompactString, u32)> = schools
-                .iter()
-                .filter(|sc| !sc.private)
-                .map(|sc| (CompactString::new(&sc.id), s.category))
-                .collect();
-            c.sort();
-            c
+            (0..schools.len() as u32)
+                .filter(|&k| !schools[k as usize].private)
+                .map(|k| (k, s.category))
+                .collect()
         };
         let priority = choices
             .iter()
-            .find(|c| c.starts_with('P'))
-            .filter(|c| {
-                s.staff
-                    && schools
-                        .iter()
-                        .any(|x| x.id == c.as_str() && !x.reserved.is_empty())
-            })
-            .map(|c| vec![(c.clone(), "staff".into())])
+            .map(|&c| &schools[c as usize])
+            .find(|x| x.id.starts_with('P'))
+            .filter(|x| s.staff && !x.reserved.is_empty())
+            .map(|x| vec![(CompactString::new(&x.id), "staff".into())])
             .unwrap_or_default();
         applicants.push(Applicant {
             id: format!("A{i:04}").into(),

@@ -380,6 +380,11 @@ pub(crate) struct SchoolSet {
     /// Headers of the capacity and classes columns as written.
     capacity_col: String,
     classes_col: String,
+    /// Indices into `valid` in school-id order: the order of the round's schools, which the
+    /// applicants' choice and category indices point into.
+    order: Vec<usize>,
+    /// Position of each valid school in `order` (its index in the round).
+    rank: Vec<u32>,
 }
 
 enum Resolved<'a> {
@@ -409,6 +414,26 @@ impl SchoolSet {
         match self.known.get(id) {
             Some(Some(i)) => Resolved::Ok(&self.valid[*i]),
             _ => Resolved::Skip,
+        }
+    }
+
+    /// Sorts the valid schools by id (once, after reading them): fills `order` and `rank`.
+    fn index_schools(&mut self) {
+        let mut order: Vec<usize> = (0..self.valid.len()).collect();
+        order.sort_by(|&a, &b| self.valid[a].id.as_bytes().cmp(self.valid[b].id.as_bytes()));
+        let mut rank = vec![0u32; order.len()];
+        for (k, &i) in order.iter().enumerate() {
+            rank[i] = k as u32;
+        }
+        self.order = order;
+        self.rank = rank;
+    }
+
+    /// Index in the round's schools (sorted by id) of the valid school with this exact id.
+    fn round_index(&self, id: &str) -> Option<u32> {
+        match self.known.get(id) {
+            Some(Some(i)) => self.rank.get(*i).copied(),
+            _ => None,
         }
     }
 
@@ -798,6 +823,7 @@ fn check_schools(file: &(String, Vec<u8>), p: &mut Vec<Problem>) -> SchoolSet {
             )
         },
     );
+    set.index_schools();
     set
 }
 
@@ -1499,8 +1525,15 @@ fn applicant_row(c: &Cells<'_>, ctx: &Ctx<'_>, p: &mut Vec<Problem>) -> Draft {
             track: track.into(),
             gender,
             groups: groups.into_iter().map(Into::into).collect(),
-            choices: choices.into_iter().map(Into::into).collect(),
-            categories: categories.into_iter().map(|(s, n)| (s.into(), n)).collect(),
+            // Resolved ids of valid schools: each has a round index.
+            choices: choices
+                .iter()
+                .filter_map(|s| ctx.schools.round_index(s))
+                .collect(),
+            categories: categories
+                .iter()
+                .filter_map(|(s, n)| ctx.schools.round_index(s).map(|k| (k, *n)))
+                .collect(),
             indicators: indicators.into_iter().map(|(n, v)| (n.into(), v)).collect(),
             family: family.map(Into::into),
             priority: priority
@@ -1845,8 +1878,13 @@ fn build(
     key: &[u8; 32],
 ) -> Result<ValidatedRound, Vec<Problem>> {
     let domain = policy.domain();
-    let mut sch = schools.valid;
-    sch.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    // In id order, exactly as the applicants' school indices were given (`SchoolSet::order`).
+    let mut valid: Vec<Option<School>> = schools.valid.into_iter().map(Some).collect();
+    let sch: Vec<School> = schools
+        .order
+        .iter()
+        .filter_map(|&i| valid.get_mut(i).and_then(Option::take))
+        .collect();
     teachers.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
     let mut pairs: Vec<(Applicant, PrivateEntry)> =
         drafts.into_iter().filter_map(|d| d.ok).collect();
@@ -1875,7 +1913,7 @@ fn build(
         policy: files.policy.1.clone(),
         schools: round::write_schools(&sch).into_bytes(),
         teachers: round::write_teachers(&teachers).into_bytes(),
-        applicants: round::write_applicants(&applicants).into_bytes(),
+        applicants: round::write_applicants(&applicants, &sch).into_bytes(),
     };
     // The engine's own parser must accept what we wrote.
     let frozen = FrozenRound::parse(
