@@ -319,7 +319,10 @@ pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
                 c.lines().map(|l| leaf(&mut buf, l)).collect()
             })
             .collect();
-        leaves.extend(per_chunk.into_iter().flatten());
+        leaves.reserve(per_chunk.iter().map(Vec::len).sum());
+        for c in &per_chunk {
+            leaves.extend_from_slice(c);
+        }
     }
     leaves
 }

@@ -1424,7 +1424,10 @@ pub fn input_root_of_files(
                 .collect()
         })
         .collect();
-    leaves.extend(per_chunk.into_iter().flatten());
+    leaves.reserve(per_chunk.iter().map(Vec::len).sum());
+    for c in &per_chunk {
+        leaves.extend_from_slice(c);
+    }
     (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
 }
 
