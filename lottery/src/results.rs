@@ -343,17 +343,7 @@ mod tests {
     fn schools() -> Vec<School> {
         ["S1", "S2"]
             .into_iter()
-            .map(|id| School {
-                id: id.to_string(),
-                name: String::new(),
-                private: false,
-                capacity: 1,
-                reserved: Vec::new(),
-                points_seats: 0,
-                classes: 0,
-                xy: None,
-                graduates: 0,
-            })
+            .map(crate::round::bare_school)
             .collect()
     }
 

@@ -1431,6 +1431,22 @@ pub fn input_root_of_files(
     (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
 }
 
+/// A school with only an id (one seat), for unit tests.
+#[cfg(test)]
+pub(crate) fn bare_school(id: &str) -> School {
+    School {
+        id: id.to_string(),
+        name: String::new(),
+        private: false,
+        capacity: 1,
+        reserved: Vec::new(),
+        points_seats: 0,
+        classes: 0,
+        xy: None,
+        graduates: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1623,21 +1639,6 @@ teachers = true
         for q in ids.iter().chain(&absent) {
             let expected = schools.iter().position(|s| s.id == *q).map(|i| i as u32);
             assert_eq!(map.get(q), expected, "{q:?}");
-        }
-    }
-
-    /// A school with only an id (one seat).
-    fn bare_school(id: &str) -> School {
-        School {
-            id: id.to_string(),
-            name: String::new(),
-            private: false,
-            capacity: 1,
-            reserved: Vec::new(),
-            points_seats: 0,
-            classes: 0,
-            xy: None,
-            graduates: 0,
         }
     }
 
