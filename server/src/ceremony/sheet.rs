@@ -1,6 +1,7 @@
 //! The ceremony sheet: one printable A4 page for the notarial certificate (HTML, and the same
 //! facts as plain text), with a QR code of the bundle's hash.
 
+use crate::html::escape as esc;
 use lottery::encoding::{Domain, sha256};
 
 /// Which program ran: version and SHA-256 of the running executable.
@@ -95,21 +96,6 @@ pub fn display_width(s: &str) -> usize {
             }
         })
         .sum()
-}
-
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
 }
 
 /// The QR code's content: `fairdraw-bundle:<round id>:<domain>:<sha256 of manifest.json>`.

@@ -29,7 +29,7 @@
 //! Problems may quote private values (an ID number): show them to the clerk, never publish them.
 //! The work is O(n log n): 100,000 applicants import in about a second (release build).
 
-mod date;
+pub mod date;
 pub mod idcard;
 mod private;
 mod problem;

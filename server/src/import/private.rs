@@ -12,6 +12,7 @@
 //! application ids may repeat across rounds.
 
 use super::{PrivateEntry, ValidatedRound};
+use crate::html::escape as esc;
 use lottery::encoding::{Domain, hash_fields};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -91,21 +92,6 @@ pub fn secrets_csv(round: &ValidatedRound) -> io::Result<Vec<u8>> {
         w.flush()?;
     }
     Ok(out)
-}
-
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
 }
 
 /// The printable notices: one A4 page per child, in Chinese.
