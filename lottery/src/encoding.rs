@@ -111,9 +111,7 @@ pub fn hash_fields(tag: &str, fields: &[&[u8]]) -> Digest {
 pub fn encode_fields(tag: &str, fields: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     for f in std::iter::once(tag.as_bytes()).chain(fields.iter().copied()) {
-        let len = u32::try_from(f.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(f);
+        push_field(&mut out, f);
     }
     out
 }
@@ -121,6 +119,44 @@ pub fn encode_fields(tag: &str, fields: &[&[u8]]) -> Vec<u8> {
 /// Plain SHA-256 of bytes (file hashes in the manifest).
 pub fn sha256(bytes: &[u8]) -> Digest {
     Digest(Sha256::digest(bytes).into())
+}
+
+/// Merkle leaves whose data is `enc(tag, fixed…, fields…)` (PROTOCOL.md §2–§3): the bytes
+/// `0x00 ‖ enc(tag, fixed…)` are kept once, and each leaf appends its length-prefixed fields in a
+/// scratch buffer that is hashed in one piece ([`sha256_short`]).
+pub struct LeafEncoder {
+    prefix: Vec<u8>,
+}
+
+impl LeafEncoder {
+    /// Leaves tagged `tag`, each starting with the `fixed` fields.
+    pub fn new(tag: &str, fixed: &[&[u8]]) -> Self {
+        let mut prefix = vec![0u8];
+        for f in std::iter::once(tag.as_bytes()).chain(fixed.iter().copied()) {
+            push_field(&mut prefix, f);
+        }
+        LeafEncoder { prefix }
+    }
+
+    /// The leaf hash of one leaf's remaining fields (`buf` is scratch space).
+    pub fn hash<'a>(
+        &self,
+        buf: &mut Vec<u8>,
+        fields: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Digest {
+        buf.clear();
+        buf.extend_from_slice(&self.prefix);
+        for f in fields {
+            push_field(buf, f);
+        }
+        sha256_short(buf)
+    }
+}
+
+/// Appends `len(f) as u32 big-endian ‖ f`.
+fn push_field(out: &mut Vec<u8>, f: &[u8]) {
+    out.extend_from_slice(&u32::try_from(f.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(f);
 }
 
 /// SHA-256 of a short message (at most 439 bytes: 7 blocks with the padding) with one call to the

@@ -282,19 +282,7 @@ pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
     let tag = domain.tag("leaf/result");
     let mut leaves = Vec::new();
     for (name, text) in files {
-        let mut prefix = vec![0u8];
-        for f in [tag.as_bytes(), name.as_bytes()] {
-            prefix.extend_from_slice(&(f.len() as u32).to_be_bytes());
-            prefix.extend_from_slice(f);
-        }
-        // Each leaf's bytes assembled in a buffer and hashed in one piece.
-        let leaf = |buf: &mut Vec<u8>, line: &str| {
-            buf.clear();
-            buf.extend_from_slice(&prefix);
-            buf.extend_from_slice(&u32::try_from(line.len()).unwrap_or(u32::MAX).to_be_bytes());
-            buf.extend_from_slice(line.as_bytes());
-            crate::encoding::sha256_short(buf)
-        };
+        let enc = crate::encoding::LeafEncoder::new(&tag, &[name.as_bytes()]);
         // The data lines (after the header), split and hashed per chunk of whole lines in
         // parallel, in file order.
         let body = text.split_once('\n').map_or("", |(_, rest)| rest);
@@ -316,7 +304,9 @@ pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
                 let mut buf = Vec::with_capacity(256);
                 // `str::lines` as before the split: a final line without `\n` counts, a trailing
                 // `\r` is dropped (result files never contain one).
-                c.lines().map(|l| leaf(&mut buf, l)).collect()
+                c.lines()
+                    .map(|l| enc.hash(&mut buf, [l.as_bytes()]))
+                    .collect()
             })
             .collect();
         leaves.reserve(per_chunk.iter().map(Vec::len).sum());

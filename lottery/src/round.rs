@@ -6,7 +6,7 @@
 //! quoting, and a file's bytes are exactly its fields joined. Parsers here refuse anything else.
 
 use crate::digest::Digest;
-use crate::encoding::{Domain, Hasher};
+use crate::encoding::{Domain, Hasher, LeafEncoder};
 use crate::merkle;
 use crate::policy::{Policy, PolicyError, is_id};
 use compact_str::CompactString;
@@ -1078,24 +1078,18 @@ pub fn applicant_leaf(domain: Domain, a: &Applicant, schools: &[School]) -> Vec<
     crate::encoding::encode_fields(&domain.tag("leaf/applicant"), &refs)
 }
 
-/// `merkle::leaf_hash(&applicant_leaf(domain, a, schools))` computed by streaming the row's fields
-/// into the hash: `base` must hold `0x00 ‖ enc(tag)` already; `buf` is scratch space.
+/// `merkle::leaf_hash(&applicant_leaf(domain, a, schools))`: the row rendered into `row`, its
+/// fields hashed by `enc` (tag `leaf/applicant`) through the scratch `buf`.
 fn applicant_leaf_hash(
-    base: &sha2::Sha256,
+    enc: &LeafEncoder,
     a: &Applicant,
     schools: &[School],
-    buf: &mut String,
+    (row, buf): &mut (String, Vec<u8>),
 ) -> Digest {
-    use sha2::Digest as _;
-    buf.clear();
-    push_applicant_row(buf, a, schools);
-    let mut h = base.clone();
+    row.clear();
+    push_applicant_row(row, a, schools);
     // Restricted CSV: no field contains a comma, so the row splits back into its 13 fields.
-    for f in buf.split(',') {
-        h.update(u32::try_from(f.len()).unwrap_or(u32::MAX).to_be_bytes());
-        h.update(f.as_bytes());
-    }
-    Digest(h.finalize().into())
+    enc.hash(buf, row.split(',').map(str::as_bytes))
 }
 
 /// Leaf data of a whole input file: `enc(tag "leaf/file", name, bytes)`.
@@ -1186,33 +1180,25 @@ impl FrozenRound {
     /// The input tree's leaf hashes: policy, schools, teachers, then one per applicant in id order.
     pub fn input_leaves(&self) -> Vec<Digest> {
         let d = self.domain();
-        let files = [
-            file_leaf(d, INPUT_FILES[0], &self.policy_bytes),
-            file_leaf(d, INPUT_FILES[1], write_schools(&self.schools).as_bytes()),
-            file_leaf(d, INPUT_FILES[2], write_teachers(&self.teachers).as_bytes()),
-        ];
-        let mut leaves: Vec<Digest> = files.iter().map(|f| merkle::leaf_hash(f)).collect();
-        let base = {
-            use sha2::Digest as _;
-            let tag = d.tag("leaf/applicant");
-            let mut h = sha2::Sha256::new();
-            h.update([0u8]);
-            h.update((tag.len() as u32).to_be_bytes());
-            h.update(tag.as_bytes());
-            h
-        };
+        let mut leaves = file_leaves(
+            d,
+            &self.policy_bytes,
+            write_schools(&self.schools).as_bytes(),
+            write_teachers(&self.teachers).as_bytes(),
+        );
+        let enc = LeafEncoder::new(&d.tag("leaf/applicant"), &[]);
+        let scratch = || (String::with_capacity(256), Vec::with_capacity(512));
         if self.applicants.len() >= 1 << 14 {
             use rayon::prelude::*;
-            leaves.par_extend(self.applicants.par_iter().map_init(
-                || String::with_capacity(256),
-                |buf, a| applicant_leaf_hash(&base, a, &self.schools, buf),
-            ));
+            leaves.par_extend(self.applicants.par_iter().map_init(scratch, |s, a| {
+                applicant_leaf_hash(&enc, a, &self.schools, s)
+            }));
         } else {
-            let mut buf = String::with_capacity(256);
+            let mut s = scratch();
             leaves.extend(
                 self.applicants
                     .iter()
-                    .map(|a| applicant_leaf_hash(&base, a, &self.schools, &mut buf)),
+                    .map(|a| applicant_leaf_hash(&enc, a, &self.schools, &mut s)),
             );
         }
         leaves
@@ -1372,6 +1358,15 @@ impl<'a> SchoolIds<'a> {
     }
 }
 
+/// The leaf hashes of the three whole-file inputs, in leaf order ([`INPUT_FILES`]).
+fn file_leaves(domain: Domain, policy: &[u8], schools: &[u8], teachers: &[u8]) -> Vec<Digest> {
+    INPUT_FILES
+        .iter()
+        .zip([policy, schools, teachers])
+        .map(|(name, bytes)| merkle::leaf_hash(&file_leaf(domain, name, bytes)))
+        .collect()
+}
+
 /// The input root and tree size computed straight from the four input files' bytes, without
 /// re-rendering the parsed records: each applicant's leaf hashes the 13 fields of its line as
 /// they stand in the file.
@@ -1387,29 +1382,8 @@ pub fn input_root_of_files(
     applicants: &[u8],
 ) -> (Digest, u64) {
     use rayon::prelude::*;
-    let mut leaves: Vec<Digest> = [
-        (INPUT_FILES[0], policy),
-        (INPUT_FILES[1], schools),
-        (INPUT_FILES[2], teachers),
-    ]
-    .iter()
-    .map(|(name, bytes)| merkle::leaf_hash(&file_leaf(domain, name, bytes)))
-    .collect();
-    // Each leaf's bytes `0x00 ‖ enc(tag, field_1, …, field_13)` are assembled in a buffer and
-    // hashed in one piece.
-    let mut prefix = vec![0u8];
-    let tag = domain.tag("leaf/applicant");
-    prefix.extend_from_slice(&(tag.len() as u32).to_be_bytes());
-    prefix.extend_from_slice(tag.as_bytes());
-    let leaf = |buf: &mut Vec<u8>, line: &[u8]| {
-        buf.clear();
-        buf.extend_from_slice(&prefix);
-        for f in line.split(|b| *b == b',') {
-            buf.extend_from_slice(&u32::try_from(f.len()).unwrap_or(u32::MAX).to_be_bytes());
-            buf.extend_from_slice(f);
-        }
-        crate::encoding::sha256_short(buf)
-    };
+    let mut leaves = file_leaves(domain, policy, schools, teachers);
+    let enc = LeafEncoder::new(&domain.tag("leaf/applicant"), &[]);
     let body = applicants
         .iter()
         .position(|b| *b == b'\n')
@@ -1420,7 +1394,7 @@ pub fn input_root_of_files(
             let mut buf = Vec::with_capacity(512);
             c.split(|b| *b == b'\n')
                 .filter(|l| !l.is_empty())
-                .map(|l| leaf(&mut buf, l))
+                .map(|l| enc.hash(&mut buf, l.split(|b| *b == b',')))
                 .collect()
         })
         .collect();
