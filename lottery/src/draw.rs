@@ -682,6 +682,28 @@ fn priority_key(
     }
 }
 
+/// The participants' preference lists restricted to the stage's schools, in CSR form:
+/// (`pref_start`, `pref_school`).
+fn stage_preferences(
+    participants: &[u32],
+    cx: &Compact<'_>,
+    in_stage: &dyn Fn(usize) -> bool,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut pref_start = Vec::with_capacity(participants.len() + 1);
+    pref_start.push(0u32);
+    let mut pref_school: Vec<u32> = Vec::new();
+    for &i in participants {
+        pref_school.extend(
+            cx.choices(i as usize)
+                .iter()
+                .copied()
+                .filter(|&s| in_stage(s as usize)),
+        );
+        pref_start.push(pref_school.len() as u32);
+    }
+    (pref_start, pref_school)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_stage(
     round: &FrozenRound,
@@ -697,19 +719,11 @@ fn run_stage(
 ) -> Result<Vec<(u32, Detail)>, String> {
     let domain = round.domain();
     let m = round.schools.len();
-    // Preference lists restricted to the stage's schools.
-    let mut pref_start = vec![0u32];
-    let mut pref_school: Vec<u32> = Vec::new();
-    for &i in participants {
-        for &s in cx.choices(i as usize) {
-            if in_stage(s as usize) {
-                pref_school.push(s);
-            }
-        }
-        if pref_school.len() as u32 > *pref_start.last().unwrap_or(&0) {
+    let (pref_start, pref_school) = stage_preferences(participants, cx, in_stage);
+    for (p, &i) in participants.iter().enumerate() {
+        if pref_start[p + 1] > pref_start[p] {
             had_choice[i as usize] = true;
         }
-        pref_start.push(pref_school.len() as u32);
     }
     // Ranks: the global lottery number, or a per-school draw among the stage's applicants there.
     let mut rank = vec![0u32; pref_school.len()];
@@ -978,17 +992,7 @@ fn run_reallocation(
     in_stage: &dyn Fn(usize) -> bool,
 ) -> Result<Vec<(u32, Detail)>, String> {
     let m = round.schools.len();
-    let mut pref_start = vec![0u32];
-    let mut pref_school: Vec<u32> = Vec::new();
-    for &i in participants {
-        pref_school.extend(
-            cx.choices(i as usize)
-                .iter()
-                .copied()
-                .filter(|&s| in_stage(s as usize)),
-        );
-        pref_start.push(pref_school.len() as u32);
-    }
+    let (pref_start, pref_school) = stage_preferences(participants, cx, in_stage);
     // Keys are unused by reallocation but must be distinct per school: the lottery number.
     let pref_key: Vec<u64> = (0..participants.len())
         .flat_map(|p| (pref_start[p]..pref_start[p + 1]).map(move |_| p))
