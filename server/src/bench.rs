@@ -237,22 +237,9 @@ fn one_size(args: &BenchArgs, n: usize, m: usize) -> Result<Vec<Phase>> {
     if args.no_bundle {
         return Ok(t.phases);
     }
-    let created = simulate::created(&round);
     let files = t
         .time("bundle build (all)", || {
-            bundle::build_with_root(
-                &bundle::BundleInput {
-                    round: &round,
-                    ceremony: &sim.ceremony,
-                    checkpoint_file: &sim.checkpoint_file,
-                    log: None,
-                    log_head: String::new(),
-                    created: &created,
-                    signers: &[("bureau", &sim.keys[0].1)],
-                },
-                &root,
-                size,
-            )
+            simulate::build_bundle(&round, &sim, &root, size)
         })
         .map_err(anyhow::Error::msg)?;
     drop(round);

@@ -549,19 +549,29 @@ pub fn bundle_files(
     phase("input root");
     let (root, size) = round.input_root();
     let sim = ceremony(&round, seed_text, &root, size);
-    let created = created(&round);
     phase("draw and results");
+    build_bundle(&round, &sim, &root, size)
+}
+
+/// The bundle of a simulated round whose ceremony is `sim` and input root `(root, size)`: the
+/// draw, the result files, the manifest signed by the bureau's key.
+pub fn build_bundle(
+    round: &FrozenRound,
+    sim: &SimCeremony,
+    root: &Digest,
+    size: u64,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
     lottery::bundle::build_with_root(
         &lottery::bundle::BundleInput {
-            round: &round,
+            round,
             ceremony: &sim.ceremony,
             checkpoint_file: &sim.checkpoint_file,
             log: None,
             log_head: String::new(),
-            created: &created,
+            created: &created(round),
             signers: &[("bureau", &sim.keys[0].1)],
         },
-        &root,
+        root,
         size,
     )
 }
