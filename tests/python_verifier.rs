@@ -141,21 +141,27 @@ fn run_rust(dir: &Path) -> Result<Run, Box<dyn std::error::Error>> {
         .arg("--json"))
 }
 
-/// (id, status) of every check.
-fn statuses(report: &Value) -> Vec<(String, String)> {
-    report["checks"]
+/// (`a`, `b`) string fields of every element of the report's array `list`.
+fn field_pairs(report: &Value, list: &str, a: &str, b: &str) -> Vec<(String, String)> {
+    report[list]
         .as_array()
-        .map(|a| {
-            a.iter()
+        .map(|items| {
+            items
+                .iter()
                 .map(|c| {
                     (
-                        c["id"].as_str().unwrap_or("").to_string(),
-                        c["status"].as_str().unwrap_or("").to_string(),
+                        c[a].as_str().unwrap_or("").to_string(),
+                        c[b].as_str().unwrap_or("").to_string(),
                     )
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// (id, status) of every check.
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    field_pairs(report, "checks", "id", "status")
 }
 
 fn first_failure(report: &Value) -> Option<String> {
@@ -166,19 +172,7 @@ fn first_failure(report: &Value) -> Option<String> {
 }
 
 fn signers(report: &Value) -> Vec<(String, String)> {
-    report["signers"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| {
-                    (
-                        s["fingerprint"].as_str().unwrap_or("").to_string(),
-                        s["role"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    field_pairs(report, "signers", "fingerprint", "role")
 }
 
 /// Both verifiers pass and agree on every check and every derived value.
