@@ -87,6 +87,19 @@ def is_lower_hex(s, nbytes=None):
 # ChaCha20 (RFC 8439 §2.3 block function), key = 32-byte purpose key, nonce 0, counter from 0.
 # ---------------------------------------------------------------------------------------------
 
+def _double_rounds(qr):
+    """ChaCha20's 20 rounds (RFC 8439 §2.3): 10 × (4 column + 4 diagonal quarter rounds)."""
+    for _ in range(10):
+        qr(0, 4, 8, 12)
+        qr(1, 5, 9, 13)
+        qr(2, 6, 10, 14)
+        qr(3, 7, 11, 15)
+        qr(0, 5, 10, 15)
+        qr(1, 6, 11, 12)
+        qr(2, 7, 8, 13)
+        qr(3, 4, 9, 14)
+
+
 def _chacha_block(key_words, counter):
     M = 0xFFFFFFFF
     s = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574] + key_words + [
@@ -107,15 +120,7 @@ def _chacha_block(key_words, counter):
         v = x[b] ^ x[c]
         x[b] = ((v << 7) | (v >> 25)) & M
 
-    for _ in range(10):
-        qr(0, 4, 8, 12)
-        qr(1, 5, 9, 13)
-        qr(2, 6, 10, 14)
-        qr(3, 7, 11, 15)
-        qr(0, 5, 10, 15)
-        qr(1, 6, 11, 12)
-        qr(2, 7, 8, 13)
-        qr(3, 4, 9, 14)
+    _double_rounds(qr)
     return struct.pack("<16I", *[(x[i] + s[i]) & M for i in range(16)])
 
 
@@ -150,15 +155,7 @@ def _chacha_blocks(key_words, counter, lanes):
         xb = ((v << 7) | (v >> 25)) & mask
         x[a], x[b], x[c], x[d] = xa, xb, xc, xd
 
-    for _ in range(10):
-        qr(0, 4, 8, 12)
-        qr(1, 5, 9, 13)
-        qr(2, 6, 10, 14)
-        qr(3, 7, 11, 15)
-        qr(0, 5, 10, 15)
-        qr(1, 6, 11, 12)
-        qr(2, 7, 8, 13)
-        qr(3, 4, 9, 14)
+    _double_rounds(qr)
     out = [0] * (8 * lanes)
     fmt = "<%dQ" % lanes
     for j in range(8):
