@@ -286,18 +286,17 @@ pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
         // The data lines (after the header), split and hashed per chunk of whole lines in
         // parallel, in file order.
         let body = text.split_once('\n').map_or("", |(_, rest)| rest);
-        let mut chunks: Vec<&str> = Vec::new();
-        let mut rest = body;
-        while !rest.is_empty() {
-            // Cut after the first line break at or past 1 MiB (always a character boundary).
-            let cut = rest.as_bytes()[(1 << 20).min(rest.len())..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(rest.len(), |p| (1 << 20) + p + 1);
-            let (chunk, tail) = rest.split_at_checked(cut).unwrap_or((rest, ""));
-            chunks.push(chunk);
-            rest = tail;
-        }
+        // Chunks of whole lines: each ends after a line break, so always at a character
+        // boundary of `body`.
+        let mut at = 0;
+        let chunks: Vec<&str> = crate::round::line_chunks(body.as_bytes(), 1 << 20)
+            .iter()
+            .map(|c| {
+                let chunk = body.get(at..at + c.len()).unwrap_or("");
+                at += c.len();
+                chunk
+            })
+            .collect();
         let per_chunk: Vec<Vec<Digest>> = chunks
             .par_iter()
             .map(|c| {

@@ -633,7 +633,7 @@ fn applicants_body(bytes: &[u8]) -> Option<&[u8]> {
 
 /// Splits `body` into chunks of whole lines (each ending at a `\n`, except perhaps the last) of
 /// about `size` bytes.
-fn line_chunks(body: &[u8], size: usize) -> Vec<&[u8]> {
+pub(crate) fn line_chunks(body: &[u8], size: usize) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut rest = body;
     while !rest.is_empty() {
