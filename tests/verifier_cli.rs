@@ -42,10 +42,7 @@ fn base() -> &'static PathBuf {
 
 fn copy_base(tag: &str) -> PathBuf {
     let d = temp(tag);
-    for e in std::fs::read_dir(base()).expect("read base") {
-        let e = e.expect("entry");
-        std::fs::copy(e.path(), d.join(e.file_name())).expect("copy");
-    }
+    support::copy_files(base(), &d);
     d
 }
 

@@ -51,3 +51,11 @@ pub fn temp_dir(prefix: &str, tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
+
+/// Copies every file of the directory `src` into the directory `dst`.
+pub fn copy_files(src: &Path, dst: &Path) {
+    for e in std::fs::read_dir(src).expect("read source directory") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy");
+    }
+}
