@@ -147,90 +147,223 @@ fn push_result_line(out: &mut String, round: &FrozenRound, o: &Outcome, i: usize
 
 /// Renders the five result files.
 pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)> {
-    use rayon::prelude::*;
-    let schools = &round.schools;
-    let stages = &round.policy.stages;
-    let n = round.applicants.len();
     // The three large files are rendered at the same time (each in file order, so the bytes do
     // not depend on the thread count).
-    let render_results = || {
-        // results.csv: chunks rendered in parallel and joined in order (same bytes at any thread
-        // count).
-        let chunks: Vec<String> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let mut s = String::with_capacity(CHUNK.min(n) * 140);
-                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    push_result_line(&mut s, round, out, i);
-                }
-                s
-            })
-            .collect();
-        let mut results = String::with_capacity(
-            RESULTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
-        );
-        results.push_str(RESULTS_HEADER);
-        results.push('\n');
-        for c in chunks {
-            results.push_str(&c);
-        }
-        results
-    };
-    let render_waitlists = || {
-        let mut waitlists = String::with_capacity(
-            64 + out
-                .waitlists
-                .iter()
-                .map(|w| w.applicants.len())
-                .sum::<usize>()
-                * 40,
-        );
-        waitlists.push_str(WAITLISTS_HEADER);
-        waitlists.push('\n');
-        for w in &out.waitlists {
-            let stage = &stages[w.stage as usize].name;
-            let school = &schools[w.school as usize].id;
-            for (pos, &i) in w.applicants.iter().enumerate() {
-                waitlists.push_str(stage);
-                waitlists.push(',');
-                waitlists.push_str(school);
-                waitlists.push(',');
-                push_u64(&mut waitlists, pos as u64 + 1);
-                waitlists.push(',');
-                waitlists.push_str(&round.applicants[i as usize].id);
-                waitlists.push('\n');
-            }
-        }
-        waitlists
-    };
-    let render_classes = || {
-        // classes.csv: by school, class, application id.
-        let mut per_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); schools.len()];
-        for i in 0..n {
-            if out.school[i] != UNPLACED && out.class.get(i).is_some_and(|c| *c != u32::MAX) {
-                per_school[out.school[i] as usize].push((out.class[i], i as u32));
-            }
-        }
-        let mut classes = String::with_capacity(64 + n * 24);
-        classes.push_str(CLASSES_HEADER);
-        classes.push('\n');
-        for (s, list) in per_school.iter_mut().enumerate() {
-            list.sort_unstable();
-            for &(c, i) in list.iter() {
-                classes.push_str(&schools[s].id);
-                classes.push(',');
-                push_u64(&mut classes, u64::from(c) + 1);
-                classes.push(',');
-                classes.push_str(&round.applicants[i as usize].id);
-                classes.push('\n');
-            }
-        }
-        classes
-    };
-    let (results, (waitlists, classes)) = rayon::join(render_results, || {
-        rayon::join(render_waitlists, render_classes)
-    });
+    let (results, (waitlists, classes)) = rayon::join(
+        || render_results(round, out),
+        || {
+            rayon::join(
+                || render_waitlists(round, out),
+                || render_classes(round, out),
+            )
+        },
+    );
+    vec![
+        (RESULT_FILES[0], results),
+        (RESULT_FILES[1], waitlists),
+        (RESULT_FILES[2], classes),
+        (RESULT_FILES[3], render_class_teachers(round, out)),
+        (RESULT_FILES[4], render_quota(round, out)),
+    ]
+}
 
+/// Whether [`render`] gives exactly the bytes `published` (the five result files, in
+/// [`RESULT_FILES`] order), without holding the rendered files: `results.csv` is rendered and
+/// compared in parallel chunks of lines, the smaller files whole. This is what the verifier asks
+/// of a bundle that checks; where it says no, the files are rendered to find the difference.
+pub fn reproduces(round: &FrozenRound, out: &Outcome, published: [&[u8]; 5]) -> bool {
+    reproduces_in_chunks(round, out, published, CHUNK)
+}
+
+/// [`reproduces`] comparing `results.csv` in chunks of `chunk` applicants (any chunk size gives
+/// the same answer; public for the tests, which use small rounds).
+#[doc(hidden)]
+pub fn reproduces_in_chunks(
+    round: &FrozenRound,
+    out: &Outcome,
+    published: [&[u8]; 5],
+    chunk: usize,
+) -> bool {
+    let [results, waitlists, classes, teachers, quota] = published;
+    let (a, (b, c)) = rayon::join(
+        || results_reproduce(round, out, results, chunk),
+        || {
+            rayon::join(
+                || render_waitlists(round, out).as_bytes() == waitlists,
+                || render_classes(round, out).as_bytes() == classes,
+            )
+        },
+    );
+    a && b
+        && c
+        && render_class_teachers(round, out).as_bytes() == teachers
+        && render_quota(round, out).as_bytes() == quota
+}
+
+/// [`reproduces`] for `results.csv`: one line per applicant after the header, every line
+/// ending with `\n`. Chunk `c` of `chunk` applicants is compared with the bytes from the start
+/// of its first line to the start of the next chunk's (or the end of the file).
+fn results_reproduce(round: &FrozenRound, out: &Outcome, published: &[u8], chunk: usize) -> bool {
+    use rayon::prelude::*;
+    let n = round.applicants.len();
+    let Some(body) = published
+        .strip_prefix(RESULTS_HEADER.as_bytes())
+        .and_then(|b| b.strip_prefix(b"\n"))
+    else {
+        return false;
+    };
+    let Some(starts) = line_starts_every(body, chunk, n) else {
+        return false;
+    };
+    starts.par_windows(2).enumerate().all(|(c, w)| {
+        let mut s = String::with_capacity(w[1] - w[0]);
+        for i in c * chunk..((c + 1) * chunk).min(n) {
+            push_result_line(&mut s, round, out, i);
+        }
+        s.as_bytes() == &body[w[0]..w[1]]
+    })
+}
+
+/// The offsets in `body` of lines 0, `every`, 2·`every`, … and then `body.len()`, when `body`
+/// is exactly `lines` lines each ending with `\n`; `None` otherwise.
+fn line_starts_every(body: &[u8], every: usize, lines: usize) -> Option<Vec<usize>> {
+    use rayon::prelude::*;
+    if every == 0 || !(body.is_empty() || body.ends_with(b"\n")) {
+        return None;
+    }
+    let chunks = crate::round::line_chunks(body, CHUNK_BYTES);
+    let counts: Vec<usize> = chunks
+        .par_iter()
+        .map(|c| c.iter().filter(|b| **b == b'\n').count())
+        .collect();
+    if counts.iter().sum::<usize>() != lines {
+        return None;
+    }
+    let mut starts = Vec::with_capacity(lines.div_ceil(every.max(1)) + 1);
+    // Walk the chunks once: `seen` line breaks come before the current chunk, which starts at
+    // `base`.
+    let (mut seen, mut base, mut k) = (0usize, 0usize, 0usize);
+    for (chunk, count) in chunks.iter().zip(counts) {
+        while k * every < lines {
+            // Line t starts at 0, or just after the t-th line break of the file.
+            let t = k * every;
+            let at = if t == 0 {
+                0
+            } else if t <= seen + count {
+                let pos = chunk
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .nth(t - seen - 1)
+                    .map(|(p, _)| p)?;
+                base + pos + 1
+            } else {
+                break;
+            };
+            starts.push(at);
+            k += 1;
+        }
+        seen += count;
+        base += chunk.len();
+    }
+    starts.push(body.len());
+    Some(starts)
+}
+
+/// Bytes per chunk of a result file counted or hashed in parallel.
+#[cfg(not(test))]
+const CHUNK_BYTES: usize = 1 << 20;
+/// Small in unit tests, so that their short files span several chunks.
+#[cfg(test)]
+const CHUNK_BYTES: usize = 7;
+
+/// `results.csv`: chunks rendered in parallel and joined in order (the same bytes at any thread
+/// count).
+fn render_results(round: &FrozenRound, out: &Outcome) -> String {
+    use rayon::prelude::*;
+    let n = round.applicants.len();
+    let chunks: Vec<String> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut s = String::with_capacity(CHUNK.min(n) * 140);
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                push_result_line(&mut s, round, out, i);
+            }
+            s
+        })
+        .collect();
+    let mut results = String::with_capacity(
+        RESULTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
+    );
+    results.push_str(RESULTS_HEADER);
+    results.push('\n');
+    for c in chunks {
+        results.push_str(&c);
+    }
+    results
+}
+
+/// `waitlists.csv`: by stage, school, position.
+fn render_waitlists(round: &FrozenRound, out: &Outcome) -> String {
+    let schools = &round.schools;
+    let stages = &round.policy.stages;
+    let mut waitlists = String::with_capacity(
+        64 + out
+            .waitlists
+            .iter()
+            .map(|w| w.applicants.len())
+            .sum::<usize>()
+            * 40,
+    );
+    waitlists.push_str(WAITLISTS_HEADER);
+    waitlists.push('\n');
+    for w in &out.waitlists {
+        let stage = &stages[w.stage as usize].name;
+        let school = &schools[w.school as usize].id;
+        for (pos, &i) in w.applicants.iter().enumerate() {
+            waitlists.push_str(stage);
+            waitlists.push(',');
+            waitlists.push_str(school);
+            waitlists.push(',');
+            push_u64(&mut waitlists, pos as u64 + 1);
+            waitlists.push(',');
+            waitlists.push_str(&round.applicants[i as usize].id);
+            waitlists.push('\n');
+        }
+    }
+    waitlists
+}
+
+/// `classes.csv`: by school, class, application id.
+fn render_classes(round: &FrozenRound, out: &Outcome) -> String {
+    let schools = &round.schools;
+    let n = round.applicants.len();
+    let mut per_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); schools.len()];
+    for i in 0..n {
+        if out.school[i] != UNPLACED && out.class.get(i).is_some_and(|c| *c != u32::MAX) {
+            per_school[out.school[i] as usize].push((out.class[i], i as u32));
+        }
+    }
+    let mut classes = String::with_capacity(64 + n * 24);
+    classes.push_str(CLASSES_HEADER);
+    classes.push('\n');
+    for (s, list) in per_school.iter_mut().enumerate() {
+        list.sort_unstable();
+        for &(c, i) in list.iter() {
+            classes.push_str(&schools[s].id);
+            classes.push(',');
+            push_u64(&mut classes, u64::from(c) + 1);
+            classes.push(',');
+            classes.push_str(&round.applicants[i as usize].id);
+            classes.push('\n');
+        }
+    }
+    classes
+}
+
+/// `class_teachers.csv`: by school and class.
+fn render_class_teachers(round: &FrozenRound, out: &Outcome) -> String {
+    let schools = &round.schools;
     let mut teachers = String::new();
     teachers.push_str(CLASS_TEACHERS_HEADER);
     teachers.push('\n');
@@ -244,7 +377,12 @@ pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)>
             teachers.push('\n');
         }
     }
+    teachers
+}
 
+/// `quota.csv`: by high school, then school.
+fn render_quota(round: &FrozenRound, out: &Outcome) -> String {
+    let schools = &round.schools;
     let mut quota = String::new();
     quota.push_str(QUOTA_HEADER);
     quota.push('\n');
@@ -264,13 +402,7 @@ pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)>
             }
         }
     }
-    vec![
-        (RESULT_FILES[0], results),
-        (RESULT_FILES[1], waitlists),
-        (RESULT_FILES[2], classes),
-        (RESULT_FILES[3], teachers),
-        (RESULT_FILES[4], quota),
-    ]
+    quota
 }
 
 /// Leaf hashes of the results tree: each data line (header excluded, without its `\n`) of each
@@ -289,7 +421,7 @@ pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
         // Chunks of whole lines: each ends after a line break, so always at a character
         // boundary of `body`.
         let mut at = 0;
-        let chunks: Vec<&str> = crate::round::line_chunks(body.as_bytes(), 1 << 20)
+        let chunks: Vec<&str> = crate::round::line_chunks(body.as_bytes(), CHUNK_BYTES)
             .iter()
             .map(|c| {
                 let chunk = body.get(at..at + c.len()).unwrap_or("");
@@ -405,6 +537,45 @@ mod tests {
             })
             .collect();
         assert_eq!(got, want);
+    }
+
+    /// The offsets of every `every`-th line start, against a plain scan, for files whose lines
+    /// cross the 7-byte test chunks in every way.
+    #[test]
+    fn line_starts_every_matches_a_scan() {
+        for text in [
+            "",
+            "a\n",
+            "ab\ncd\n\nefghijklmnop\nq\n",
+            "\n\n\n\n\n\n\n\n\n",
+        ] {
+            let body = text.as_bytes();
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(
+                    body.iter()
+                        .enumerate()
+                        .filter(|(_, b)| **b == b'\n')
+                        .map(|(p, _)| p + 1),
+                )
+                .collect();
+            let lines = starts.len() - 1;
+            for every in 1..=lines + 1 {
+                let mut want: Vec<usize> = starts[..lines].iter().copied().step_by(every).collect();
+                want.push(body.len());
+                assert_eq!(
+                    line_starts_every(body, every, lines),
+                    Some(want),
+                    "{text:?} every {every}"
+                );
+                assert_eq!(line_starts_every(body, every, lines + 1), None);
+            }
+        }
+        assert_eq!(
+            line_starts_every(b"a\nb", 1, 2),
+            None,
+            "no final line break"
+        );
+        assert_eq!(line_starts_every(b"a\n", 0, 1), None);
     }
 
     proptest! {

@@ -802,13 +802,14 @@ pub fn verify_with_progress(
     };
     report.applicants = round.applicants.len() as u64;
     report.schools = round.schools.len() as u64;
-    // While the draw is replayed and its result files rendered with the seed the manifest
-    // claims (V7 checks that seed; the draw is replayed again with the re-derived one if they
-    // differ), the input root and the root of the published result files are hashed. The
-    // input root is hashed from the input files' bytes: the parse above accepted them, so they
-    // are canonical and hash as the parsed records would. The published files' root stands for
-    // the replay's only when V8 finds every result file byte-identical to the replay.
+    // While the draw is replayed with the seed the manifest claims and compared with the
+    // published result files (V7 checks that seed; the draw is replayed again with the
+    // re-derived one if they differ), the input root and the root of the published result files
+    // are hashed. The input root is hashed from the input files' bytes: the parse above accepted
+    // them, so they are canonical and hash as the parsed records would. The published files'
+    // root stands for the replay's only when every result file is byte-identical to the replay.
     let claimed_seed = Digest::from_hex(s(man, "seed")).ok();
+    let published = crate::results::RESULT_FILES.map(get);
     let (((root, size), published_root), speculative) = rayon::join(
         || {
             rayon::join(
@@ -827,11 +828,10 @@ pub fn verify_with_progress(
         || {
             claimed_seed.map(|sd| {
                 let outcome = crate::draw::draw(&round, &sd);
-                let rendered = outcome
+                let reproduced = outcome
                     .as_ref()
-                    .ok()
-                    .map(|o| crate::results::render(&round, o));
-                (sd, outcome, rendered)
+                    .is_ok_and(|o| crate::results::reproduces(&round, o, published));
+                (sd, outcome, reproduced)
             })
         },
     );
@@ -986,7 +986,8 @@ pub fn verify_with_progress(
     report.seed = seed.map(|d| d.to_hex()).unwrap_or_default();
 
     // V8 — replay the draw; V9 — results root.
-    let mut rendered = None;
+    let mut rendered: Option<Vec<(&str, String)>> = None;
+    let mut all_reproduced = false;
     let mut replayed = None;
     match seed {
         None => {
@@ -995,9 +996,15 @@ pub fn verify_with_progress(
         }
         Some(seed) => {
             progress(Stage::Replay);
-            let (replay, pre_rendered) = match speculative {
-                Some((claimed, outcome, rendered)) if claimed == seed => (outcome, rendered),
-                _ => (crate::draw::draw(&round, &seed), None),
+            let (replay, reproduced) = match speculative {
+                Some((claimed, outcome, reproduced)) if claimed == seed => (outcome, reproduced),
+                _ => {
+                    let outcome = crate::draw::draw(&round, &seed);
+                    let reproduced = outcome
+                        .as_ref()
+                        .is_ok_and(|o| crate::results::reproduces(&round, o, published));
+                    (outcome, reproduced)
+                }
             };
             match replay {
                 Err(e) => {
@@ -1014,37 +1021,49 @@ pub fn verify_with_progress(
                         .iter()
                         .filter(|s| **s != crate::mechanism::UNPLACED)
                         .count() as u64;
-                    let expected = match pre_rendered {
-                        Some(r) => r,
-                        None => crate::results::render(&round, &outcome),
-                    };
-                    replayed = Some(outcome);
-                    let inputs_changed = INPUTS.iter().any(|f| c.changed.contains(*f));
+                    // Every result file reproduces byte for byte, or the replay is rendered to
+                    // find the first difference.
+                    all_reproduced = reproduced;
                     let mut v8 = First::default();
-                    for (name, text) in &expected {
-                        if let Some(loc) = first_line_location(name, text.as_bytes(), c.get(name)) {
-                            let note = if inputs_changed {
-                                " (replayed from published inputs that differ from the signed ones, see V3)"
-                            } else {
-                                ""
-                            };
-                            v8.note(Finding::at(loc, note));
-                            break;
+                    if !reproduced {
+                        let expected = crate::results::render(&round, &outcome);
+                        let inputs_changed = INPUTS.iter().any(|f| c.changed.contains(*f));
+                        for (name, text) in &expected {
+                            if let Some(loc) =
+                                first_line_location(name, text.as_bytes(), c.get(name))
+                            {
+                                let note = if inputs_changed {
+                                    " (replayed from published inputs that differ from the signed ones, see V3)"
+                                } else {
+                                    ""
+                                };
+                                v8.note(Finding::at(loc, note));
+                                break;
+                            }
                         }
+                        rendered = Some(expected);
                     }
                     // No finding means every file compared equal byte for byte
                     // (`first_line_location` is `None` only then).
                     let identical = v8.0.is_none();
                     c.push(V8.0, V8.1, V8.2, v8.0);
                     progress(Stage::ResultsRoot);
-                    let (rr, rs) = match published_root {
-                        Some(r) if identical => r,
-                        _ => {
+                    let (rr, rs) = match (published_root, &rendered) {
+                        (Some(r), _) if identical => r,
+                        (_, Some(expected)) => {
+                            let pairs: Vec<(&str, &str)> =
+                                expected.iter().map(|(n, t)| (*n, t.as_str())).collect();
+                            crate::results::results_root(domain, &pairs)
+                        }
+                        // Not reached: reproduced files are valid UTF-8, so their root is known.
+                        (_, None) => {
+                            let expected = crate::results::render(&round, &outcome);
                             let pairs: Vec<(&str, &str)> =
                                 expected.iter().map(|(n, t)| (*n, t.as_str())).collect();
                             crate::results::results_root(domain, &pairs)
                         }
                     };
+                    replayed = Some(outcome);
                     report.results_root = rr.to_hex();
                     let mut v9 = First::default();
                     if rr.to_hex() != s(man, "results_root") {
@@ -1064,7 +1083,6 @@ pub fn verify_with_progress(
                         ));
                     }
                     c.push(V9.0, V9.1, V9.2, v9.0);
-                    rendered = Some(expected);
                 }
             }
         }
@@ -1078,23 +1096,28 @@ pub fn verify_with_progress(
         .map(|e| e.public_key);
     v11(&mut c, Some(&round), replayed.as_ref(), bureau);
     let mut report = finish(c, report, Some(&round));
-    if let (Some(f), Some(expected)) = (v1_first, rendered.as_ref()) {
+    if let Some(f) = v1_first {
         // A result file whose hash differs but which reproduces byte for byte: the manifest's
         // entry is what changed.
-        if let Some((_, text)) = expected.iter().find(|(n, _)| *n == f.loc.file)
-            && text.as_bytes() == files.get(&f.loc.file).map(Vec::as_slice).unwrap_or(&[])
+        let file = f.loc.file.as_str();
+        let reproduces = if all_reproduced {
+            crate::results::RESULT_FILES.contains(&file)
+        } else {
+            rendered
+                .as_ref()
+                .and_then(|e| e.iter().find(|(n, _)| *n == file))
+                .is_some_and(|(_, text)| {
+                    text.as_bytes() == files.get(file).map(Vec::as_slice).unwrap_or(&[])
+                })
+        };
+        if reproduces
             && let Some(v) = report.checks.first_mut()
             && let Status::Fail(msg) = &mut v.status
         {
             msg.push_str(&format!(
-                " — the file reproduces byte for byte from the replay, so manifest.json's entry for {} is what changed",
-                f.loc.file
+                " — the file reproduces byte for byte from the replay, so manifest.json's entry for {file} is what changed"
             ));
-            v.location = Some(
-                Location::file(MANIFEST_FILE)
-                    .record(&f.loc.file)
-                    .field("sha256"),
-            );
+            v.location = Some(Location::file(MANIFEST_FILE).record(file).field("sha256"));
         }
     }
     // The round, the replay and the rendered files (at a million applicants, about a gigabyte in

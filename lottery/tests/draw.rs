@@ -99,6 +99,7 @@ proptest! {
         caps in proptest::collection::vec((1u32..8, 0u32..3), 6),
         specs in proptest::collection::vec(spec(), 0..60),
         seed in any::<[u8; 32]>(),
+        change in (0usize..5, any::<usize>(), 0u8..4),
     ) {
         let Some(round) = build(&caps, &specs) else { return Err(TestCaseError::fail("policy")) };
         let manual_at_s0 = round.applicants.iter().filter(|a| a.manual.is_some()).count() as u32;
@@ -113,7 +114,30 @@ proptest! {
                 prop_assert_eq!(&out.class, &again.class);
                 let files = lottery::results::render(&round, &out);
                 let files2 = lottery::results::render(&round, &again);
-                prop_assert_eq!(files, files2);
+                prop_assert_eq!(&files, &files2);
+                // The verifier's chunked comparison says yes to the rendered files, at any chunk
+                // size, and no to any change of them.
+                let bytes = files.iter().map(|(_, t)| t.as_bytes().to_vec()).collect::<Vec<_>>();
+                fn published(b: &[Vec<u8>]) -> [&[u8]; 5] {
+                    std::array::from_fn(|k| b[k].as_slice())
+                }
+                for chunk in [1, 2, 7, 1 << 15] {
+                    prop_assert!(lottery::results::reproduces_in_chunks(&round, &out, published(&bytes), chunk));
+                }
+                prop_assert!(lottery::results::reproduces(&round, &out, published(&bytes)));
+                let (f, at, how) = change;
+                let mut changed = bytes.clone();
+                let file = &mut changed[f % 5];
+                let at = at % (file.len() + 1);
+                match how {
+                    0 => file.insert(at, b'x'),
+                    1 if at < file.len() => { file.remove(at); }
+                    2 if at < file.len() => file[at] ^= 1,
+                    _ => file.extend_from_slice(b"extra,line\n"),
+                }
+                for chunk in [1, 3, 1 << 15] {
+                    prop_assert!(!lottery::results::reproduces_in_chunks(&round, &out, published(&changed), chunk));
+                }
             }
             Err(lottery::draw::DrawError::ManualOverCapacity { .. }) => prop_assert!(manual_at_s0 > s0),
             Err(lottery::draw::DrawError::Classes { .. }) => {} // a cohort larger than the class cap allows

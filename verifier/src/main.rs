@@ -103,18 +103,18 @@ fn main() -> ExitCode {
         return applicant(&files, &id, lang, cli.json, bar);
     }
     if timing {
-        eprintln!("read at {:?}", t0.elapsed());
+        eprintln!("read at {:?}{}", t0.elapsed(), memory());
     }
     let result = verify::verify_with_progress(&files, &mut |stage| {
         if timing {
-            eprintln!("{:?} at {:?}", stage, t0.elapsed());
+            eprintln!("{:?} at {:?}{}", stage, t0.elapsed(), memory());
         }
         if let Some(b) = &bar {
             b.set_message(stage_name(stage, lang));
         }
     });
     if timing {
-        eprintln!("checked at {:?}", t0.elapsed());
+        eprintln!("checked at {:?}{}", t0.elapsed(), memory());
     }
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -254,6 +254,22 @@ fn describe(l: &verify::Location, lang: Lang) -> String {
 /// Reads every regular file of the bundle directory (no subdirectories are expected).
 /// Largest bundle file read (8 GiB).
 const MAX_BUNDLE_FILE_BYTES: u64 = 8 << 30;
+
+/// For `FAIRDRAW_VERIFY_TIMING`: the process's resident memory now and at its peak (Linux).
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    match (field("VmRSS:"), field("VmHWM:")) {
+        (rss, hwm) if !rss.is_empty() => format!(" (RSS {rss}, peak {hwm})"),
+        _ => String::new(),
+    }
+}
 
 fn read_bundle(dir: &Path) -> Result<Files, String> {
     let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
