@@ -539,6 +539,32 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// Leaves are the lines `str::lines` gives, across the 7-byte test chunks.
+    #[test]
+    fn result_leaves_are_str_lines() {
+        let tag = Domain::Real.tag("leaf/result");
+        for text in [
+            "h",
+            "h\n",
+            "h\n\n\n",
+            "h\nx",
+            "h\na\r\nb\r",
+            "h\nlonger line one\n\nr\r\r\nlast line without a break",
+        ] {
+            let body = text.split_once('\n').map_or("", |(_, r)| r);
+            let want: Vec<Digest> = body
+                .lines()
+                .map(|l| {
+                    crate::merkle::leaf_hash(&crate::encoding::encode_fields(
+                        &tag,
+                        &[b"f.csv", l.as_bytes()],
+                    ))
+                })
+                .collect();
+            assert_eq!(result_leaves(Domain::Real, &[("f.csv", text)]), want, "{text:?}");
+        }
+    }
+
     /// The offsets of every `every`-th line start, against a plain scan, for files whose lines
     /// cross the 7-byte test chunks in every way.
     #[test]
