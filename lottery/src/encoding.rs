@@ -163,6 +163,23 @@ fn push_field(out: &mut Vec<u8>, f: &[u8]) {
 /// block function and no streaming buffer; longer messages go to [`sha256`]. The same digest as
 /// [`sha256`] — this is only the fast path for the millions of leaf and node hashes of the trees.
 pub fn sha256_short(msg: &[u8]) -> Digest {
+    // Message, the 0x80 byte, zeros, and the bit length in the last 8 bytes: in as few blocks as
+    // that takes, each length with a buffer of its own size (zeroing 7 blocks for a 2-block
+    // node hash cost more than its copy).
+    match (msg.len() + 9).div_ceil(64) {
+        1 => sha256_blocks::<1>(msg),
+        2 => sha256_blocks::<2>(msg),
+        3 => sha256_blocks::<3>(msg),
+        4 => sha256_blocks::<4>(msg),
+        5 => sha256_blocks::<5>(msg),
+        6 => sha256_blocks::<6>(msg),
+        7 => sha256_blocks::<7>(msg),
+        _ => sha256(msg),
+    }
+}
+
+/// [`sha256_short`] for a message that pads to exactly `B` blocks.
+fn sha256_blocks<const B: usize>(msg: &[u8]) -> Digest {
     const IV: [u32; 8] = [
         0x6a09_e667,
         0xbb67_ae85,
@@ -173,21 +190,15 @@ pub fn sha256_short(msg: &[u8]) -> Digest {
         0x1f83_d9ab,
         0x5be0_cd19,
     ];
-    const MAX_BLOCKS: usize = 7;
     let n = msg.len();
-    // Message, the 0x80 byte, zeros, and the bit length in the last 8 bytes.
-    let count = (n + 9).div_ceil(64);
-    if count > MAX_BLOCKS {
-        return sha256(msg);
-    }
-    let mut blocks = [[0u8; 64]; MAX_BLOCKS];
+    let mut blocks = [[0u8; 64]; B];
     let flat = blocks.as_flattened_mut();
     flat[..n].copy_from_slice(msg);
     flat[n] = 0x80;
-    let end = count * 64;
+    let end = B * 64;
     flat[end - 8..end].copy_from_slice(&((n as u64) * 8).to_be_bytes());
     let mut state = IV;
-    sha2::block_api::compress256(&mut state, &blocks[..count]);
+    sha2::block_api::compress256(&mut state, &blocks);
     let mut out = [0u8; 32];
     for (o, w) in out.chunks_exact_mut(4).zip(state) {
         o.copy_from_slice(&w.to_be_bytes());
