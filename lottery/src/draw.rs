@@ -262,60 +262,77 @@ impl<'a> Compact<'a> {
         // parsed or engine-built round, but `FrozenRound`'s fields are public) is dropped.
         let m = round.schools.len() as u32;
         let n = round.applicants.len();
-        // Per chunk of applicants (in parallel): counts and flat arrays, stitched in order below
-        // (same result at any thread count).
-        type Piece = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<(u32, u32)>, Vec<u32>);
-        let pieces: Vec<Piece> = round
+        // Counts per applicant, then every array allocated at its exact size and filled in
+        // place, in parallel by blocks of applicants (the same arrays at any thread count).
+        let counts: Vec<(u32, u32)> = round
             .applicants
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut nc = Vec::with_capacity(chunk.len());
-                let mut cs = Vec::with_capacity(chunk.len() * 4);
-                let mut nk = Vec::with_capacity(chunk.len());
-                let mut ck = Vec::with_capacity(chunk.len() * 2);
-                let mut tr = Vec::with_capacity(chunk.len());
-                for a in chunk {
-                    let before = cs.len();
-                    cs.extend(a.choices.iter().copied().filter(|&c| c < m));
-                    nc.push((cs.len() - before) as u32);
-                    let before = ck.len();
-                    ck.extend(a.categories.iter().copied().filter(|&(s, _)| s < m));
-                    nk.push((ck.len() - before) as u32);
-                    tr.push(
-                        round
-                            .policy
-                            .tracks
-                            .iter()
-                            .position(|t| *t == a.track)
-                            .map_or(u32::MAX, |t| t as u32),
-                    );
+            .par_iter()
+            .map(|a| {
+                (
+                    a.choices.iter().filter(|&&c| c < m).count() as u32,
+                    a.categories.iter().filter(|&&(s, _)| s < m).count() as u32,
+                )
+            })
+            .collect();
+        let mut choice_start = Vec::with_capacity(n + 1);
+        let mut cat_start = Vec::with_capacity(n + 1);
+        let (mut at, mut ak) = (0u32, 0u32);
+        choice_start.push(0u32);
+        cat_start.push(0u32);
+        for &(c, k) in &counts {
+            at += c;
+            ak += k;
+            choice_start.push(at);
+            cat_start.push(ak);
+        }
+        drop(counts);
+        let mut choice_school = vec![0u32; at as usize];
+        let mut cat = vec![(0u32, 0u32); ak as usize];
+        {
+            let mut blocks: Vec<(usize, &mut [u32], &mut [(u32, u32)])> = Vec::new();
+            let (mut cs_rest, mut ck_rest) = (&mut choice_school[..], &mut cat[..]);
+            for b0 in (0..n).step_by(CHUNK) {
+                let b1 = (b0 + CHUNK).min(n);
+                let (cs, cs_tail) =
+                    cs_rest.split_at_mut((choice_start[b1] - choice_start[b0]) as usize);
+                let (ck, ck_tail) = ck_rest.split_at_mut((cat_start[b1] - cat_start[b0]) as usize);
+                blocks.push((b0, cs, ck));
+                cs_rest = cs_tail;
+                ck_rest = ck_tail;
+            }
+            blocks.into_par_iter().for_each(|(b0, cs, ck)| {
+                let b1 = (b0 + CHUNK).min(n);
+                let mut cs = cs.iter_mut();
+                let mut ck = ck.iter_mut();
+                // The applicant's items first in each `zip`, so that it takes no slot beyond them.
+                for a in &round.applicants[b0..b1] {
+                    for (c, slot) in a.choices.iter().filter(|&&c| c < m).zip(cs.by_ref()) {
+                        *slot = *c;
+                    }
+                    for (c, slot) in a
+                        .categories
+                        .iter()
+                        .filter(|&&(s, _)| s < m)
+                        .zip(ck.by_ref())
+                    {
+                        *slot = *c;
+                    }
                 }
-                (nc, cs, nk, ck, tr)
+            });
+        }
+        let track: Vec<u32> = round
+            .applicants
+            .par_iter()
+            .map(|a| {
+                round
+                    .policy
+                    .tracks
+                    .iter()
+                    .position(|t| *t == a.track)
+                    .map_or(u32::MAX, |t| t as u32)
             })
             .collect();
         let names = (0..n).map(|i| ticket_name_cow(round, i)).collect();
-        let mut choice_start = Vec::with_capacity(n + 1);
-        let mut choice_school = Vec::with_capacity(pieces.iter().map(|p| p.1.len()).sum());
-        let mut cat_start = Vec::with_capacity(n + 1);
-        let mut cat = Vec::with_capacity(pieces.iter().map(|p| p.3.len()).sum());
-        let mut track = Vec::with_capacity(n);
-        choice_start.push(0u32);
-        cat_start.push(0u32);
-        for (nc, cs, nk, ck, tr) in pieces {
-            let mut at = choice_school.len() as u32;
-            choice_start.extend(nc.iter().map(|&k| {
-                at += k;
-                at
-            }));
-            choice_school.extend(cs);
-            let mut at = cat.len() as u32;
-            cat_start.extend(nk.iter().map(|&k| {
-                at += k;
-                at
-            }));
-            cat.extend(ck);
-            track.extend(tr);
-        }
         Compact {
             names,
             choice_start,
@@ -370,7 +387,8 @@ pub fn draw_observed(
         stage: vec![u32::MAX; n],
         detail: vec![None; n],
         category: vec![0; n],
-        points: vec![None; n],
+        // Filled below: computed when the policy has points.
+        points: Vec::new(),
         ..Outcome::default()
     };
 
@@ -386,12 +404,16 @@ pub fn draw_observed(
                 threshold: p.threshold,
             })
             .collect();
-        // Every applicant's points on their own (in parallel); the first error in id order.
+        // Every applicant's points on their own (in parallel), written in place; the first error
+        // in id order (the lowest index of those that fail, whatever order they ran in).
         use rayon::prelude::*;
-        let scored: Vec<Option<Result<Points, DrawError>>> = round
+        let first_error: std::sync::Mutex<Option<(usize, DrawError)>> = std::sync::Mutex::new(None);
+        let mut points: Vec<Option<Points>> = Vec::new();
+        round
             .applicants
             .par_iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(i, a)| {
                 if a.indicators.is_empty() {
                     return None;
                 }
@@ -405,25 +427,35 @@ pub fn draw_observed(
                             .map_or(0, |(_, v)| *v)
                     })
                     .collect();
-                Some(
-                    mech::score(&values, &rules)
-                        .map(|s| Points {
-                            total: s.total_milli,
-                            parts: s.parts,
-                            eligible: s.eligible,
-                        })
-                        .map_err(|e| DrawError::Points {
-                            applicant: a.id.to_string(),
-                            reason: e.to_string(),
-                        }),
-                )
+                match mech::score(&values, &rules) {
+                    Ok(s) => Some(Points {
+                        total: s.total_milli,
+                        parts: s.parts,
+                        eligible: s.eligible,
+                    }),
+                    Err(e) => {
+                        if let Ok(mut g) = first_error.lock()
+                            && g.as_ref().is_none_or(|(j, _)| i < *j)
+                        {
+                            *g = Some((
+                                i,
+                                DrawError::Points {
+                                    applicant: a.id.to_string(),
+                                    reason: e.to_string(),
+                                },
+                            ));
+                        }
+                        None
+                    }
+                }
             })
-            .collect();
-        for (i, p) in scored.into_iter().enumerate() {
-            if let Some(p) = p {
-                out.points[i] = Some(p?);
-            }
+            .collect_into_vec(&mut points);
+        if let Some((_, e)) = first_error.into_inner().unwrap_or_default() {
+            return Err(e);
         }
+        out.points = points;
+    } else {
+        out.points = vec![None; n];
     }
 
     done("points");

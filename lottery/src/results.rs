@@ -561,7 +561,11 @@ mod tests {
                     ))
                 })
                 .collect();
-            assert_eq!(result_leaves(Domain::Real, &[("f.csv", text)]), want, "{text:?}");
+            assert_eq!(
+                result_leaves(Domain::Real, &[("f.csv", text)]),
+                want,
+                "{text:?}"
+            );
         }
     }
 
