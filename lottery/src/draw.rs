@@ -289,7 +289,9 @@ impl<'a> Compact<'a> {
         let mut choice_school = vec![0u32; at as usize];
         let mut cat = vec![(0u32, 0u32); ak as usize];
         {
-            let mut blocks: Vec<(usize, &mut [u32], &mut [(u32, u32)])> = Vec::new();
+            // (first applicant, its choice slots, its category slots) per block.
+            type Block<'s> = (usize, &'s mut [u32], &'s mut [(u32, u32)]);
+            let mut blocks: Vec<Block<'_>> = Vec::new();
             let (mut cs_rest, mut ck_rest) = (&mut choice_school[..], &mut cat[..]);
             for b0 in (0..n).step_by(CHUNK) {
                 let b1 = (b0 + CHUNK).min(n);
