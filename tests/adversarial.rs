@@ -623,7 +623,8 @@ fn non_utf8_bytes_in_import_files() {
 /// `load_dir` must refuse it by its size, before reading it.
 #[test]
 fn a_2_gb_file_is_refused_before_it_is_read() {
-    let dir = std::env::temp_dir().join(format!("fairdraw-adversarial-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("adversarial-2gb");
+    let _ = std::fs::remove_dir_all(&dir); // left by an earlier run that failed
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join("policy.toml"), POLICY).expect("policy");
     std::fs::write(dir.join("schools.csv"), SCHOOLS).expect("schools");

@@ -1080,7 +1080,8 @@ fn csv_text_marks_from_exporters_are_removed() {
 
 #[test]
 fn a_round_directory_holds_one_file_per_table() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!("fairdraw-load-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("import-load");
+    let _ = std::fs::remove_dir_all(&dir); // left by an earlier run that failed
     std::fs::create_dir_all(&dir)?;
     for name in ["policy.toml", "schools.csv", "applicants.csv"] {
         std::fs::copy(root().join("examples/county").join(name), dir.join(name))?;

@@ -216,7 +216,8 @@ fn no_private_value_reaches_the_public_bundle() -> Result<(), Box<dyn std::error
 
     // The private outputs exist, hold the names (so the search above looks for the right
     // bytes), and are not part of the bundle.
-    let dir = std::env::temp_dir().join(format!("fairdraw-privacy-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("privacy-private");
+    let _ = std::fs::remove_dir_all(&dir); // left by an earlier run that failed
     let private = import::write_private(&dir, &v, None)?;
     let secrets_csv = std::fs::read(&private.secrets)?;
     let notices = std::fs::read(&private.notices)?;

@@ -78,10 +78,9 @@ fn fairdraw_bin() -> Result<PathBuf, Box<dyn std::error::Error>> {
 }
 
 fn temp_dir(name: &str) -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!(
-        "fairdraw-python-verifier-{}-{name}",
-        std::process::id()
-    ));
+    // Under `target/` (Cargo's scratch directory for integration tests): replaced when the test
+    // runs again, so nothing piles up in the system's temporary directory.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("python-verifier-{name}"));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }

@@ -12,8 +12,15 @@ type R = Result<(), Box<dyn std::error::Error>>;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fairdraw");
 
+/// Scratch space for these tests: Cargo's directory for integration tests' files, under
+/// `target/` (each test's directory is replaced when it runs again, so nothing piles up in the
+/// system's temporary directory).
+fn scratch_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fairdraw-supp-{}-{name}", std::process::id()));
+    let d = scratch_root().join(format!("supplement-{name}"));
     let _ = std::fs::remove_dir_all(&d);
     let _ = std::fs::create_dir_all(&d);
     d

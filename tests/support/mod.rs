@@ -38,13 +38,14 @@ pub fn fairdraw_bin() -> PathBuf {
     .clone()
 }
 
-/// A fresh temporary directory `fairdraw-<prefix>-<pid>-<tag>-<n>`.
+/// A fresh scratch directory `<prefix>-<tag>-<n>` under `target/` (Cargo's directory for
+/// integration tests' files): replaced when the test runs again, so nothing piles up in the
+/// system's temporary directory.
 pub fn temp_dir(prefix: &str, tag: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "fairdraw-{prefix}-{}-{tag}-{}",
-        std::process::id(),
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{prefix}-{tag}-{}",
         N.fetch_add(1, Ordering::SeqCst)
     ));
     let _ = std::fs::remove_dir_all(&d);
