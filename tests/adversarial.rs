@@ -780,6 +780,22 @@ fn workbook_reads_like_its_csv() {
     );
 }
 
+/// An OpenDocument sheet of 1.6 KB whose repeated rows and columns ask for 96 million cells
+/// (calamine would build them all while opening it, several GB) is refused at once, whatever
+/// its name says.
+#[test]
+fn opendocument_sheet_is_refused_before_it_is_opened() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/import/ods-96m-cell-bounding-box");
+    let bytes = std::fs::read(path).expect("regression input");
+    // The first byte is the fuzz target's choice of entry point.
+    for name in ["applicants.xls", "applicants.xlsx", "applicants.ods"] {
+        let p = read::read_sheet(name, &bytes[1..]).expect_err("refused");
+        assert_eq!(p.kind, ProblemKind::FileUnreadable);
+        assert!(p.en().contains("OpenDocument"), "{}", p.en());
+    }
+}
+
 #[test]
 fn workbook_with_far_apart_cells_is_read_sparsely() {
     // A1 and XFD1048576: the bounding box is 17 billion cells.

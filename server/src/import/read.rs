@@ -197,6 +197,9 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     })
 }
 
+/// The MIME type an OpenDocument file names in its first bytes (`mimetype` entry).
+const OPENDOCUMENT_MIME: &[u8] = b"application/vnd.oasis.opendocument";
+
 fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     let broken = |e: &dyn std::fmt::Display| {
         Problem::file(
@@ -208,9 +211,39 @@ fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
             ),
         )
     };
-    let mut wb =
-        calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| broken(&e))?;
-    // .xlsx and .xlsb are read cell by cell; .xls and .ods only offer the bounding box.
+    // OpenDocument sheets are refused before any parsing: calamine builds an .ods sheet's whole
+    // bounding box while opening it (up to 100 million cells, several GB), and a 1 KB file can
+    // ask for that with repeated rows and columns. An .ods file starts with its uncompressed
+    // `mimetype` entry; one that does not is refused below, as no format tried reads it.
+    if bytes
+        .get(..128)
+        .unwrap_or(bytes)
+        .windows(OPENDOCUMENT_MIME.len())
+        .any(|w| w == OPENDOCUMENT_MIME)
+    {
+        return Err(Problem::file(
+            file,
+            ProblemKind::FileUnreadable,
+            "是 OpenDocument（.ods）表格，不受支持。请另存为 .xlsx 或“CSV UTF-8”",
+            "is an OpenDocument (.ods) sheet, which is not accepted; save it as .xlsx or \"CSV UTF-8\"",
+        ));
+    }
+    // The Excel formats only (calamine's automatic detection would also try OpenDocument).
+    let mut wb = if let Ok(x) = calamine::open_workbook_from_rs(Cursor::new(bytes)) {
+        calamine::Sheets::Xls(x)
+    } else if let Ok(x) = calamine::open_workbook_from_rs(Cursor::new(bytes)) {
+        calamine::Sheets::Xlsx(x)
+    } else {
+        match calamine::open_workbook_from_rs(Cursor::new(bytes)) {
+            Ok(x) => calamine::Sheets::Xlsb(x),
+            Err(calamine::XlsbError::Password) => {
+                return Err(broken(&"the workbook is password-protected"));
+            }
+            Err(_) => return Err(broken(&"not an Excel workbook: .xlsx, .xls or .xlsb")),
+        }
+    };
+    // .xlsx and .xlsb are read cell by cell; .xls only offers the bounding box (at most
+    // 65,536 rows of 256 cells in that format).
     let no_sheet = || {
         Problem::file(
             file,
