@@ -264,13 +264,20 @@ impl<'a> Compact<'a> {
         let n = round.applicants.len();
         // Counts per applicant, then every array allocated at its exact size and filled in
         // place, in parallel by blocks of applicants (the same arrays at any thread count).
-        let counts: Vec<(u32, u32)> = round
+        // (choices, categories, track index) per applicant.
+        let counts: Vec<(u32, u32, u32)> = round
             .applicants
             .par_iter()
             .map(|a| {
                 (
                     a.choices.iter().filter(|&&c| c < m).count() as u32,
                     a.categories.iter().filter(|&&(s, _)| s < m).count() as u32,
+                    round
+                        .policy
+                        .tracks
+                        .iter()
+                        .position(|t| *t == a.track)
+                        .map_or(u32::MAX, |t| t as u32),
                 )
             })
             .collect();
@@ -279,12 +286,13 @@ impl<'a> Compact<'a> {
         let (mut at, mut ak) = (0u32, 0u32);
         choice_start.push(0u32);
         cat_start.push(0u32);
-        for &(c, k) in &counts {
+        for &(c, k, _) in &counts {
             at += c;
             ak += k;
             choice_start.push(at);
             cat_start.push(ak);
         }
+        let track: Vec<u32> = counts.iter().map(|&(_, _, t)| t).collect();
         drop(counts);
         let mut choice_school = vec![0u32; at as usize];
         let mut cat = vec![(0u32, 0u32); ak as usize];
@@ -322,18 +330,6 @@ impl<'a> Compact<'a> {
                 }
             });
         }
-        let track: Vec<u32> = round
-            .applicants
-            .par_iter()
-            .map(|a| {
-                round
-                    .policy
-                    .tracks
-                    .iter()
-                    .position(|t| *t == a.track)
-                    .map_or(u32::MAX, |t| t as u32)
-            })
-            .collect();
         let names = (0..n).map(|i| ticket_name_cow(round, i)).collect();
         Compact {
             names,
