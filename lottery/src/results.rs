@@ -234,7 +234,7 @@ fn line_starts_every(body: &[u8], every: usize, lines: usize) -> Option<Vec<usiz
     let chunks = crate::round::line_chunks(body, CHUNK_BYTES);
     let counts: Vec<usize> = chunks
         .par_iter()
-        .map(|c| c.iter().filter(|b| **b == b'\n').count())
+        .map(|c| memchr::memchr_iter(b'\n', c).count())
         .collect();
     if counts.iter().sum::<usize>() != lines {
         return None;
@@ -250,12 +250,7 @@ fn line_starts_every(body: &[u8], every: usize, lines: usize) -> Option<Vec<usiz
             let at = if t == 0 {
                 0
             } else if t <= seen + count {
-                let pos = chunk
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| **b == b'\n')
-                    .nth(t - seen - 1)
-                    .map(|(p, _)| p)?;
+                let pos = memchr::memchr_iter(b'\n', chunk).nth(t - seen - 1)?;
                 base + pos + 1
             } else {
                 break;
