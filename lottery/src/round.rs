@@ -249,8 +249,35 @@ fn fmt_xy(xy: Option<(i64, i64)>) -> (String, String) {
 }
 
 /// The items of a `;`-separated list field, like `list` without collecting them.
-fn items(s: &str) -> impl Iterator<Item = &str> {
-    (!s.is_empty()).then(|| s.split(';')).into_iter().flatten()
+/// The items of a `;`-separated list field (none when the field is empty): `s.split(';')`,
+/// written out because the parser runs it on ten million short fields at a million applicants.
+fn items(s: &str) -> Items<'_> {
+    Items {
+        rest: (!s.is_empty()).then_some(s),
+    }
+}
+
+/// Iterator of [`items`].
+struct Items<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let r = self.rest?;
+        match r.bytes().position(|b| b == b';') {
+            Some(p) => {
+                self.rest = r.get(p + 1..);
+                r.get(..p)
+            }
+            None => {
+                self.rest = None;
+                Some(r)
+            }
+        }
+    }
 }
 
 fn list(s: &str) -> Vec<&str> {
@@ -1436,6 +1463,18 @@ pub(crate) fn bare_school(id: &str) -> School {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_split_like_str_split() {
+        for s in ["", "a", "a;b", ";", "a;;b;", ";x", "中;文"] {
+            let want: Vec<&str> = if s.is_empty() {
+                Vec::new()
+            } else {
+                s.split(';').collect()
+            };
+            assert_eq!(items(s).collect::<Vec<_>>(), want, "{s:?}");
+        }
+    }
 
     const POLICY: &str = r#"
 protocol = "fairdraw/v1"
