@@ -407,38 +407,44 @@ pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
     use rayon::prelude::*;
 
     let tag = domain.tag("leaf/result");
-    let mut leaves = Vec::new();
-    for (name, text) in files {
-        let enc = crate::encoding::LeafEncoder::new(&tag, &[name.as_bytes()]);
-        // The data lines (after the header), split and hashed per chunk of whole lines in
-        // parallel, in file order.
-        let body = text.split_once('\n').map_or("", |(_, rest)| rest);
-        // Chunks of whole lines: each ends after a line break, so always at a character
-        // boundary of `body`.
-        let mut at = 0;
-        let chunks: Vec<&str> = crate::round::line_chunks(body.as_bytes(), CHUNK_BYTES)
-            .iter()
-            .map(|c| {
-                let chunk = body.get(at..at + c.len()).unwrap_or("");
-                at += c.len();
-                chunk
-            })
-            .collect();
-        let per_chunk: Vec<Vec<Digest>> = chunks
-            .par_iter()
-            .map(|c| {
-                let mut buf = Vec::with_capacity(256);
-                // `str::lines` as before the split: a final line without `\n` counts, a trailing
-                // `\r` is dropped (result files never contain one).
-                c.lines()
-                    .map(|l| enc.hash(&mut buf, [l.as_bytes()]))
-                    .collect()
-            })
-            .collect();
-        leaves.reserve(per_chunk.iter().map(Vec::len).sum());
-        for c in &per_chunk {
-            leaves.extend_from_slice(c);
-        }
+    // Per file, per chunk of whole lines: the data lines' (after the header) leaf hashes, hashed
+    // in parallel, then joined in file order into one vector of exactly their number.
+    let per_file: Vec<Vec<Vec<Digest>>> = files
+        .iter()
+        .map(|(name, text)| {
+            let enc = crate::encoding::LeafEncoder::new(&tag, &[name.as_bytes()]);
+            let body = text.split_once('\n').map_or("", |(_, rest)| rest);
+            // Chunks of whole lines: each ends after a line break, so always at a character
+            // boundary of `body`.
+            let mut at = 0;
+            let chunks: Vec<&str> = crate::round::line_chunks(body.as_bytes(), CHUNK_BYTES)
+                .iter()
+                .map(|c| {
+                    let chunk = body.get(at..at + c.len()).unwrap_or("");
+                    at += c.len();
+                    chunk
+                })
+                .collect();
+            chunks
+                .par_iter()
+                .map(|c| {
+                    let mut buf = Vec::with_capacity(256);
+                    // As many leaves as `str::lines` gives: the line breaks, and a final line
+                    // without one.
+                    let n = memchr::memchr_iter(b'\n', c.as_bytes()).count()
+                        + usize::from(!c.is_empty() && !c.ends_with('\n'));
+                    let mut out = Vec::with_capacity(n);
+                    // `str::lines` as before the split: a final line without `\n` counts, a
+                    // trailing `\r` is dropped (result files never contain one).
+                    out.extend(c.lines().map(|l| enc.hash(&mut buf, [l.as_bytes()])));
+                    out
+                })
+                .collect()
+        })
+        .collect();
+    let mut leaves = Vec::with_capacity(per_file.iter().flatten().map(Vec::len).sum());
+    for c in per_file.iter().flatten() {
+        leaves.extend_from_slice(c);
     }
     leaves
 }
