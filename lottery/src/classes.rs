@@ -524,12 +524,19 @@ pub fn assign_classes(
     // Step 5: family repair.
     let mut relaxed_swaps = 0;
     if !families.is_empty() {
-        let mut free_in = vec![BTreeSet::new(); k as usize];
-        let mut free_all = BTreeSet::new();
+        // The sets are built from their elements at once (sorted and bulk-loaded by
+        // `BTreeSet::from_iter`), not by one insertion each.
+        let mut free_in: Vec<Vec<(u64, u32)>> = vec![Vec::new(); k as usize];
+        let mut free_all = Vec::new();
         for i in (0..n).filter(|&i| free[i]) {
-            free_all.insert((key[i], slot[i], pos[i]));
-            free_in[slot[i] as usize].insert((key[i], pos[i]));
+            free_all.push((key[i], slot[i], pos[i]));
+            free_in[slot[i] as usize].push((key[i], pos[i]));
         }
+        let free_all: BTreeSet<(u64, u32, u32)> = free_all.into_iter().collect();
+        let free_in: Vec<BTreeSet<(u64, u32)>> = free_in
+            .into_iter()
+            .map(|v| v.into_iter().collect())
+            .collect();
         let held = students.iter().fold(0u32, |acc, s| acc | s.groups);
         let levels = std::iter::once(0)
             .chain((1..=32u32).filter(|&l| held >> (32 - l) & 1 == 1))
