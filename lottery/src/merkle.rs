@@ -60,6 +60,159 @@ pub fn root_from_leaf_hashes(leaves: &[Digest]) -> Digest {
     level[0]
 }
 
+/// Leaves per block of [`root_by_blocks`]'s callers: 4,096 leaf hashes (128 KiB) at a time.
+pub const BLOCK: usize = 1 << 12;
+
+/// The root of `n` leaves computed block by block, in parallel, without holding the leaves:
+/// `leaves(j, out)` appends to `out` the hashes of leaves `j·block .. min((j+1)·block, n)`.
+/// `block` is a power of two. A block of `2^k` leaves starting at a multiple of `2^k` is a whole
+/// subtree of the RFC 6962 tree, and the tree over the blocks' roots (the last one possibly
+/// smaller) splits exactly as the tree over the leaves does above them, so the root is the
+/// same as [`root_from_leaf_hashes`] over all the leaves (a property test checks it).
+pub fn root_by_blocks(
+    n: usize,
+    block: usize,
+    leaves: impl Fn(usize, &mut Vec<Digest>) + Sync,
+) -> Digest {
+    debug_assert!(block.is_power_of_two(), "block {block}");
+    let roots: Vec<Digest> = (0..n.div_ceil(block.max(1)))
+        .into_par_iter()
+        .map_init(
+            || Vec::with_capacity(block),
+            |buf, j| {
+                buf.clear();
+                leaves(j, buf);
+                debug_assert_eq!(buf.len(), block.min(n - j * block), "block {j}");
+                root_from_leaf_hashes(buf)
+            },
+        )
+        .collect();
+    root_from_leaf_hashes(&roots)
+}
+
+/// The root of a tree whose leaves are `fixed`, then every line of each text in `texts` in order
+/// (the text between line breaks; a final line without `\n` counts, an empty text after the
+/// last `\n` does not). `hash(text, line, scratch)` is a line's leaf hash: `text` its index in
+/// `texts`, `line` its bytes with the `\n` that ends it (none for a final line without one).
+/// Hashed block by block ([`root_by_blocks`]); returns the root and the number of leaves.
+pub fn root_of_lines(
+    fixed: &[Digest],
+    texts: &[&[u8]],
+    hash: impl Fn(usize, &[u8], &mut Vec<u8>) -> Digest + Sync,
+) -> (Digest, u64) {
+    root_of_lines_in_blocks(fixed, texts, BLOCK, 1 << 20, hash)
+}
+
+/// [`root_of_lines`] with blocks of `block` leaves (a power of two), each text's line breaks
+/// counted in parallel chunks of about `chunk_bytes` (both small in the tests).
+pub(crate) fn root_of_lines_in_blocks(
+    fixed: &[Digest],
+    texts: &[&[u8]],
+    block: usize,
+    chunk_bytes: usize,
+    hash: impl Fn(usize, &[u8], &mut Vec<u8>) -> Digest + Sync,
+) -> (Digest, u64) {
+    // Each text's first leaf index, its number of lines, and the byte offsets of the lines that
+    // start a block (or start the text).
+    let mut first = fixed.len();
+    let spans: Vec<TextLines<'_>> = texts
+        .iter()
+        .map(|body| {
+            let t = TextLines::new(body, first, block, chunk_bytes);
+            first += t.lines;
+            t
+        })
+        .collect();
+    let n = first;
+    let root = root_by_blocks(n, block, |j, out| {
+        let (g0, g1) = (j * block, ((j + 1) * block).min(n));
+        out.extend_from_slice(fixed.get(g0..g1.min(fixed.len())).unwrap_or(&[]));
+        let mut scratch = Vec::with_capacity(512);
+        for (k, t) in spans.iter().enumerate() {
+            let (a, b) = (g0.max(t.first), g1.min(t.first + t.lines));
+            if a >= b {
+                continue;
+            }
+            let (start, end) = (t.offset(a - t.first), t.offset(b - t.first));
+            let mut at = start;
+            while at < end {
+                let stop = memchr::memchr(b'\n', &t.body[at..end]).map_or(end, |p| at + p + 1);
+                out.push(hash(k, &t.body[at..stop], &mut scratch));
+                at = stop;
+            }
+        }
+    });
+    (root, n as u64)
+}
+
+/// The lines of one text of [`root_of_lines`]: how many, and where the block-starting ones
+/// begin.
+struct TextLines<'a> {
+    body: &'a [u8],
+    /// Leaf index of the first line.
+    first: usize,
+    lines: usize,
+    /// Local index of the first line that starts a block after line 0 (`block` apart from there).
+    t0: usize,
+    block: usize,
+    /// Byte offsets of lines `t0`, `t0 + block`, … (those that exist).
+    starts: Vec<usize>,
+}
+
+impl<'a> TextLines<'a> {
+    fn new(body: &'a [u8], first: usize, block: usize, chunk_bytes: usize) -> Self {
+        let chunks = crate::round::line_chunks(body, chunk_bytes);
+        let counts: Vec<usize> = chunks
+            .par_iter()
+            .map(|c| memchr::memchr_iter(b'\n', c).count())
+            .collect();
+        let breaks: usize = counts.iter().sum();
+        let lines = breaks + usize::from(!body.is_empty() && !body.ends_with(b"\n"));
+        // The first multiple of `block` at or after `first`, as a local line index (0 when the
+        // text starts a block: line 0 is found without a search).
+        let t0 = match (block - first % block) % block {
+            0 => block,
+            d => d,
+        };
+        let mut starts = Vec::new();
+        // Line t (t ≥ 1) starts just after the t-th line break.
+        let (mut seen, mut base, mut t) = (0usize, 0usize, t0);
+        for (chunk, count) in chunks.iter().zip(counts) {
+            while t < lines && t <= seen + count {
+                match memchr::memchr_iter(b'\n', chunk).nth(t - seen - 1) {
+                    Some(p) => starts.push(base + p + 1),
+                    None => break,
+                }
+                t += block;
+            }
+            seen += count;
+            base += chunk.len();
+        }
+        TextLines {
+            body,
+            first,
+            lines,
+            t0,
+            block,
+            starts,
+        }
+    }
+
+    /// Byte offset of local line `t`, which is 0, `lines` (the end), or a block start.
+    fn offset(&self, t: usize) -> usize {
+        if t == 0 {
+            0
+        } else if t >= self.lines {
+            self.body.len()
+        } else {
+            self.starts
+                .get((t - self.t0) / self.block)
+                .copied()
+                .unwrap_or(self.body.len())
+        }
+    }
+}
+
 /// Hashes leaf data in parallel (the result does not depend on the thread count).
 pub fn leaf_hashes<T: AsRef<[u8]> + Sync>(data: &[T]) -> Vec<Digest> {
     if data.len() >= PARALLEL_MIN {
@@ -337,7 +490,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
         fn every_proof_verifies(n in 1usize..300, seed in any::<u8>()) {
             let leaves: Vec<Digest> = (0..n).map(|i| leaf_hash(&[seed, i as u8, (i >> 8) as u8])).collect();
@@ -348,6 +501,41 @@ mod tests {
                 let path = tree.inclusion_proof(i as u64).unwrap_or_default();
                 prop_assert!(verify_inclusion(&leaves[i], i as u64, n as u64, &path, &root).is_ok());
             }
+        }
+
+        /// Block by block, at any block size, is the root over all the leaves.
+        #[test]
+        fn root_by_blocks_is_the_root(n in 0usize..300, seed in any::<u8>(), k in 0u32..6) {
+            let leaves: Vec<Digest> = (0..n).map(|i| leaf_hash(&[seed, i as u8, (i >> 8) as u8])).collect();
+            let block = 1usize << k;
+            let by_blocks = root_by_blocks(n, block, |j, out| {
+                out.extend_from_slice(&leaves[j * block..((j + 1) * block).min(n)]);
+            });
+            prop_assert_eq!(by_blocks, root_from_leaf_hashes(&leaves));
+        }
+
+        /// The lines of several texts after fixed leaves, at any block size, are the leaves a
+        /// plain split gives (`str::lines`, with the text index and the line break passed on).
+        #[test]
+        fn root_of_lines_is_the_root_of_the_split_lines(
+            texts in proptest::collection::vec("[ab\\n]{0,40}", 0..4),
+            fixed in 0usize..6,
+            k in 0u32..5,
+            chunk in 1usize..12,
+        ) {
+            let fixed: Vec<Digest> = (0..fixed).map(|i| leaf_hash(&[i as u8])).collect();
+            let hash = |t: usize, line: &[u8], _: &mut Vec<u8>| {
+                leaf_hash(&[&[t as u8][..], line].concat())
+            };
+            let mut want = fixed.clone();
+            for (t, text) in texts.iter().enumerate() {
+                for line in text.as_bytes().split_inclusive(|b| *b == b'\n') {
+                    want.push(hash(t, line, &mut Vec::new()));
+                }
+            }
+            let bodies: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+            let got = root_of_lines_in_blocks(&fixed, &bodies, 1 << k, chunk, hash);
+            prop_assert_eq!(got, (root_from_leaf_hashes(&want), want.len() as u64));
         }
     }
 }

@@ -449,10 +449,29 @@ pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
     leaves
 }
 
-/// (results root, number of leaves).
+/// (results root, number of leaves): the root over [`result_leaves`], hashed block by block
+/// without holding the leaves ([`merkle::root_of_lines`]).
 pub fn results_root(domain: Domain, files: &[(&str, &str)]) -> (Digest, u64) {
-    let leaves = result_leaves(domain, files);
-    (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
+    let tag = domain.tag("leaf/result");
+    let encoders: Vec<crate::encoding::LeafEncoder> = files
+        .iter()
+        .map(|(name, _)| crate::encoding::LeafEncoder::new(&tag, &[name.as_bytes()]))
+        .collect();
+    let bodies: Vec<&[u8]> = files
+        .iter()
+        .map(|(_, text)| {
+            text.split_once('\n')
+                .map_or(&b""[..], |(_, rest)| rest.as_bytes())
+        })
+        .collect();
+    merkle::root_of_lines(&[], &bodies, |k, line, buf| {
+        // `str::lines`: the line break, and a `\r` before it, are not part of the line.
+        let l = match line.strip_suffix(b"\n") {
+            Some(l) => l.strip_suffix(b"\r").unwrap_or(l),
+            None => line,
+        };
+        encoders[k].hash(buf, [l])
+    })
 }
 
 #[cfg(test)]

@@ -1413,35 +1413,17 @@ pub fn input_root_of_files(
     teachers: &[u8],
     applicants: &[u8],
 ) -> (Digest, u64) {
-    use rayon::prelude::*;
-    let mut leaves = file_leaves(domain, policy, schools, teachers);
+    let fixed = file_leaves(domain, policy, schools, teachers);
     let enc = LeafEncoder::new(&domain.tag("leaf/applicant"), &[]);
     let body = applicants
         .iter()
         .position(|b| *b == b'\n')
         .map_or(&[][..], |p| &applicants[p + 1..]);
-    let per_chunk: Vec<Vec<Digest>> = line_chunks(body, 1 << 20)
-        .par_iter()
-        .map(|c| {
-            let mut buf = Vec::with_capacity(512);
-            let mut at = 0;
-            let mut out = Vec::new();
-            for end in memchr::memchr_iter(b'\n', c).chain((!c.ends_with(b"\n")).then_some(c.len()))
-            {
-                let l = &c[at..end];
-                at = end + 1;
-                if !l.is_empty() {
-                    out.push(enc.hash(&mut buf, fields(l)));
-                }
-            }
-            out
-        })
-        .collect();
-    leaves.reserve(per_chunk.iter().map(Vec::len).sum());
-    for c in &per_chunk {
-        leaves.extend_from_slice(c);
-    }
-    (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
+    // One leaf per line after the header, its fields as they stand; hashed block by block
+    // without holding the leaves.
+    merkle::root_of_lines(&fixed, &[body], |_, line, buf| {
+        enc.hash(buf, fields(line.strip_suffix(b"\n").unwrap_or(line)))
+    })
 }
 
 /// A school with only an id (one seat), for unit tests.
