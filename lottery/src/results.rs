@@ -287,15 +287,18 @@ fn render_results(round: &FrozenRound, out: &Outcome) -> String {
             s
         })
         .collect();
-    let mut results = String::with_capacity(
-        RESULTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
-    );
-    results.push_str(RESULTS_HEADER);
-    results.push('\n');
-    for c in chunks {
-        results.push_str(&c);
-    }
-    results
+    crate::round::file_of_chunks(RESULTS_HEADER, &chunks)
+}
+
+/// Appends the line `a,n,b`: a school and a class or position number, then an application or
+/// teacher id.
+fn push_id_number_id(out: &mut String, a: &str, n: u64, b: &str) {
+    out.push_str(a);
+    out.push(',');
+    push_u64(out, n);
+    out.push(',');
+    out.push_str(b);
+    out.push('\n');
 }
 
 /// `waitlists.csv`: by stage, school, position.
@@ -318,12 +321,12 @@ fn render_waitlists(round: &FrozenRound, out: &Outcome) -> String {
         for (pos, &i) in w.applicants.iter().enumerate() {
             waitlists.push_str(stage);
             waitlists.push(',');
-            waitlists.push_str(school);
-            waitlists.push(',');
-            push_u64(&mut waitlists, pos as u64 + 1);
-            waitlists.push(',');
-            waitlists.push_str(&round.applicants[i as usize].id);
-            waitlists.push('\n');
+            push_id_number_id(
+                &mut waitlists,
+                school,
+                pos as u64 + 1,
+                &round.applicants[i as usize].id,
+            );
         }
     }
     waitlists
@@ -345,12 +348,12 @@ fn render_classes(round: &FrozenRound, out: &Outcome) -> String {
     for (s, list) in per_school.iter_mut().enumerate() {
         list.sort_unstable();
         for &(c, i) in list.iter() {
-            classes.push_str(&schools[s].id);
-            classes.push(',');
-            push_u64(&mut classes, u64::from(c) + 1);
-            classes.push(',');
-            classes.push_str(&round.applicants[i as usize].id);
-            classes.push('\n');
+            push_id_number_id(
+                &mut classes,
+                &schools[s].id,
+                u64::from(c) + 1,
+                &round.applicants[i as usize].id,
+            );
         }
     }
     classes
@@ -364,12 +367,12 @@ fn render_class_teachers(round: &FrozenRound, out: &Outcome) -> String {
     teachers.push('\n');
     for (s, list) in out.class_teachers.iter().enumerate() {
         for (c, &t) in list.iter().enumerate() {
-            teachers.push_str(&schools[s].id);
-            teachers.push(',');
-            push_u64(&mut teachers, c as u64 + 1);
-            teachers.push(',');
-            teachers.push_str(&round.teachers[t as usize].id);
-            teachers.push('\n');
+            push_id_number_id(
+                &mut teachers,
+                &schools[s].id,
+                c as u64 + 1,
+                &round.teachers[t as usize].id,
+            );
         }
     }
     teachers
@@ -542,49 +545,46 @@ mod tests {
         }
     }
 
+    /// Leaves are the lines `str::lines` gives, each encoded with its file name, across the
+    /// 7-byte test chunks; the root hashed block by block is the root over them.
     #[test]
-    fn result_leaves_match_the_encoding() {
-        let text = "h\nx,1,,2\n\nlast\n";
-        let got = result_leaves(Domain::Rehearsal, &[("results.csv", text)]);
-        let tag = Domain::Rehearsal.tag("leaf/result");
-        let want: Vec<Digest> = ["x,1,,2", "", "last"]
-            .iter()
-            .map(|l| {
-                crate::merkle::leaf_hash(&crate::encoding::encode_fields(
-                    &tag,
-                    &[b"results.csv", l.as_bytes()],
-                ))
-            })
-            .collect();
-        assert_eq!(got, want);
-    }
-
-    /// Leaves are the lines `str::lines` gives, across the 7-byte test chunks.
-    #[test]
-    fn result_leaves_are_str_lines() {
-        let tag = Domain::Real.tag("leaf/result");
-        for text in [
-            "h",
-            "h\n",
-            "h\n\n\n",
-            "h\nx",
-            "h\na\r\nb\r",
-            "h\nlonger line one\n\nr\r\r\nlast line without a break",
+    fn result_leaves_and_root_are_str_lines() {
+        for (domain, name, text) in [
+            (Domain::Rehearsal, "results.csv", "h\nx,1,,2\n\nlast\n"),
+            (Domain::Real, "f.csv", "h"),
+            (Domain::Real, "f.csv", "h\n"),
+            (Domain::Real, "f.csv", "h\n\n\n"),
+            (Domain::Real, "f.csv", "h\nx"),
+            (Domain::Real, "f.csv", "h\na\r\nb\r"),
+            (
+                Domain::Real,
+                "f.csv",
+                "h\nlonger line one\n\nr\r\r\nlast line without a break",
+            ),
         ] {
+            let tag = domain.tag("leaf/result");
             let body = text.split_once('\n').map_or("", |(_, r)| r);
             let want: Vec<Digest> = body
                 .lines()
                 .map(|l| {
                     crate::merkle::leaf_hash(&crate::encoding::encode_fields(
                         &tag,
-                        &[b"f.csv", l.as_bytes()],
+                        &[name.as_bytes(), l.as_bytes()],
                     ))
                 })
                 .collect();
+            assert_eq!(result_leaves(domain, &[(name, text)]), want, "{text:?}");
+            let root = (merkle::root_from_leaf_hashes(&want), want.len() as u64);
+            assert_eq!(results_root(domain, &[(name, text)]), root, "{text:?}");
+            // Two files: the second's leaves follow the first's.
             assert_eq!(
-                result_leaves(Domain::Real, &[("f.csv", text)]),
-                want,
-                "{text:?}"
+                results_root(domain, &[(name, text), (name, text)]),
+                {
+                    let mut two = want.clone();
+                    two.extend_from_slice(&want);
+                    (merkle::root_from_leaf_hashes(&two), two.len() as u64)
+                },
+                "{text:?} twice"
             );
         }
     }

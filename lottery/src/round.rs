@@ -651,6 +651,18 @@ fn applicants_body(bytes: &[u8]) -> Option<&[u8]> {
     (utf8 && (body.is_empty() || body.ends_with(b"\n"))).then_some(body)
 }
 
+/// A CSV file: its header line, then the chunks of lines in order.
+pub(crate) fn file_of_chunks(header: &str, chunks: &[String]) -> String {
+    let mut s =
+        String::with_capacity(header.len() + 1 + chunks.iter().map(String::len).sum::<usize>());
+    s.push_str(header);
+    s.push('\n');
+    for c in chunks {
+        s.push_str(c);
+    }
+    s
+}
+
 /// Splits `body` into chunks of whole lines (each ending at a `\n`, except perhaps the last) of
 /// about `size` bytes.
 pub(crate) fn line_chunks(body: &[u8], size: usize) -> Vec<&[u8]> {
@@ -1079,15 +1091,7 @@ pub fn write_applicants(applicants: &[Applicant], schools: &[School]) -> String 
             s
         })
         .collect();
-    let mut s = String::with_capacity(
-        APPLICANTS_HEADER.len() + 1 + chunks.iter().map(String::len).sum::<usize>(),
-    );
-    s.push_str(APPLICANTS_HEADER);
-    s.push('\n');
-    for c in chunks {
-        s.push_str(&c);
-    }
-    s
+    file_of_chunks(APPLICANTS_HEADER, &chunks)
 }
 
 /// Leaf data of an applicant: `enc(tag "leaf/applicant", field_1, …, field_13)` with the 13 public
