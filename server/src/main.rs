@@ -282,10 +282,7 @@ fn main() {
         Err(e) => {
             if let Some(ce) = e.downcast_ref::<server::ceremony::CeremonyError>() {
                 if let server::ceremony::CeremonyError::Problems(ps) = ce {
-                    for p in ps {
-                        eprintln!("{}", p.zh());
-                        eprintln!("{}", p.en());
-                    }
+                    print_problems(ps);
                 }
                 eprintln!("error: {ce}");
                 std::process::exit(ce.exit_code());
@@ -293,6 +290,34 @@ fn main() {
             eprintln!("error: {e:#}");
             std::process::exit(2);
         }
+    }
+}
+
+/// Problems shown one by one; beyond these, a count per file (a damaged sheet can have tens of
+/// thousands, and the first ones are what to fix first).
+const PROBLEMS_SHOWN: usize = 100;
+
+/// The problems of a refused import, each in Chinese then English, at most [`PROBLEMS_SHOWN`].
+fn print_problems(ps: &[server::import::Problem]) {
+    for p in ps.iter().take(PROBLEMS_SHOWN) {
+        eprintln!("{}", p.zh());
+        eprintln!("{}", p.en());
+    }
+    if ps.len() > PROBLEMS_SHOWN {
+        let mut per_file: std::collections::BTreeMap<&str, usize> = Default::default();
+        for p in &ps[PROBLEMS_SHOWN..] {
+            *per_file.entry(p.file.as_str()).or_default() += 1;
+        }
+        let counts: Vec<String> = per_file.iter().map(|(f, n)| format!("{f} {n}")).collect();
+        let rest = ps.len() - PROBLEMS_SHOWN;
+        eprintln!(
+            "……另有 {rest} 个问题未列出（{}）。请先改正以上问题再试。",
+            counts.join("，")
+        );
+        eprintln!(
+            "... and {rest} more problems not shown ({}). Fix the ones above first, then try again.",
+            counts.join(", ")
+        );
     }
 }
 
