@@ -161,33 +161,13 @@ struct TextLines<'a> {
 
 impl<'a> TextLines<'a> {
     fn new(body: &'a [u8], first: usize, block: usize, chunk_bytes: usize) -> Self {
-        let chunks = crate::round::line_chunks(body, chunk_bytes);
-        let counts: Vec<usize> = chunks
-            .par_iter()
-            .map(|c| memchr::memchr_iter(b'\n', c).count())
-            .collect();
-        let breaks: usize = counts.iter().sum();
-        let lines = breaks + usize::from(!body.is_empty() && !body.ends_with(b"\n"));
-        // The first multiple of `block` at or after `first`, as a local line index (0 when the
-        // text starts a block: line 0 is found without a search).
+        // The first multiple of `block` after `first`, as a local line index (not 0: line 0 is
+        // found without a search).
         let t0 = match (block - first % block) % block {
             0 => block,
             d => d,
         };
-        let mut starts = Vec::new();
-        // Line t (t ≥ 1) starts just after the t-th line break.
-        let (mut seen, mut base, mut t) = (0usize, 0usize, t0);
-        for (chunk, count) in chunks.iter().zip(counts) {
-            while t < lines && t <= seen + count {
-                match memchr::memchr_iter(b'\n', chunk).nth(t - seen - 1) {
-                    Some(p) => starts.push(base + p + 1),
-                    None => break,
-                }
-                t += block;
-            }
-            seen += count;
-            base += chunk.len();
-        }
+        let (lines, starts) = crate::round::line_starts(body, t0, block, chunk_bytes);
         TextLines {
             body,
             first,

@@ -227,45 +227,23 @@ fn results_reproduce(round: &FrozenRound, out: &Outcome, published: &[u8], chunk
 /// The offsets in `body` of lines 0, `every`, 2·`every`, … and then `body.len()`, when `body`
 /// is exactly `lines` lines each ending with `\n`; `None` otherwise.
 fn line_starts_every(body: &[u8], every: usize, lines: usize) -> Option<Vec<usize>> {
-    use rayon::prelude::*;
     if every == 0 || !(body.is_empty() || body.ends_with(b"\n")) {
         return None;
     }
-    let chunks = crate::round::line_chunks(body, CHUNK_BYTES);
-    let counts: Vec<usize> = chunks
-        .par_iter()
-        .map(|c| memchr::memchr_iter(b'\n', c).count())
-        .collect();
-    if counts.iter().sum::<usize>() != lines {
+    let (found, inner) = crate::round::line_starts(body, every, every, CHUNK_BYTES);
+    if found != lines {
         return None;
     }
-    let mut starts = Vec::with_capacity(lines.div_ceil(every.max(1)) + 1);
-    // Walk the chunks once: `seen` line breaks come before the current chunk, which starts at
-    // `base`.
-    let (mut seen, mut base, mut k) = (0usize, 0usize, 0usize);
-    for (chunk, count) in chunks.iter().zip(counts) {
-        while k * every < lines {
-            // Line t starts at 0, or just after the t-th line break of the file.
-            let t = k * every;
-            let at = if t == 0 {
-                0
-            } else if t <= seen + count {
-                let pos = memchr::memchr_iter(b'\n', chunk).nth(t - seen - 1)?;
-                base + pos + 1
-            } else {
-                break;
-            };
-            starts.push(at);
-            k += 1;
-        }
-        seen += count;
-        base += chunk.len();
+    let mut starts = Vec::with_capacity(inner.len() + 2);
+    if lines > 0 {
+        starts.push(0);
     }
+    starts.extend(inner);
     starts.push(body.len());
     Some(starts)
 }
 
-/// Bytes per chunk of a result file counted or hashed in parallel.
+/// Bytes per chunk of `results.csv` whose line breaks are counted in parallel.
 #[cfg(not(test))]
 const CHUNK_BYTES: usize = 1 << 20;
 /// Small in unit tests, so that their short files span several chunks.
@@ -403,57 +381,10 @@ fn render_quota(round: &FrozenRound, out: &Outcome) -> String {
     quota
 }
 
-/// Leaf hashes of the results tree: each data line (header excluded, without its `\n`) of each
-/// result file, in [`RESULT_FILES`] order. Hashed in parallel without building the encodings
-/// (the bytes hashed are exactly `0x00 ‖ enc(tag, name, line)`); independent of thread count.
-pub fn result_leaves(domain: Domain, files: &[(&str, &str)]) -> Vec<Digest> {
-    use rayon::prelude::*;
-
-    let tag = domain.tag("leaf/result");
-    // Per file, per chunk of whole lines: the data lines' (after the header) leaf hashes, hashed
-    // in parallel, then joined in file order into one vector of exactly their number.
-    let per_file: Vec<Vec<Vec<Digest>>> = files
-        .iter()
-        .map(|(name, text)| {
-            let enc = crate::encoding::LeafEncoder::new(&tag, &[name.as_bytes()]);
-            let body = text.split_once('\n').map_or("", |(_, rest)| rest);
-            // Chunks of whole lines: each ends after a line break, so always at a character
-            // boundary of `body`.
-            let mut at = 0;
-            let chunks: Vec<&str> = crate::round::line_chunks(body.as_bytes(), CHUNK_BYTES)
-                .iter()
-                .map(|c| {
-                    let chunk = body.get(at..at + c.len()).unwrap_or("");
-                    at += c.len();
-                    chunk
-                })
-                .collect();
-            chunks
-                .par_iter()
-                .map(|c| {
-                    let mut buf = Vec::with_capacity(256);
-                    // As many leaves as `str::lines` gives: the line breaks, and a final line
-                    // without one.
-                    let n = memchr::memchr_iter(b'\n', c.as_bytes()).count()
-                        + usize::from(!c.is_empty() && !c.ends_with('\n'));
-                    let mut out = Vec::with_capacity(n);
-                    // `str::lines` as before the split: a final line without `\n` counts, a
-                    // trailing `\r` is dropped (result files never contain one).
-                    out.extend(c.lines().map(|l| enc.hash(&mut buf, [l.as_bytes()])));
-                    out
-                })
-                .collect()
-        })
-        .collect();
-    let mut leaves = Vec::with_capacity(per_file.iter().flatten().map(Vec::len).sum());
-    for c in per_file.iter().flatten() {
-        leaves.extend_from_slice(c);
-    }
-    leaves
-}
-
-/// (results root, number of leaves): the root over [`result_leaves`], hashed block by block
-/// without holding the leaves ([`merkle::root_of_lines`]).
+/// (results root, number of leaves). The leaves are each data line (header excluded, as
+/// `str::lines` gives it: without its `\n`, nor a `\r` before that) of each result file, in
+/// [`RESULT_FILES`] order, hashed as `0x00 ‖ enc(tag "leaf/result", file name, line)`; they
+/// are hashed block by block without being held ([`merkle::root_of_lines`]).
 pub fn results_root(domain: Domain, files: &[(&str, &str)]) -> (Digest, u64) {
     let tag = domain.tag("leaf/result");
     let encoders: Vec<crate::encoding::LeafEncoder> = files
@@ -545,10 +476,10 @@ mod tests {
         }
     }
 
-    /// Leaves are the lines `str::lines` gives, each encoded with its file name, across the
-    /// 7-byte test chunks; the root hashed block by block is the root over them.
+    /// The results root is the root over the lines `str::lines` gives, each encoded with its
+    /// file name.
     #[test]
-    fn result_leaves_and_root_are_str_lines() {
+    fn results_root_is_over_str_lines() {
         for (domain, name, text) in [
             (Domain::Rehearsal, "results.csv", "h\nx,1,,2\n\nlast\n"),
             (Domain::Real, "f.csv", "h"),
@@ -573,7 +504,6 @@ mod tests {
                     ))
                 })
                 .collect();
-            assert_eq!(result_leaves(domain, &[(name, text)]), want, "{text:?}");
             let root = (merkle::root_from_leaf_hashes(&want), want.len() as u64);
             assert_eq!(results_root(domain, &[(name, text)]), root, "{text:?}");
             // Two files: the second's leaves follow the first's.

@@ -663,6 +663,43 @@ pub(crate) fn file_of_chunks(header: &str, chunks: &[String]) -> String {
     s
 }
 
+/// The lines of `body` (the text between line breaks; a final line without `\n` counts, an
+/// empty text after the last `\n` does not): their number, and the byte offsets of lines
+/// `first`, `first + every`, `first + 2·every`, … that exist (`first ≥ 1`, `every ≥ 1`; line 0
+/// starts at 0). Line breaks are counted in parallel chunks of about `chunk_bytes`, then each
+/// wanted line is found in its chunk.
+pub(crate) fn line_starts(
+    body: &[u8],
+    first: usize,
+    every: usize,
+    chunk_bytes: usize,
+) -> (usize, Vec<usize>) {
+    use rayon::prelude::*;
+    let chunks = line_chunks(body, chunk_bytes);
+    let counts: Vec<usize> = chunks
+        .par_iter()
+        .map(|c| memchr::memchr_iter(b'\n', c).count())
+        .collect();
+    let breaks: usize = counts.iter().sum();
+    let lines = breaks + usize::from(!body.is_empty() && !body.ends_with(b"\n"));
+    let mut starts = Vec::new();
+    // Line t (t ≥ 1) starts just after the t-th line break; `seen` breaks come before the
+    // current chunk, which starts at `base`.
+    let (mut seen, mut base, mut t) = (0usize, 0usize, first.max(1));
+    for (chunk, count) in chunks.iter().zip(counts) {
+        while t < lines && t <= seen + count {
+            match memchr::memchr_iter(b'\n', chunk).nth(t - seen - 1) {
+                Some(p) => starts.push(base + p + 1),
+                None => break,
+            }
+            t += every.max(1);
+        }
+        seen += count;
+        base += chunk.len();
+    }
+    (lines, starts)
+}
+
 /// Splits `body` into chunks of whole lines (each ending at a `\n`, except perhaps the last) of
 /// about `size` bytes.
 pub(crate) fn line_chunks(body: &[u8], size: usize) -> Vec<&[u8]> {
