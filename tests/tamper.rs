@@ -76,20 +76,33 @@ struct Run {
     out: String,
 }
 
+/// Runs the verifier on `dir` twice: as usual, and reading every file on demand (as it reads a
+/// large round's big files); both must say the same.
 fn run(dir: &Path) -> Run {
-    let o = Command::new(verify_bin())
-        .arg(dir)
-        .args(["--lang", "en"])
-        .output()
-        .expect("run fairdraw-verify");
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        out: format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    }
+    let once = |lazy: bool| {
+        let mut cmd = Command::new(verify_bin());
+        cmd.arg(dir).args(["--lang", "en"]);
+        if lazy {
+            cmd.env("FAIRDRAW_VERIFY_LARGE_FILE_BYTES", "0");
+        }
+        let o = cmd.output().expect("run fairdraw-verify");
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            out: format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        }
+    };
+    let (usual, lazy) = (once(false), once(true));
+    assert_eq!(
+        (usual.code, &usual.out),
+        (lazy.code, &lazy.out),
+        "reading files on demand changed the report on {}",
+        dir.display()
+    );
+    usual
 }
 
 /// The "first discrepancy" line of a failed report.

@@ -1,7 +1,9 @@
 //! Bundle verification: the numbered checks of PROTOCOL.md §9.
 //!
-//! Input is the bundle's files as bytes (the caller reads the directory); output is a [`Report`]
-//! listing every check with its outcome. Checks continue after a mismatch where they can, so the
+//! Input is the bundle's files as bytes, through a [`Source`]: the caller reads the directory
+//! (or hands over a [`Files`] map already in memory), and the checks ask for each large file when
+//! they need it and let go of it after, so a million-applicant bundle is never in memory whole
+//! beside the replay. Output is a [`Report`] listing every check with its outcome. Checks continue after a mismatch where they can, so the
 //! report names the precise record that differs, not only the file whose hash changed.
 //!
 //! The checks (ids are stable; the Python verifier `verifier/python/` mirrors them):
@@ -37,10 +39,31 @@ use crate::manifest::{self, SignatureEntry};
 use crate::round::{FrozenRound, RecordError};
 use crate::seed::Reveal;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The bundle, file name → bytes.
 pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// Where the checks get a bundle's files. The engine does no I/O: a caller that reads a
+/// directory implements this (keeping small files in memory and reading a large one each time
+/// it is asked for); [`Files`] is a source already in memory.
+pub trait Source: Sync {
+    /// The names of the bundle's files, sorted.
+    fn names(&self) -> Vec<String>;
+    /// The bytes of one file: `Ok(None)` when the bundle has no such file, `Err(reason)` when
+    /// it exists but cannot be read.
+    fn load(&self, name: &str) -> Result<Option<Cow<'_, [u8]>>, String>;
+}
+
+impl Source for Files {
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+    fn load(&self, name: &str) -> Result<Option<Cow<'_, [u8]>>, String> {
+        Ok(self.get(name).map(|b| Cow::Borrowed(b.as_slice())))
+    }
+}
 
 /// The four public input files.
 pub const INPUTS: [&str; 4] = [
@@ -268,14 +291,31 @@ impl First {
 }
 
 struct Ctx<'a> {
-    files: &'a Files,
+    files: &'a dyn Source,
+    /// The bundle's file names.
+    names: Vec<String>,
     changed: BTreeSet<String>,
     checks: Vec<Check>,
 }
 
-impl Ctx<'_> {
-    fn get(&self, n: &str) -> &[u8] {
-        self.files.get(n).map(Vec::as_slice).unwrap_or(&[])
+impl<'a> Ctx<'a> {
+    /// A file's bytes (empty when absent or unreadable: the checks that need it then fail).
+    fn get(&self, n: &str) -> Cow<'a, [u8]> {
+        self.files
+            .load(n)
+            .ok()
+            .flatten()
+            .unwrap_or(Cow::Borrowed(&[]))
+    }
+    /// A file's bytes, or the bundle is unusable when it exists but cannot be read.
+    fn load(&self, n: &str) -> Result<Option<Cow<'a, [u8]>>, Unusable> {
+        self.files.load(n).map_err(|reason| Unusable::Parse {
+            file: n.to_string(),
+            reason,
+        })
+    }
+    fn has(&self, n: &str) -> bool {
+        self.names.binary_search_by(|x| x.as_str().cmp(n)).is_ok()
     }
     fn push(&mut self, id: &'static str, en: &'static str, zh: &'static str, r: Option<Finding>) {
         let (status, location) = match r {
@@ -432,13 +472,12 @@ fn signer(e: &SignatureEntry, role: String) -> Signer {
 }
 
 /// Location of a parse error in an input file (with the record id of the line when known).
-fn record_error_location(e: &RecordError, files: &Files) -> Location {
+fn record_error_location(e: &RecordError, files: &dyn Source) -> Location {
     let with_record = |file: &str, line: usize| {
         let mut loc = Location::file(file).line(line);
+        let bytes = files.load(file).ok().flatten().unwrap_or_default();
         if line > 1
-            && let Some(text) = files
-                .get(file)
-                .and_then(|b| b.split(|c| *c == b'\n').nth(line - 1))
+            && let Some(text) = bytes.split(|c| *c == b'\n').nth(line - 1)
         {
             let id = String::from_utf8_lossy(text.split(|c| *c == b',').next().unwrap_or(&[]))
                 .into_owned();
@@ -459,17 +498,20 @@ fn record_error_location(e: &RecordError, files: &Files) -> Location {
 
 /// Verifies a bundle. `Err` only when the bundle is unusable (missing or unparsable core files,
 /// unknown format or protocol version).
-pub fn verify(files: &Files) -> Result<Report, Unusable> {
+pub fn verify(files: &dyn Source) -> Result<Report, Unusable> {
     verify_with_progress(files, &mut |_| {})
 }
 
 /// As [`verify`], calling `progress` as each stage starts.
 pub fn verify_with_progress(
-    files: &Files,
+    files: &dyn Source,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Report, Unusable> {
+    let mut names = files.names();
+    names.sort_unstable();
     let mut c = Ctx {
         files,
+        names,
         changed: BTreeSet::new(),
         checks: Vec::new(),
     };
@@ -477,10 +519,10 @@ pub fn verify_with_progress(
     progress(Stage::Inventory);
 
     // V1 — manifest and file inventory.
-    let man_raw = files
-        .get(MANIFEST_FILE)
+    let man_raw = c
+        .load(MANIFEST_FILE)?
         .ok_or_else(|| Unusable::Missing(MANIFEST_FILE.into()))?;
-    let m = signed_parts(man_raw, "manifest").map_err(|reason| Unusable::Parse {
+    let m = signed_parts(&man_raw, "manifest").map_err(|reason| Unusable::Parse {
         file: MANIFEST_FILE.into(),
         reason,
     })?;
@@ -523,7 +565,7 @@ pub fn verify_with_progress(
     let missing: Vec<&str> = listed
         .iter()
         .map(|(n, _, _)| n.as_str())
-        .filter(|n| !files.contains_key(*n))
+        .filter(|n| !c.has(n))
         .collect();
     if !missing.is_empty() {
         return Err(Unusable::Missing(format!(
@@ -542,25 +584,63 @@ pub fn verify_with_progress(
             )));
         }
     }
-    // Hash every listed file while the inputs parse (the two largest jobs of the first stages).
-    let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
-    let (hashes, parsed) = rayon::join(
+    // Every listed file is read once for this stage (the large ones in parallel), and let go of
+    // at its end: the replay, later, holds only the round and reads the result files again to
+    // compare them.
+    // Every listed file is read for this stage (the large ones in parallel) and let go of at
+    // its end: the replay then holds only the round and the result files, read again.
+    let held: Vec<Cow<'_, [u8]>> = {
+        use rayon::prelude::*;
+        listed
+            .par_iter()
+            .map(|(n, _, _)| c.load(n).map(Option::unwrap_or_default))
+            .collect::<Result<_, _>>()?
+    };
+    let get = |n: &str| -> &[u8] {
+        listed
+            .iter()
+            .position(|(l, _, _)| l == n)
+            .map_or(&[], |k| &held[k])
+    };
+    // The inputs' domain, which their leaves are hashed under, is the policy's (when the policy
+    // does not parse, neither do the inputs, and the root is not used).
+    let input_domain = crate::policy::Policy::parse(get("policy.toml"))
+        .map(|p| p.domain())
+        .unwrap_or(domain);
+    // Hash every listed file while the inputs parse, and the input root alongside: hashed from
+    // the input files' bytes, used only when the parse accepts them, and then they are canonical
+    // and hash as the parsed records would.
+    let (hashes, (parsed, (root, size))) = rayon::join(
         || {
             use rayon::prelude::*;
-            listed
-                .par_iter()
-                .map(|(n, _, _)| sha256(get(n)).to_hex())
+            held.par_iter()
+                .map(|b| sha256(b).to_hex())
                 .collect::<Vec<String>>()
         },
         || {
-            FrozenRound::parse(
-                get("policy.toml"),
-                get("schools.csv"),
-                get("teachers.csv"),
-                get("applicants.csv"),
+            rayon::join(
+                || {
+                    FrozenRound::parse(
+                        get("policy.toml"),
+                        get("schools.csv"),
+                        get("teachers.csv"),
+                        get("applicants.csv"),
+                    )
+                },
+                || {
+                    crate::round::input_root_of_files(
+                        input_domain,
+                        get("policy.toml"),
+                        get("schools.csv"),
+                        get("teachers.csv"),
+                        get("applicants.csv"),
+                    )
+                },
             )
         },
     );
+    let lengths: Vec<usize> = held.iter().map(|b| b.len()).collect();
+    drop(held);
     let mut v1: Vec<Finding> = Vec::new();
     if !m.canonical {
         v1.push(Finding::msg(
@@ -568,8 +648,7 @@ pub fn verify_with_progress(
             "manifest.json: the file is not in canonical JSON form (RFC 8785)",
         ));
     }
-    for ((name, hash, bytes), found) in listed.iter().zip(hashes) {
-        let b = get(name);
+    for (((name, hash, bytes), found), len) in listed.iter().zip(hashes).zip(lengths) {
         if found != *hash {
             c.changed.insert(name.clone());
             v1.push(Finding::msg(
@@ -578,22 +657,21 @@ pub fn verify_with_progress(
                     "{name}: SHA-256 differs from the manifest (expected {hash}, found {found})"
                 ),
             ));
-        } else if Some(b.len() as u64) != *bytes {
+        } else if Some(len as u64) != *bytes {
             c.changed.insert(name.clone());
             let e = bytes.map(|b| b.to_string()).unwrap_or_default();
             v1.push(Finding::msg(
                 Location::file(MANIFEST_FILE)
                     .record(name)
                     .field("bytes")
-                    .values(&e, b.len().to_string()),
+                    .values(&e, len.to_string()),
                 format!(
-                    "manifest.json: files[{name}].bytes: expected {e}, the file has {} bytes",
-                    b.len()
+                    "manifest.json: files[{name}].bytes: expected {e}, the file has {len} bytes"
                 ),
             ));
         }
     }
-    for name in files.keys() {
+    for name in &c.names {
         let cosign = name.starts_with("cosign-") && name.ends_with(".json");
         // Supplement files are covered by their own manifests (V11).
         let supplement = crate::supplement::is_supplement_file(name);
@@ -645,7 +723,7 @@ pub fn verify_with_progress(
             },
         }
     }
-    let cp = match signed_parts(c.get("checkpoint.json"), "checkpoint") {
+    let cp = match signed_parts(&c.get("checkpoint.json"), "checkpoint") {
         Ok(cp) => Some(cp),
         Err(reason) => {
             v2.note(c.unreadable(Location::file("checkpoint.json"), &reason)?);
@@ -715,8 +793,9 @@ pub fn verify_with_progress(
             ));
         }
     }
-    for (name, bytes) in files.iter().filter(|(n, _)| n.starts_with("cosign-")) {
-        let parsed = serde_json::from_slice::<Value>(bytes)
+    for name in c.names.iter().filter(|n| n.starts_with("cosign-")) {
+        let bytes = c.get(name);
+        let parsed = serde_json::from_slice::<Value>(&bytes)
             .map_err(|e| e.to_string())
             .and_then(|v| {
                 let inner = v
@@ -727,7 +806,7 @@ pub fn verify_with_progress(
                     return Err("unexpected top-level field besides \"cosignature\"".into());
                 }
                 let e = signature_entry(&inner)?;
-                let canonical = manifest::jcs(&v).ok().as_deref() == Some(bytes.as_slice());
+                let canonical = manifest::jcs(&v).ok().as_deref() == Some(&*bytes);
                 Ok((e, canonical))
             });
         match parsed {
@@ -802,39 +881,6 @@ pub fn verify_with_progress(
     };
     report.applicants = round.applicants.len() as u64;
     report.schools = round.schools.len() as u64;
-    // While the draw is replayed with the seed the manifest claims and compared with the
-    // published result files (V7 checks that seed; the draw is replayed again with the
-    // re-derived one if they differ), the input root and the root of the published result files
-    // are hashed. The input root is hashed from the input files' bytes: the parse above accepted
-    // them, so they are canonical and hash as the parsed records would. The published files'
-    // root stands for the replay's only when every result file is byte-identical to the replay.
-    let claimed_seed = Digest::from_hex(s(man, "seed")).ok();
-    let published = crate::results::RESULT_FILES.map(get);
-    let (((root, size), published_root), speculative) = rayon::join(
-        || {
-            rayon::join(
-                || {
-                    crate::round::input_root_of_files(
-                        round.domain(),
-                        get("policy.toml"),
-                        get("schools.csv"),
-                        get("teachers.csv"),
-                        get("applicants.csv"),
-                    )
-                },
-                || published_results_root(domain, files),
-            )
-        },
-        || {
-            claimed_seed.map(|sd| {
-                let outcome = crate::draw::draw(&round, &sd);
-                let reproduced = outcome
-                    .as_ref()
-                    .is_ok_and(|o| crate::results::reproduces(&round, o, published));
-                (sd, outcome, reproduced)
-            })
-        },
-    );
     report.input_root = root.to_hex();
     let mut v3 = First::default();
     let inputs_note = " (recomputed from policy.toml, schools.csv, teachers.csv, applicants.csv)";
@@ -878,7 +924,7 @@ pub fn verify_with_progress(
             MANIFEST_FILE,
             "checkpoint_hash",
             s(man, "checkpoint_hash").to_string(),
-            sha256(c.get("checkpoint.json")).to_hex(),
+            sha256(&c.get("checkpoint.json")).to_hex(),
         ),
     ];
     if let Some(cp) = &cp {
@@ -996,16 +1042,25 @@ pub fn verify_with_progress(
         }
         Some(seed) => {
             progress(Stage::Replay);
-            let (replay, reproduced) = match speculative {
-                Some((claimed, outcome, reproduced)) if claimed == seed => (outcome, reproduced),
-                _ => {
-                    let outcome = crate::draw::draw(&round, &seed);
-                    let reproduced = outcome
-                        .as_ref()
-                        .is_ok_and(|o| crate::results::reproduces(&round, o, published));
-                    (outcome, reproduced)
-                }
-            };
+            // While the draw is replayed, the published result files are read again and their
+            // root hashed: it stands for the replay's when every file is byte-identical to the
+            // replay.
+            let (replay, published) = rayon::join(
+                || crate::draw::draw(&round, &seed),
+                || -> Result<_, Unusable> {
+                    let files = crate::results::RESULT_FILES
+                        .map(|n| c.load(n).map(Option::unwrap_or_default))
+                        .into_iter()
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let root = published_results_root(domain, std::array::from_fn(|k| &*files[k]));
+                    Ok((files, root))
+                },
+            );
+            let (published, published_root) = published?;
+            let slices: [&[u8]; 5] = std::array::from_fn(|k| &*published[k]);
+            let reproduced = replay
+                .as_ref()
+                .is_ok_and(|o| crate::results::reproduces(&round, o, slices));
             match replay {
                 Err(e) => {
                     let f = Finding::msg(
@@ -1030,7 +1085,7 @@ pub fn verify_with_progress(
                         let inputs_changed = INPUTS.iter().any(|f| c.changed.contains(*f));
                         for (name, text) in &expected {
                             if let Some(loc) =
-                                first_line_location(name, text.as_bytes(), c.get(name))
+                                first_line_location(name, text.as_bytes(), &c.get(name))
                             {
                                 let note = if inputs_changed {
                                     " (replayed from published inputs that differ from the signed ones, see V3)"
@@ -1104,7 +1159,11 @@ pub fn verify_with_progress(
                 .as_ref()
                 .and_then(|e| e.iter().find(|(n, _)| *n == file))
                 .is_some_and(|(_, text)| {
-                    text.as_bytes() == files.get(file).map(Vec::as_slice).unwrap_or(&[])
+                    files
+                        .load(file)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|b| text.as_bytes() == &*b)
                 })
         };
         if reproduces
@@ -1124,10 +1183,10 @@ pub fn verify_with_progress(
 }
 
 /// The results root of the bundle's own result files (`None` when one is absent or not UTF-8).
-fn published_results_root(domain: Domain, files: &Files) -> Option<(Digest, u64)> {
+fn published_results_root(domain: Domain, published: [&[u8]; 5]) -> Option<(Digest, u64)> {
     let mut pairs = Vec::new();
-    for name in crate::results::RESULT_FILES {
-        let text = std::str::from_utf8(files.get(name)?).ok()?;
+    for (name, bytes) in crate::results::RESULT_FILES.into_iter().zip(published) {
+        let text = std::str::from_utf8(bytes).ok()?;
         pairs.push((name, text));
     }
     Some(crate::results::results_root(domain, &pairs))
@@ -1142,7 +1201,7 @@ fn read_ceremony(
     root: &Digest,
 ) -> Result<Result<(bundle::Ceremony, Option<Finding>), Finding>, Unusable> {
     let json = |name: &str| -> Result<Result<Value, Finding>, Unusable> {
-        match serde_json::from_slice::<Value>(c.get(name)) {
+        match serde_json::from_slice::<Value>(&c.get(name)) {
             Ok(v) => Ok(Ok(v)),
             Err(e) => Ok(Err(c.unreadable(Location::file(name), &e.to_string())?)),
         }
@@ -1315,8 +1374,8 @@ fn v11(
     bureau: Option<[u8; 32]>,
 ) {
     if !c
-        .files
-        .keys()
+        .names
+        .iter()
         .any(|n| crate::supplement::is_supplement_file(n))
     {
         c.skip(V11.0, V11.1, V11.2, "no supplement in this bundle");
@@ -1326,7 +1385,14 @@ fn v11(
         c.skip(V11.0, V11.1, V11.2, "the main draw could not be replayed");
         return;
     };
-    let check = crate::supplement::verify_all(c.files, round, base, bureau.as_ref());
+    // The supplements and the manifest they chain to (small files).
+    let files: Files = c
+        .names
+        .iter()
+        .filter(|n| *n == MANIFEST_FILE || crate::supplement::is_supplement_file(n))
+        .map(|n| (n.clone(), c.get(n).into_owned()))
+        .collect();
+    let check = crate::supplement::verify_all(&files, round, base, bureau.as_ref());
     let f = check.failure.map(|msg| {
         let file = msg.split([':', ',']).next().unwrap_or_default().to_string();
         Finding::msg(Location::file(&file), msg)
@@ -1335,7 +1401,7 @@ fn v11(
 }
 
 fn v10(c: &mut Ctx<'_>, domain: Domain, man: &Value) -> Result<(), Unusable> {
-    match c.files.get(LOG_FILE) {
+    match c.load(LOG_FILE)? {
         None => {
             if s(man, "log_head").is_empty() {
                 c.skip(V10.0, V10.1, V10.2, "no ceremony log in this bundle");
@@ -1348,7 +1414,7 @@ fn v10(c: &mut Ctx<'_>, domain: Domain, man: &Value) -> Result<(), Unusable> {
             }
         }
         Some(log) => {
-            let f = match crate::log::verify_chain(domain, log) {
+            let f = match crate::log::verify_chain(domain, &log) {
                 Ok(head) if head.to_hex() == s(man, "log_head") => None,
                 Ok(head) => Some(Finding::at(
                     Location::file(MANIFEST_FILE)
@@ -1446,11 +1512,12 @@ fn finish(c: Ctx<'_>, mut report: Report, round: Option<&FrozenRound>) -> Report
 /// Locates a change in an input file that still parses: a line not in the form the engine
 /// writes, or (for applicants.csv) an application id that differs from the signed results.csv.
 fn locate_input_change(
-    files: &Files,
+    files: &dyn Source,
     round: &FrozenRound,
     file: &str,
 ) -> Option<(Location, String)> {
-    let found = files.get(file)?;
+    let found = files.load(file).ok()??;
+    let found = &*found;
     let canonical = match file {
         "schools.csv" => crate::round::write_schools(&round.schools),
         "teachers.csv" => crate::round::write_teachers(&round.teachers),
@@ -1462,7 +1529,7 @@ fn locate_input_change(
         return Some((loc, msg));
     }
     if file == "applicants.csv" {
-        let results = files.get("results.csv")?;
+        let results = files.load("results.csv").ok()??;
         for (k, (a, r)) in found
             .split(|c| *c == b'\n')
             .zip(results.split(|c| *c == b'\n'))

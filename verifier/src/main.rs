@@ -5,6 +5,8 @@
 
 use clap::{Parser, Subcommand};
 use lottery::verify::{self, Files, Report, Status};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -100,7 +102,13 @@ fn main() -> ExitCode {
         if let Some(b) = &bar {
             b.set_message(lang.t("input root and inclusion proof", "输入根与包含证明"));
         }
-        return applicant(&files, &id, lang, cli.json, bar);
+        return match files.into_files() {
+            Ok(files) => applicant(&files, &id, lang, cli.json, bar),
+            Err(e) => {
+                eprintln!("{}: {e}", lang.t("unusable input", "输入不可用"));
+                ExitCode::from(2)
+            }
+        };
     }
     if timing {
         eprintln!("read at {:?}{}", t0.elapsed(), memory());
@@ -271,9 +279,89 @@ fn memory() -> String {
     }
 }
 
-fn read_bundle(dir: &Path) -> Result<Files, String> {
+/// Files larger than this are read when the checks ask for them (and let go of after), not
+/// with the rest of the bundle: a million-applicant round's applicants and result files are then
+/// never in memory beside the replay. `FAIRDRAW_VERIFY_LARGE_FILE_BYTES` overrides it (0 reads
+/// every file on demand; the tests use it so that small bundles take this path too).
+const LARGE_FILE_BYTES: u64 = 16 << 20;
+
+fn large_file_bytes() -> u64 {
+    std::env::var("FAIRDRAW_VERIFY_LARGE_FILE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(LARGE_FILE_BYTES)
+}
+
+/// A bundle directory: its small files in memory, its large ones read on demand.
+struct DirSource {
+    small: Files,
+    large: BTreeMap<String, PathBuf>,
+}
+
+impl verify::Source for DirSource {
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .small
+            .keys()
+            .chain(self.large.keys())
+            .cloned()
+            .collect();
+        names.sort_unstable();
+        names
+    }
+    fn load(&self, name: &str) -> Result<Option<Cow<'_, [u8]>>, String> {
+        if let Some(b) = self.small.get(name) {
+            return Ok(Some(Cow::Borrowed(b)));
+        }
+        match self.large.get(name) {
+            None => Ok(None),
+            Some(path) => read_capped(name, path).map(|b| Some(Cow::Owned(b))),
+        }
+    }
+}
+
+impl DirSource {
+    /// Every file in memory (the `--applicant` lookup and co-signing read the bundle whole).
+    fn into_files(self) -> Result<Files, String> {
+        let mut files = self.small;
+        for (name, path) in self.large {
+            let bytes = read_capped(&name, &path)?;
+            files.insert(name, bytes);
+        }
+        Ok(files)
+    }
+}
+
+/// Reads one bundle file, refusing one larger than any real round's (a hostile bundle must not
+/// exhaust memory; a national cohort's applicants.csv is about 3 GB), also when it grew after the
+/// directory was listed.
+fn read_capped(name: &str, path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
+    let too_large = |len: u64| {
+        format!(
+            "{name}: {len} bytes, more than the {MAX_BUNDLE_FILE_BYTES} bytes any bundle file may have"
+        )
+    };
+    if len > MAX_BUNDLE_FILE_BYTES {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(MAX_BUNDLE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{name}: {e}"))?;
+    if bytes.len() as u64 > MAX_BUNDLE_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn read_bundle(dir: &Path) -> Result<DirSource, String> {
     let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut listed = Vec::new();
+    let mut large = BTreeMap::new();
+    let large_from = large_file_bytes();
     for entry in rd {
         let entry = entry.map_err(|e| e.to_string())?;
         let path = entry.path();
@@ -284,30 +372,30 @@ fn read_bundle(dir: &Path) -> Result<Files, String> {
         if path.is_dir() {
             return Err(format!("{name}: unexpected directory in the bundle"));
         }
-        // A hostile bundle must not exhaust memory: refuse a file larger than any real round's
-        // (a national cohort's applicants.csv is about 3 GB), before reading it.
+        // Refused before anything is read.
         let len = entry.metadata().map_err(|e| format!("{name}: {e}"))?.len();
         if len > MAX_BUNDLE_FILE_BYTES {
             return Err(format!(
                 "{name}: {len} bytes, more than the {MAX_BUNDLE_FILE_BYTES} bytes any bundle file may have"
             ));
         }
-        listed.push((name, path));
+        if len > large_from {
+            large.insert(name, path);
+        } else {
+            listed.push((name, path));
+        }
     }
-    // The files are read in parallel (the two largest take most of the time).
+    // The small files are read in parallel.
     use rayon::prelude::*;
     let read: Vec<Result<(String, Vec<u8>), String>> = listed
         .into_par_iter()
-        .map(|(name, path)| match std::fs::read(&path) {
-            Ok(bytes) => Ok((name, bytes)),
-            Err(e) => Err(format!("{name}: {e}")),
-        })
+        .map(|(name, path)| read_capped(&name, &path).map(|b| (name, b)))
         .collect();
-    let files: Files = read.into_iter().collect::<Result<_, _>>()?;
-    if !files.contains_key("manifest.json") {
+    let small: Files = read.into_iter().collect::<Result<_, _>>()?;
+    if !small.contains_key("manifest.json") && !large.contains_key("manifest.json") {
         return Err(format!("{}: manifest.json is missing", dir.display()));
     }
-    Ok(files)
+    Ok(DirSource { small, large })
 }
 
 fn status_word(s: &Status, lang: Lang) -> &'static str {
@@ -769,13 +857,13 @@ fn read_key(path: &Path) -> Result<(String, ed25519_dalek_key::Key), String> {
 
 fn cosign(
     dir: &Path,
-    files: &Files,
+    files: &DirSource,
     signer: &str,
     key: &ed25519_dalek_key::Key,
 ) -> Result<PathBuf, String> {
-    let man: serde_json::Value =
-        serde_json::from_slice(files.get("manifest.json").map(Vec::as_slice).unwrap_or(&[]))
-            .map_err(|e| e.to_string())?;
+    use verify::Source;
+    let manifest = files.load("manifest.json")?.unwrap_or_default();
+    let man: serde_json::Value = serde_json::from_slice(&manifest).map_err(|e| e.to_string())?;
     let doc = &man["manifest"];
     let domain = lottery::Domain::parse(doc["domain"].as_str().unwrap_or(""))
         .ok_or("manifest: bad domain")?;
