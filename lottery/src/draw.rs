@@ -14,7 +14,6 @@ use crate::round::{FrozenRound, Gender};
 use crate::seed::purpose_key;
 use crate::stream::Stream;
 use crate::ticket;
-use std::borrow::Cow;
 
 /// Why an applicant is unplaced, or how a placement came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +107,9 @@ pub struct Outcome {
     pub detail: Vec<Option<Detail>>,
     /// Category used at the placed school (0 = none).
     pub category: Vec<u32>,
-    /// Points, for applicants with indicators (when the policy defines points).
-    pub points: Vec<Option<Points>>,
+    /// Points, for applicants with indicators (when the policy defines points); boxed, so that
+    /// the applicants without points cost one pointer each.
+    pub points: Vec<Option<Box<Points>>>,
     /// Waitlists of oversubscribed schools, stage by stage, school order.
     pub waitlists: Vec<Waitlist>,
     /// Class per applicant (u32::MAX when unplaced).
@@ -203,13 +203,41 @@ pub fn ticket_name(round: &FrozenRound, i: usize) -> String {
     }
 }
 
-/// The ticket name of applicant `i` without allocating for the usual case (the application id);
-/// a joint-family name `family:ID` is built once.
-fn ticket_name_cow(round: &FrozenRound, i: usize) -> Cow<'_, str> {
-    let a = &round.applicants[i];
-    match (&a.family, round.policy.families) {
-        (Some(f), crate::policy::Families::Joint) => Cow::Owned(format!("family:{f}")),
-        _ => Cow::Borrowed(a.id.as_str()),
+/// Every applicant's ticket name ([`ticket_name`]) without a string per applicant: the
+/// application id, read from the round, except the joint-family names `family:ID`, built once.
+struct Names<'a> {
+    round: &'a FrozenRound,
+    /// Per applicant, its index in `joint`, or `u32::MAX`; empty when nobody draws as a family.
+    slot: Vec<u32>,
+    joint: Vec<String>,
+}
+
+impl<'a> Names<'a> {
+    fn new(round: &'a FrozenRound) -> Self {
+        let (mut slot, mut joint) = (Vec::new(), Vec::new());
+        if round.policy.families == crate::policy::Families::Joint
+            && round.applicants.iter().any(|a| a.family.is_some())
+        {
+            slot = round
+                .applicants
+                .iter()
+                .map(|a| match &a.family {
+                    Some(f) => {
+                        joint.push(format!("family:{f}"));
+                        joint.len() as u32 - 1
+                    }
+                    None => u32::MAX,
+                })
+                .collect();
+        }
+        Names { round, slot, joint }
+    }
+
+    fn get(&self, i: usize) -> &str {
+        match self.slot.get(i) {
+            Some(&k) if k != u32::MAX => &self.joint[k as usize],
+            _ => &self.round.applicants[i].id,
+        }
     }
 }
 
@@ -231,11 +259,9 @@ fn lottery_ranks(
     cx: &Compact<'_>,
     list: &[(u32, usize)],
 ) -> Vec<u32> {
-    let names: Vec<&str> = list
-        .iter()
-        .map(|&(i, _)| cx.names[i as usize].as_ref())
-        .collect();
-    let t = ticket::tickets(domain, key, &names);
+    let t = ticket::tickets_by(domain, key, list.len(), |k| {
+        cx.names.get(list[k].0 as usize)
+    });
     let ids: Vec<u32> = list.iter().map(|&(i, _)| i).collect();
     rank_within(&t, &ids)
 }
@@ -243,7 +269,7 @@ fn lottery_ranks(
 /// The round in index form, computed once per draw: the engine works on indices, not strings.
 struct Compact<'a> {
     /// Ticket name of each applicant.
-    names: Vec<Cow<'a, str>>,
+    names: Names<'a>,
     /// Choices as school indices (out-of-range ones dropped), CSR by applicant.
     choice_start: Vec<u32>,
     choice_school: Vec<u32>,
@@ -330,9 +356,8 @@ impl<'a> Compact<'a> {
                 }
             });
         }
-        let names = (0..n).map(|i| ticket_name_cow(round, i)).collect();
         Compact {
-            names,
+            names: Names::new(round),
             choice_start,
             choice_school,
             cat_start,
@@ -374,7 +399,7 @@ pub fn draw_observed(
     let cx = Compact::new(round);
     done("index");
     let lottery_key = purpose_key(domain, seed, labels::LOTTERY);
-    let tickets = ticket::tickets(domain, &lottery_key, &cx.names);
+    let tickets = ticket::tickets_by(domain, &lottery_key, n, |i| cx.names.get(i));
     done("tickets");
     let numbers = ticket::lottery_numbers(&tickets);
     done("numbers");
@@ -406,7 +431,7 @@ pub fn draw_observed(
         // in id order (the lowest index of those that fail, whatever order they ran in).
         use rayon::prelude::*;
         let first_error: std::sync::Mutex<Option<(usize, DrawError)>> = std::sync::Mutex::new(None);
-        let mut points: Vec<Option<Points>> = Vec::new();
+        let mut points: Vec<Option<Box<Points>>> = Vec::new();
         round
             .applicants
             .par_iter()
@@ -426,11 +451,11 @@ pub fn draw_observed(
                     })
                     .collect();
                 match mech::score(&values, &rules) {
-                    Ok(s) => Some(Points {
+                    Ok(s) => Some(Box::new(Points {
                         total: s.total_milli,
                         parts: s.parts,
                         eligible: s.eligible,
-                    }),
+                    })),
                     Err(e) => {
                         if let Ok(mut g) = first_error.lock()
                             && g.as_ref().is_none_or(|(j, _)| i < *j)
@@ -467,7 +492,7 @@ pub fn draw_observed(
         .collect();
     let mut points_pool: Vec<u32> = round.schools.iter().map(|s| s.points_seats).collect();
     for (i, a) in round.applicants.iter().enumerate() {
-        if let Some((sid, _)) = &a.manual {
+        if let Some((sid, _)) = a.manual.as_deref() {
             let Some(s) = crate::round::school_index(&round.schools, sid) else {
                 continue;
             };
@@ -479,7 +504,7 @@ pub fn draw_observed(
                 let manual = round
                     .applicants
                     .iter()
-                    .filter(|b| b.manual.as_ref().is_some_and(|(x, _)| x == sid))
+                    .filter(|b| b.manual.as_deref().is_some_and(|(x, _)| x == sid))
                     .count();
                 return Err(DrawError::ManualOverCapacity {
                     school: sid.to_string(),

@@ -428,21 +428,23 @@ mod tests {
             id: s("A-1"),
             track: s("local"),
             gender: if full { Gender::F } else { Gender::M },
-            groups: if full { vec![s("a"), s("b")] } else { vec![] },
-            choices: if full { vec![0, 1] } else { vec![] },
-            categories: if full { vec![(0, 1), (1, 3)] } else { vec![] },
+            groups: if full { vec![s("a"), s("b")] } else { vec![] }.into(),
+            choices: if full { vec![0, 1] } else { vec![] }.into(),
+            categories: if full { vec![(0, 1), (1, 3)] } else { vec![] }.into(),
             indicators: if full {
                 vec![(s("h"), 0), (s("y"), 12)]
             } else {
                 vec![]
-            },
+            }
+            .into(),
             family: full.then(|| s("F1")),
             priority: if full {
                 vec![(s("S1"), s("staff"))]
             } else {
                 vec![]
-            },
-            manual: full.then(|| (s("S2"), s("disability"))),
+            }
+            .into(),
+            manual: full.then(|| Box::new((s("S2"), s("disability")))),
             xy,
             private_hash: Digest([0xab; 32]),
         }

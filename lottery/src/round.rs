@@ -70,21 +70,22 @@ pub struct Applicant {
     /// Gender.
     pub gender: Gender,
     /// Policy groups, sorted.
-    pub groups: Vec<CompactString>,
+    pub groups: Box<[CompactString]>,
     /// Ranked choices, best first: indices into the round's schools (which are sorted by id), so
     /// the draw needs no id lookups. `applicants.csv` holds the schools' ids.
-    pub choices: Vec<u32>,
+    pub choices: Box<[u32]>,
     /// (school index, category number, 1 = best) per school, sorted by school index (= by school
     /// id, since the round's schools are sorted by id).
-    pub categories: Vec<(u32, u32)>,
+    pub categories: Box<[(u32, u32)]>,
     /// Points indicator values, sorted by name.
-    pub indicators: Vec<(CompactString, i64)>,
+    pub indicators: Box<[(CompactString, i64)]>,
     /// Family id linking twins and siblings.
     pub family: Option<CompactString>,
     /// Reserve-group memberships at schools, sorted: (school, group).
-    pub priority: Vec<(CompactString, CompactString)>,
-    /// Manual placement (一人一案): (school, reason code).
-    pub manual: Option<(CompactString, CompactString)>,
+    pub priority: Box<[(CompactString, CompactString)]>,
+    /// Manual placement (一人一案): (school, reason code), boxed (rare: the field stays one
+    /// pointer wide for everyone else).
+    pub manual: Option<Box<(CompactString, CompactString)>>,
     /// Grid coordinates in metres (rounded by the bureau), when known.
     pub xy: Option<(i64, i64)>,
     /// Salted hash of the private record (PROTOCOL.md §3.3).
@@ -614,12 +615,12 @@ pub fn parse_applicants(
                     id: CompactString::default(),
                     track: CompactString::default(),
                     gender: Gender::F,
-                    groups: Vec::new(),
-                    choices: Vec::new(),
-                    categories: Vec::new(),
-                    indicators: Vec::new(),
+                    groups: Box::default(),
+                    choices: Box::default(),
+                    categories: Box::default(),
+                    indicators: Box::default(),
                     family: None,
-                    priority: Vec::new(),
+                    priority: Box::default(),
                     manual: None,
                     xy: None,
                     private_hash: Digest([0; 32]),
@@ -968,13 +969,13 @@ fn parse_applicant_row(
         id: CompactString::new(id),
         track: CompactString::new(f[1]),
         gender,
-        groups,
-        choices,
-        categories,
-        indicators,
+        groups: groups.into_boxed_slice(),
+        choices: choices.into_boxed_slice(),
+        categories: categories.into_boxed_slice(),
+        indicators: indicators.into_boxed_slice(),
         family,
-        priority,
-        manual,
+        priority: priority.into_boxed_slice(),
+        manual: manual.map(Box::new),
         xy,
         private_hash,
     })
@@ -1015,7 +1016,7 @@ impl Applicant {
                 .collect::<Vec<_>>()
                 .join(";"),
             self.manual
-                .as_ref()
+                .as_deref()
                 .map(|(s, r)| format!("{s}:{r}"))
                 .unwrap_or_default(),
             x,
@@ -1093,7 +1094,7 @@ pub fn push_applicant_row(out: &mut String, a: &Applicant, schools: &[School]) {
         o.push_str(g);
     });
     out.push(',');
-    if let Some((s, r)) = &a.manual {
+    if let Some((s, r)) = a.manual.as_deref() {
         out.push_str(s);
         out.push(':');
         out.push_str(r);

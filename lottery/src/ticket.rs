@@ -24,19 +24,30 @@ fn ticket_with_tag(tag: &str, key: &Digest, name: &str) -> Digest {
 
 /// Tickets for many names (in parallel for large lists; the result does not depend on threads).
 pub fn tickets<S: AsRef<str> + Sync>(domain: Domain, key: &Digest, names: &[S]) -> Vec<Digest> {
+    tickets_by(domain, key, names.len(), |i| names[i].as_ref())
+}
+
+/// Tickets for the names `name(0), …, name(n − 1)`, as [`tickets`] (for names not held in one
+/// slice).
+pub fn tickets_by<'a>(
+    domain: Domain,
+    key: &Digest,
+    n: usize,
+    name: impl Fn(usize) -> &'a str + Sync,
+) -> Vec<Digest> {
     // The tag and key fields are the same for every name: hashed once, the state cloned per
     // name (the bytes hashed are exactly `ticket`'s).
     let mut prefix = Hasher::new(&domain.tag("ticket"));
     prefix.field(key.as_bytes());
-    let one = |n: &S| {
+    let one = |i: usize| {
         let mut h = prefix.clone();
-        h.field_buffered(n.as_ref().as_bytes());
+        h.field_buffered(name(i).as_bytes());
         h.finish()
     };
-    if names.len() >= PARALLEL_MIN {
-        names.par_iter().map(one).collect()
+    if n >= PARALLEL_MIN {
+        (0..n).into_par_iter().map(one).collect()
     } else {
-        names.iter().map(one).collect()
+        (0..n).map(one).collect()
     }
 }
 

@@ -47,7 +47,7 @@ fn check_outcome(round: &FrozenRound, out: &Outcome) -> Result<(), TestCaseError
             _ => {}
         }
         // Manual placements are honoured.
-        if let Some((sid, _)) = &a.manual {
+        if let Some((sid, _)) = a.manual.as_deref() {
             let s = out.school[i];
             prop_assert!(s != UNPLACED && round.schools[s as usize].id == *sid);
             prop_assert_eq!(out.detail[i], Some(Detail::Manual));

@@ -325,12 +325,12 @@ pub fn simulate(
             } else {
                 lottery::round::Gender::M
             },
-            groups: vec!["migrant".into()],
-            choices,
-            categories: Vec::new(),
-            indicators: Vec::new(),
+            groups: Box::new(["migrant".into()]),
+            choices: choices.into(),
+            categories: Box::default(),
+            indicators: Box::default(),
             family: None,
-            priority: Vec::new(),
+            priority: Box::default(),
             manual: None,
             xy: Some((x + i64::from(d.0[3]) * 10, y)),
             private_hash: lottery::round::private_hash(

@@ -207,17 +207,21 @@ pub fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
                 vec!["migrant".into()]
             } else {
                 Vec::new()
-            },
-            choices,
-            categories,
+            }
+            .into(),
+            choices: choices.into(),
+            categories: categories.into(),
             indicators: if s.migrant {
                 vec![("months".into(), s.months)]
             } else {
                 Vec::new()
-            },
+            }
+            .into(),
             family: fam.map(Into::into),
-            priority,
-            manual: s.manual.then(|| ("S0".into(), "disability".into())),
+            priority: priority.into(),
+            manual: s
+                .manual
+                .then(|| Box::new(("S0".into(), "disability".into()))),
             xy: Some(s.xy),
             private_hash: D([i as u8; 32]),
         });

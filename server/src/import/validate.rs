@@ -1540,7 +1540,7 @@ fn applicant_row(c: &Cells<'_>, ctx: &Ctx<'_>, p: &mut Vec<Problem>) -> Draft {
                 .into_iter()
                 .map(|(s, g)| (s.into(), g.into()))
                 .collect(),
-            manual: manual.map(|(s, r)| (s.into(), r.into())),
+            manual: manual.map(|(s, r)| Box::new((s.into(), r.into()))),
             xy,
             private_hash: lottery::Digest::default(),
         };
@@ -1672,7 +1672,7 @@ fn seat_checks(
     let mut manual: BTreeMap<&str, u32> = BTreeMap::new();
     for d in drafts {
         if let Some((a, _)) = &d.ok
-            && let Some((s, _)) = &a.manual
+            && let Some((s, _)) = a.manual.as_deref()
         {
             *manual.entry(s.as_str()).or_default() += 1;
         }
