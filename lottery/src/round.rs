@@ -502,10 +502,11 @@ pub fn parse_applicants(
     // those of a serial parse: the file-level checks of `split_csv` first, then the first shape
     // error (quotes, carriage returns, field count) in file order, then the first field error in
     // file order.
-    let Some(body) = applicants_body(bytes) else {
+    let Some(body_text) = applicants_body(bytes) else {
         split_csv(F, bytes, APPLICANTS_HEADER)?;
         return Ok(Vec::new());
     };
+    let body = body_text.as_bytes();
     // Start offsets of the lines in `body`, found per chunk in parallel.
     let chunks = line_chunks(body, 1 << 20);
     let mut offset = 0;
@@ -533,10 +534,11 @@ pub fn parse_applicants(
         starts.extend(v);
     }
     starts.push(body.len());
-    // The line text without its line break (valid UTF-8: `applicants_body` checked every chunk,
-    // and a line break never splits a character).
+    // The line text without its line break (a line break never splits a character).
     let text = |i: usize| -> &str {
-        std::str::from_utf8(&body[starts[i]..starts[i + 1] - 1]).unwrap_or("\u{fffd}")
+        body_text
+            .get(starts[i]..starts[i + 1] - 1)
+            .unwrap_or("\u{fffd}")
     };
     // One row: its applicant, or its error (`true` for a shape error).
     let row = |i: usize| -> Result<Applicant, (bool, RecordError)> {
@@ -585,9 +587,8 @@ pub fn parse_applicants(
         // The previous row's id (only its first field is read: a row with a bad shape is
         // reported before any field error anyway).
         let prev = (i > 0).then(|| {
-            let p = &body[starts[i - 1]..starts[i] - 1];
-            let id = p.split(|b| *b == b',').next().unwrap_or(p);
-            std::str::from_utf8(id).unwrap_or("\u{fffd}")
+            let p = text(i - 1);
+            p.split_once(',').map_or(p, |(id, _)| id)
         });
         parse_applicant_row(line, &f, prev, policy, schools, &ids).map_err(|e| (false, e))
     };
@@ -638,18 +639,14 @@ pub fn parse_applicants(
 /// The rows of a well-formed `applicants.csv` (valid UTF-8, ending with a line break, with the
 /// exact header) after the header line, each ending with `\n`; `None` when the file fails one of
 /// those checks (then `split_csv` reports the error).
-fn applicants_body(bytes: &[u8]) -> Option<&[u8]> {
-    use rayon::prelude::*;
+fn applicants_body(bytes: &[u8]) -> Option<&str> {
     let h = APPLICANTS_HEADER.len();
     if bytes.len() <= h || &bytes[..h] != APPLICANTS_HEADER.as_bytes() || bytes[h] != b'\n' {
         return None;
     }
-    let body = &bytes[h + 1..];
-    // UTF-8 is checked per chunk; chunks end at line breaks, so they split no character.
-    let utf8 = line_chunks(body, 1 << 20)
-        .par_iter()
-        .all(|c| std::str::from_utf8(c).is_ok());
-    (utf8 && (body.is_empty() || body.ends_with(b"\n"))).then_some(body)
+    // Checked as UTF-8 once, whole (the lines are then slices of it, not checked again).
+    let body = std::str::from_utf8(&bytes[h + 1..]).ok()?;
+    (body.is_empty() || body.ends_with('\n')).then_some(body)
 }
 
 /// A CSV file: its header line, then the chunks of lines in order.
@@ -719,6 +716,12 @@ pub(crate) fn line_chunks(body: &[u8], size: usize) -> Vec<&[u8]> {
         rest = &rest[cut..];
     }
     out
+}
+
+/// `s` split at the first `b` (an ASCII byte): the bytes before and after it.
+fn split_at_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let k = s.bytes().position(|x| x == b)?;
+    Some((s.get(..k)?, s.get(k + 1..)?))
 }
 
 fn parse_applicant_row(
@@ -835,8 +838,7 @@ fn parse_applicant_row(
     }
     let mut categories: Vec<(u32, u32)> = Vec::with_capacity(count(f[5]));
     for item in items(f[5]) {
-        let (s, c) = item
-            .split_once(':')
+        let (s, c) = split_at_byte(item, b':')
             .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
         let Some(si) = ids.get(s) else {
             return Err(field_err(
@@ -869,8 +871,7 @@ fn parse_applicant_row(
     }
     let mut indicators: Vec<(CompactString, i64)> = Vec::with_capacity(count(f[6]));
     for item in items(f[6]) {
-        let (n, v) = item
-            .split_once('=')
+        let (n, v) = split_at_byte(item, b'=')
             .ok_or_else(|| field_err(F, line, "indicators", "expected name=value;…"))?;
         if !policy.points.iter().any(|p| p.name == n) {
             return Err(field_err(
@@ -905,8 +906,7 @@ fn parse_applicant_row(
     };
     let mut priority: Vec<(CompactString, CompactString)> = Vec::with_capacity(count(f[8]));
     for item in items(f[8]) {
-        let (s, g) = item
-            .split_once(':')
+        let (s, g) = split_at_byte(item, b':')
             .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
         let Some(si) = ids.get(s).map(|s| s as usize) else {
             return Err(field_err(
@@ -940,8 +940,7 @@ fn parse_applicant_row(
     let manual = match f[9] {
         "" => None,
         m => {
-            let (s, r) = m
-                .split_once(':')
+            let (s, r) = split_at_byte(m, b':')
                 .ok_or_else(|| field_err(F, line, "manual", "expected SCHOOL:REASON"))?;
             if ids.get(s).is_none() {
                 return Err(field_err(
