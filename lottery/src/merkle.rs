@@ -75,8 +75,11 @@ pub fn root_by_blocks(
     leaves: impl Fn(usize, &mut Vec<Digest>) + Sync,
 ) -> Digest {
     debug_assert!(block.is_power_of_two(), "block {block}");
+    // One block per piece of work: the roots are hashed beside other work, and a thread that
+    // finishes its own must find blocks left to take.
     let roots: Vec<Digest> = (0..n.div_ceil(block.max(1)))
         .into_par_iter()
+        .with_max_len(1)
         .map_init(
             || Vec::with_capacity(block),
             |buf, j| {

@@ -601,8 +601,11 @@ pub fn parse_applicants(
         RecordError::Policy(_) => usize::MAX,
     };
     let mut out: Vec<Applicant> = Vec::new();
+    // In pieces of at most 4,096 rows: the parse runs beside other work (the verifier hashes
+    // the files meanwhile), and a thread that finishes that work must find rows left to take.
     (0..starts.len() - 1)
         .into_par_iter()
+        .with_max_len(1 << 12)
         .map(|i| match row(i) {
             Ok(a) => a,
             Err((shape, e)) => {
