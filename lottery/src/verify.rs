@@ -587,9 +587,9 @@ pub fn verify_with_progress(
     // Every listed file is read once for this stage (the large ones in parallel), and let go of
     // at its end: the replay, later, holds only the round and reads the result files again to
     // compare them.
-    // Every listed file is read for this stage (the large ones in parallel) and let go of at
-    // its end: the replay then holds only the round and the result files, read again.
-    let held: Vec<Cow<'_, [u8]>> = {
+    // Every listed file is read for this stage (the large ones in parallel); at its end all but
+    // the result files are let go of, so that the replay holds only the round and those.
+    let mut held: Vec<Cow<'_, [u8]>> = {
         use rayon::prelude::*;
         listed
             .par_iter()
@@ -640,6 +640,16 @@ pub fn verify_with_progress(
         },
     );
     let lengths: Vec<usize> = held.iter().map(|b| b.len()).collect();
+    let published: Vec<Cow<'_, [u8]>> = crate::results::RESULT_FILES
+        .iter()
+        .map(|n| {
+            listed
+                .iter()
+                .position(|(l, _, _)| l == n)
+                .map(|k| std::mem::take(&mut held[k]))
+                .unwrap_or_default()
+        })
+        .collect();
     drop(held);
     let mut v1: Vec<Finding> = Vec::new();
     if !m.canonical {
@@ -1042,22 +1052,13 @@ pub fn verify_with_progress(
         }
         Some(seed) => {
             progress(Stage::Replay);
-            // While the draw is replayed, the published result files are read again and their
-            // root hashed: it stands for the replay's when every file is byte-identical to the
-            // replay.
-            let (replay, published) = rayon::join(
-                || crate::draw::draw(&round, &seed),
-                || -> Result<_, Unusable> {
-                    let files = crate::results::RESULT_FILES
-                        .map(|n| c.load(n).map(Option::unwrap_or_default))
-                        .into_iter()
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let root = published_results_root(domain, std::array::from_fn(|k| &*files[k]));
-                    Ok((files, root))
-                },
-            );
-            let (published, published_root) = published?;
+            // While the draw is replayed, the root of the published result files is hashed: it
+            // stands for the replay's when every file is byte-identical to the replay.
             let slices: [&[u8]; 5] = std::array::from_fn(|k| &*published[k]);
+            let (replay, published_root) = rayon::join(
+                || crate::draw::draw(&round, &seed),
+                || published_results_root(domain, slices),
+            );
             let reproduced = replay
                 .as_ref()
                 .is_ok_and(|o| crate::results::reproduces(&round, o, slices));
