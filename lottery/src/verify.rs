@@ -1,10 +1,11 @@
 //! Bundle verification: the numbered checks of PROTOCOL.md §9.
 //!
 //! Input is the bundle's files as bytes, through a [`Source`]: the caller reads the directory
-//! (or hands over a [`Files`] map already in memory), and the checks ask for each large file when
-//! they need it and let go of it after, so a million-applicant bundle is never in memory whole
-//! beside the replay. Output is a [`Report`] listing every check with its outcome. Checks continue after a mismatch where they can, so the
-//! report names the precise record that differs, not only the file whose hash changed.
+//! (or hands over a [`Files`] map already in memory), and the checks ask for each file when they
+//! need it and let go of the large ones when done with them, so that a million-applicant
+//! bundle's applicants file is not in memory beside the replay. Output is a [`Report`] listing
+//! every check with its outcome. Checks continue after a mismatch where they can, so the report
+//! names the precise record that differs, not only the file whose hash changed.
 //!
 //! The checks (ids are stable; the Python verifier `verifier/python/` mirrors them):
 //!
@@ -243,15 +244,15 @@ pub enum Unusable {
 /// Stages of a verification, for progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Hashing files, signatures.
+    /// Reading the manifest.
     Inventory,
-    /// Parsing inputs and recomputing the input root.
+    /// Hashing every file, parsing the inputs and recomputing the input root; then signatures.
     InputRoot,
     /// Commitments, reveals, seed.
     Seed,
-    /// Replaying the draw and comparing result files.
+    /// Replaying the draw (beside the results root) and comparing result files.
     Replay,
-    /// Results root and log.
+    /// The results root's check, and the log.
     ResultsRoot,
 }
 
@@ -584,11 +585,9 @@ pub fn verify_with_progress(
             )));
         }
     }
-    // Every listed file is read once for this stage (the large ones in parallel), and let go of
-    // at its end: the replay, later, holds only the round and reads the result files again to
-    // compare them.
     // Every listed file is read for this stage (the large ones in parallel); at its end all but
     // the result files are let go of, so that the replay holds only the round and those.
+    progress(Stage::InputRoot);
     let mut held: Vec<Cow<'_, [u8]>> = {
         use rayon::prelude::*;
         listed
@@ -596,12 +595,8 @@ pub fn verify_with_progress(
             .map(|(n, _, _)| c.load(n).map(Option::unwrap_or_default))
             .collect::<Result<_, _>>()?
     };
-    let get = |n: &str| -> &[u8] {
-        listed
-            .iter()
-            .position(|(l, _, _)| l == n)
-            .map_or(&[], |k| &held[k])
-    };
+    let at = |n: &str| listed.iter().position(|(l, _, _)| l == n);
+    let get = |n: &str| -> &[u8] { at(n).map_or(&[], |k| &held[k]) };
     // The inputs' domain, which their leaves are hashed under, is the policy's (when the policy
     // does not parse, neither do the inputs, and the root is not used).
     let input_domain = crate::policy::Policy::parse(get("policy.toml"))
@@ -643,9 +638,7 @@ pub fn verify_with_progress(
     let published: Vec<Cow<'_, [u8]>> = crate::results::RESULT_FILES
         .iter()
         .map(|n| {
-            listed
-                .iter()
-                .position(|(l, _, _)| l == n)
+            at(n)
                 .map(|k| std::mem::take(&mut held[k]))
                 .unwrap_or_default()
         })
@@ -853,8 +846,7 @@ pub fn verify_with_progress(
     }
     c.push(V2.0, V2.1, V2.2, v2.0);
 
-    // V3 — input root.
-    progress(Stage::InputRoot);
+    // V3 — input root (hashed above).
     let round = match parsed {
         Ok(r) => Some(r),
         Err(e) => {

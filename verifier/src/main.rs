@@ -220,11 +220,11 @@ fn progress_bar(lang: Lang) -> Option<indicatif::ProgressBar> {
 fn stage_name(s: verify::Stage, lang: Lang) -> &'static str {
     use verify::Stage::*;
     match s {
-        Inventory => lang.t(
-            "reading: file hashes and signatures",
-            "读取：文件哈希与签名",
+        Inventory => lang.t("reading the manifest", "读取清单"),
+        InputRoot => lang.t(
+            "file hashes, inputs and input root; signatures",
+            "文件哈希、输入与输入根；签名",
         ),
-        InputRoot => lang.t("input root", "输入根"),
         Seed => lang.t(
             "seed: commitments, reveals, beacon",
             "种子：承诺、揭示、信标",
