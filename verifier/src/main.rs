@@ -279,9 +279,9 @@ fn memory() -> String {
     }
 }
 
-/// Files larger than this are read when the checks ask for them (and let go of after), not
-/// with the rest of the bundle: a million-applicant round's applicants and result files are then
-/// never in memory beside the replay. `FAIRDRAW_VERIFY_LARGE_FILE_BYTES` overrides it (0 reads
+/// Files larger than this are read when the checks ask for them (and let go of when they are
+/// done), not with the rest of the bundle: a million-applicant round's applicants file is then
+/// not in memory beside the replay. `FAIRDRAW_VERIFY_LARGE_FILE_BYTES` overrides it (0 reads
 /// every file on demand; the tests use it so that small bundles take this path too).
 const LARGE_FILE_BYTES: u64 = 16 << 20;
 
@@ -321,7 +321,7 @@ impl verify::Source for DirSource {
 }
 
 impl DirSource {
-    /// Every file in memory (the `--applicant` lookup and co-signing read the bundle whole).
+    /// Every file in memory (the `--applicant` lookup reads the bundle whole).
     fn into_files(self) -> Result<Files, String> {
         let mut files = self.small;
         for (name, path) in self.large {
