@@ -267,43 +267,87 @@ fn lottery_ranks(
 }
 
 /// The round in index form, computed once per draw: the engine works on indices, not strings.
+/// Choices and categories are read from the round (they are school indices already), unless an
+/// applicant has one out of range (never in a parsed or engine-built round, but
+/// `FrozenRound`'s fields are public): then they are copied with those dropped.
 struct Compact<'a> {
+    round: &'a FrozenRound,
     /// Ticket name of each applicant.
     names: Names<'a>,
-    /// Choices as school indices (out-of-range ones dropped), CSR by applicant.
-    choice_start: Vec<u32>,
-    choice_school: Vec<u32>,
-    /// Categories as (school index, category), CSR by applicant.
-    cat_start: Vec<u32>,
-    cat: Vec<(u32, u32)>,
+    /// The copy with out-of-range indices dropped, when one is needed.
+    filtered: Option<Filtered>,
     /// Index of the applicant's track in the policy's list (`u32::MAX` if absent).
     track: Vec<u32>,
+}
+
+/// Choices and categories without out-of-range school indices, CSR by applicant.
+struct Filtered {
+    choice_start: Vec<u32>,
+    choice_school: Vec<u32>,
+    cat_start: Vec<u32>,
+    cat: Vec<(u32, u32)>,
 }
 
 impl<'a> Compact<'a> {
     fn new(round: &'a FrozenRound) -> Self {
         use rayon::prelude::*;
+        let m = round.schools.len() as u32;
+        let track: Vec<u32> = round
+            .applicants
+            .par_iter()
+            .map(|a| {
+                round
+                    .policy
+                    .tracks
+                    .iter()
+                    .position(|t| *t == a.track)
+                    .map_or(u32::MAX, |t| t as u32)
+            })
+            .collect();
+        let in_range = round
+            .applicants
+            .par_iter()
+            .all(|a| a.choices.iter().all(|&c| c < m) && a.categories.iter().all(|&(s, _)| s < m));
+        Compact {
+            round,
+            names: Names::new(round),
+            filtered: (!in_range).then(|| Filtered::new(round)),
+            track,
+        }
+    }
+
+    fn choices(&self, i: usize) -> &[u32] {
+        match &self.filtered {
+            Some(f) => &f.choice_school[f.choice_start[i] as usize..f.choice_start[i + 1] as usize],
+            None => &self.round.applicants[i].choices,
+        }
+    }
+
+    /// Category of applicant `i` at school `s` (as [`crate::round::Applicant::category_at`]).
+    fn category_at(&self, i: usize, s: u32) -> Option<u32> {
+        let cats = match &self.filtered {
+            Some(f) => &f.cat[f.cat_start[i] as usize..f.cat_start[i + 1] as usize],
+            None => &self.round.applicants[i].categories[..],
+        };
+        cats.iter().find(|(cs, _)| *cs == s).map(|(_, c)| *c)
+    }
+}
+
+impl Filtered {
+    fn new(round: &FrozenRound) -> Self {
+        use rayon::prelude::*;
         const CHUNK: usize = 1 << 14;
-        // Choices and categories are school indices already; one out of range (never in a
-        // parsed or engine-built round, but `FrozenRound`'s fields are public) is dropped.
         let m = round.schools.len() as u32;
         let n = round.applicants.len();
         // Counts per applicant, then every array allocated at its exact size and filled in
         // place, in parallel by blocks of applicants (the same arrays at any thread count).
-        // (choices, categories, track index) per applicant.
-        let counts: Vec<(u32, u32, u32)> = round
+        let counts: Vec<(u32, u32)> = round
             .applicants
             .par_iter()
             .map(|a| {
                 (
                     a.choices.iter().filter(|&&c| c < m).count() as u32,
                     a.categories.iter().filter(|&&(s, _)| s < m).count() as u32,
-                    round
-                        .policy
-                        .tracks
-                        .iter()
-                        .position(|t| *t == a.track)
-                        .map_or(u32::MAX, |t| t as u32),
                 )
             })
             .collect();
@@ -312,13 +356,12 @@ impl<'a> Compact<'a> {
         let (mut at, mut ak) = (0u32, 0u32);
         choice_start.push(0u32);
         cat_start.push(0u32);
-        for &(c, k, _) in &counts {
+        for &(c, k) in &counts {
             at += c;
             ak += k;
             choice_start.push(at);
             cat_start.push(ak);
         }
-        let track: Vec<u32> = counts.iter().map(|&(_, _, t)| t).collect();
         drop(counts);
         let mut choice_school = vec![0u32; at as usize];
         let mut cat = vec![(0u32, 0u32); ak as usize];
@@ -356,26 +399,12 @@ impl<'a> Compact<'a> {
                 }
             });
         }
-        Compact {
-            names: Names::new(round),
+        Filtered {
             choice_start,
             choice_school,
             cat_start,
             cat,
-            track,
         }
-    }
-
-    fn choices(&self, i: usize) -> &[u32] {
-        &self.choice_school[self.choice_start[i] as usize..self.choice_start[i + 1] as usize]
-    }
-
-    /// Category of applicant `i` at school `s` (as [`crate::round::Applicant::category_at`]).
-    fn category_at(&self, i: usize, s: u32) -> Option<u32> {
-        self.cat[self.cat_start[i] as usize..self.cat_start[i + 1] as usize]
-            .iter()
-            .find(|(cs, _)| *cs == s)
-            .map(|(_, c)| *c)
     }
 }
 

@@ -167,6 +167,38 @@ proptest! {
         prop_assert_eq!(parsed.input_root(), round.input_root());
     }
 
+    /// A hand-built round (its fields are public) may hold a school index out of range: the
+    /// draw drops it, and draws exactly as if it were not there.
+    #[test]
+    fn out_of_range_school_indices_are_dropped(
+        caps in proptest::collection::vec((1u32..8, 0u32..3), 6),
+        specs in proptest::collection::vec(spec(), 1..40),
+        seed in any::<[u8; 32]>(),
+        who in any::<usize>(),
+    ) {
+        let Some(round) = build(&caps, &specs) else { return Err(TestCaseError::fail("policy")) };
+        let mut bad = round.clone();
+        let m = bad.schools.len() as u32;
+        let a = &mut bad.applicants[who % specs.len()];
+        let mut choices = a.choices.to_vec();
+        choices.insert(choices.len() / 2, m + 3);
+        a.choices = choices.into();
+        let mut cats = a.categories.to_vec();
+        cats.push((m, 1));
+        a.categories = cats.into();
+        let (x, y) = (draw(&round, &Digest(seed)), draw(&bad, &Digest(seed)));
+        match (x, y) {
+            (Ok(x), Ok(y)) => {
+                prop_assert_eq!(&x.school, &y.school);
+                prop_assert_eq!(&x.detail, &y.detail);
+                prop_assert_eq!(&x.class, &y.class);
+                prop_assert_eq!(&x.waitlists, &y.waitlists);
+            }
+            (Err(x), Err(y)) => prop_assert_eq!(x.to_string(), y.to_string()),
+            (x, y) => prop_assert!(false, "{:?} vs {:?}", x.err(), y.err()),
+        }
+    }
+
     #[test]
     fn twins_share_a_ticket(
         caps in proptest::collection::vec((1u32..8, 0u32..3), 6),
