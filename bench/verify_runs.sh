@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times `fairdraw-verify` on one bundle: N runs of each given binary, alternating between them
-# so that the host's load falls on all alike, then per binary the median and fastest wall time,
+# (in reversed order every other round) so that the host's load falls on all alike, then per binary the median and fastest wall time,
 # the median user and system time and the median peak memory (from /usr/bin/time).
 #
 #   bench/verify_runs.sh DIR [N] [BIN ...]
@@ -25,8 +25,17 @@ timer=/usr/bin/time
 [[ -x "$timer" ]] || { echo "verify_runs: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 raw="$(mktemp)"
 trap 'rm -f "$raw"' EXIT
+# The order of the binaries is reversed every other round (A B, B A, …): on this VM the run that
+# follows another gets its freed memory warm, which favours a fixed second place.
+order=("${!bins[@]}")
 for ((r = 1; r <= n; r++)); do
-  for k in "${!bins[@]}"; do
+  if ((r % 2 == 0)); then
+    rev=()
+    for ((j = ${#order[@]} - 1; j >= 0; j--)); do rev+=("${order[$j]}"); done
+  else
+    rev=("${order[@]}")
+  fi
+  for k in "${rev[@]}"; do
     [[ -n "${COLD:-}" ]] && sleep "$COLD"
     if ! "$timer" -f "$k %e %U %S %M" -a -o "$raw" "${bins[$k]}" "$dir" >/dev/null; then
       echo "verify_runs: ${bins[$k]} did not verify $dir" >&2
