@@ -710,6 +710,68 @@ fn bundle_with_a_missing_file_is_unusable() {
     );
 }
 
+/// A bundle read through a `verify::Source` that hands over copies (as `fairdraw-verify` does for
+/// its large files) and may fail to read one file.
+struct Copies {
+    files: Files,
+    unreadable: Option<&'static str>,
+}
+
+impl verify::Source for Copies {
+    fn names(&self) -> Vec<String> {
+        self.files.keys().cloned().collect()
+    }
+    fn load(&self, name: &str) -> Result<Option<std::borrow::Cow<'_, [u8]>>, String> {
+        if self.unreadable == Some(name) {
+            return Err("input/output error".into());
+        }
+        Ok(self
+            .files
+            .get(name)
+            .map(|b| std::borrow::Cow::Owned(b.clone())))
+    }
+}
+
+#[test]
+fn a_file_that_cannot_be_read_makes_the_bundle_unusable_naming_it() {
+    // Read as copies, the bundle verifies as it does in memory, also when one file changed.
+    for changed in [None, Some("results.csv"), Some("applicants.csv")] {
+        let mut files = bundle();
+        if let Some(name) = changed {
+            let b = files.get_mut(name).expect("file");
+            let i = b.len() / 2;
+            b[i] ^= 0x01;
+        }
+        let copies = Copies {
+            files: files.clone(),
+            unreadable: None,
+        };
+        let (a, b) = (verify::verify(&files), verify::verify(&copies));
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{changed:?}");
+    }
+    for name in [
+        "applicants.csv",
+        "results.csv",
+        "beacon.json",
+        "manifest.json",
+    ] {
+        let copies = Copies {
+            files: bundle(),
+            unreadable: Some(name),
+        };
+        match verify::verify(&copies).err() {
+            Some(e @ Unusable::Parse { .. }) => {
+                let m = e.to_string();
+                assert!(
+                    m.starts_with(name) && m.contains("input/output error"),
+                    "{m}"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn bundle_with_an_extra_file_fails_naming_it() {
     for name in ["notes.txt", "results2.csv", "log.jsonl"] {
