@@ -218,12 +218,10 @@ impl<'a> Names<'a> {
         if round.policy.families == crate::policy::Families::Joint
             && round.applicants.iter().any(|a| a.family.is_some())
         {
-            slot = round
-                .applicants
-                .iter()
-                .map(|a| match &a.family {
-                    Some(f) => {
-                        joint.push(format!("family:{f}"));
+            slot = (0..round.applicants.len())
+                .map(|i| match &round.applicants[i].family {
+                    Some(_) => {
+                        joint.push(ticket_name(round, i));
                         joint.len() as u32 - 1
                     }
                     None => u32::MAX,
@@ -334,77 +332,24 @@ impl<'a> Compact<'a> {
 }
 
 impl Filtered {
+    /// Built only for a hand-built round, so simply, one applicant after another.
     fn new(round: &FrozenRound) -> Self {
-        use rayon::prelude::*;
-        const CHUNK: usize = 1 << 14;
         let m = round.schools.len() as u32;
-        let n = round.applicants.len();
-        // Counts per applicant, then every array allocated at its exact size and filled in
-        // place, in parallel by blocks of applicants (the same arrays at any thread count).
-        let counts: Vec<(u32, u32)> = round
-            .applicants
-            .par_iter()
-            .map(|a| {
-                (
-                    a.choices.iter().filter(|&&c| c < m).count() as u32,
-                    a.categories.iter().filter(|&&(s, _)| s < m).count() as u32,
-                )
-            })
-            .collect();
-        let mut choice_start = Vec::with_capacity(n + 1);
-        let mut cat_start = Vec::with_capacity(n + 1);
-        let (mut at, mut ak) = (0u32, 0u32);
-        choice_start.push(0u32);
-        cat_start.push(0u32);
-        for &(c, k) in &counts {
-            at += c;
-            ak += k;
-            choice_start.push(at);
-            cat_start.push(ak);
+        let mut f = Filtered {
+            choice_start: vec![0],
+            choice_school: Vec::new(),
+            cat_start: vec![0],
+            cat: Vec::new(),
+        };
+        for a in &round.applicants {
+            f.choice_school
+                .extend(a.choices.iter().copied().filter(|&c| c < m));
+            f.choice_start.push(f.choice_school.len() as u32);
+            f.cat
+                .extend(a.categories.iter().copied().filter(|&(s, _)| s < m));
+            f.cat_start.push(f.cat.len() as u32);
         }
-        drop(counts);
-        let mut choice_school = vec![0u32; at as usize];
-        let mut cat = vec![(0u32, 0u32); ak as usize];
-        {
-            // (first applicant, its choice slots, its category slots) per block.
-            type Block<'s> = (usize, &'s mut [u32], &'s mut [(u32, u32)]);
-            let mut blocks: Vec<Block<'_>> = Vec::new();
-            let (mut cs_rest, mut ck_rest) = (&mut choice_school[..], &mut cat[..]);
-            for b0 in (0..n).step_by(CHUNK) {
-                let b1 = (b0 + CHUNK).min(n);
-                let (cs, cs_tail) =
-                    cs_rest.split_at_mut((choice_start[b1] - choice_start[b0]) as usize);
-                let (ck, ck_tail) = ck_rest.split_at_mut((cat_start[b1] - cat_start[b0]) as usize);
-                blocks.push((b0, cs, ck));
-                cs_rest = cs_tail;
-                ck_rest = ck_tail;
-            }
-            blocks.into_par_iter().for_each(|(b0, cs, ck)| {
-                let b1 = (b0 + CHUNK).min(n);
-                let mut cs = cs.iter_mut();
-                let mut ck = ck.iter_mut();
-                // The applicant's items first in each `zip`, so that it takes no slot beyond them.
-                for a in &round.applicants[b0..b1] {
-                    for (c, slot) in a.choices.iter().filter(|&&c| c < m).zip(cs.by_ref()) {
-                        *slot = *c;
-                    }
-                    for (c, slot) in a
-                        .categories
-                        .iter()
-                        .filter(|&&(s, _)| s < m)
-                        .zip(ck.by_ref())
-                    {
-                        *slot = *c;
-                    }
-                }
-            });
-        }
-        Filtered {
-            choice_start,
-            choice_school,
-            cat_start,
-            cat,
-        }
+        f
     }
 }
 

@@ -339,11 +339,7 @@ fn read_capped(name: &str, path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
     let len = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
-    let too_large = |len: u64| {
-        format!(
-            "{name}: {len} bytes, more than the {MAX_BUNDLE_FILE_BYTES} bytes any bundle file may have"
-        )
-    };
+    let too_large = |len: u64| too_large(name, len);
     if len > MAX_BUNDLE_FILE_BYTES {
         return Err(too_large(len));
     }
@@ -355,6 +351,13 @@ fn read_capped(name: &str, path: &Path) -> Result<Vec<u8>, String> {
         return Err(too_large(bytes.len() as u64));
     }
     Ok(bytes)
+}
+
+/// The refusal of a file larger than [`MAX_BUNDLE_FILE_BYTES`].
+fn too_large(name: &str, len: u64) -> String {
+    format!(
+        "{name}: {len} bytes, more than the {MAX_BUNDLE_FILE_BYTES} bytes any bundle file may have"
+    )
 }
 
 fn read_bundle(dir: &Path) -> Result<DirSource, String> {
@@ -375,9 +378,7 @@ fn read_bundle(dir: &Path) -> Result<DirSource, String> {
         // Refused before anything is read.
         let len = entry.metadata().map_err(|e| format!("{name}: {e}"))?.len();
         if len > MAX_BUNDLE_FILE_BYTES {
-            return Err(format!(
-                "{name}: {len} bytes, more than the {MAX_BUNDLE_FILE_BYTES} bytes any bundle file may have"
-            ));
+            return Err(too_large(&name, len));
         }
         if len > large_from {
             large.insert(name, path);
