@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod digest;
 pub mod draw;
 pub mod encoding;
+pub mod lines;
 pub mod log;
 pub mod manifest;
 pub mod merkle;

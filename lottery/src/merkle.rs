@@ -93,6 +93,95 @@ pub fn root_by_blocks(
     root_from_leaf_hashes(&roots)
 }
 
+/// The root of a tree whose leaf hashes arrive in order, a few at a time (the verifier reads a
+/// large file in pieces). Each whole block of [`BLOCK`] leaves, aligned as in [`root_by_blocks`],
+/// is hashed to its subtree root as it completes (the blocks of one [`push`](Self::push) in
+/// parallel); only the leaves of the unfinished block and one subtree root per level are held.
+/// An RFC 6962 tree over `n` leaves is the perfect subtrees of `n`'s binary form, largest first,
+/// joined from the right, which is what [`finish`](Self::finish) does (a property test checks
+/// it against [`root_from_leaf_hashes`]).
+pub struct Streamed {
+    block: usize,
+    /// Leaves of the unfinished block (it starts at a multiple of `block`).
+    pending: Vec<Digest>,
+    /// Roots of perfect subtrees, their sizes strictly decreasing.
+    peaks: Vec<(u64, Digest)>,
+    n: u64,
+}
+
+impl Default for Streamed {
+    fn default() -> Self {
+        Streamed::with_block(BLOCK)
+    }
+}
+
+impl Streamed {
+    /// A tree of blocks of `block` leaves (a power of two).
+    pub(crate) fn with_block(block: usize) -> Self {
+        debug_assert!(block.is_power_of_two(), "block {block}");
+        Streamed {
+            block,
+            pending: Vec::with_capacity(block),
+            peaks: Vec::new(),
+            n: 0,
+        }
+    }
+
+    /// Appends leaf hashes.
+    pub fn push(&mut self, leaves: &[Digest]) {
+        self.n += leaves.len() as u64;
+        let mut rest = leaves;
+        if !self.pending.is_empty() {
+            let k = (self.block - self.pending.len()).min(rest.len());
+            self.pending.extend_from_slice(&rest[..k]);
+            rest = &rest[k..];
+            if self.pending.len() == self.block {
+                let r = root_from_leaf_hashes(&self.pending);
+                self.pending.clear();
+                self.peak(r);
+            }
+        }
+        let whole = rest.len() / self.block * self.block;
+        let roots: Vec<Digest> = rest[..whole]
+            .par_chunks(self.block)
+            .with_max_len(1)
+            .map(root_from_leaf_hashes)
+            .collect();
+        for r in roots {
+            self.peak(r);
+        }
+        self.pending.extend_from_slice(&rest[whole..]);
+    }
+
+    /// Adds the root of a whole block, joining equal subtrees.
+    fn peak(&mut self, mut root: Digest) {
+        let mut size = self.block as u64;
+        while let Some(&(s, left)) = self.peaks.last()
+            && s == size
+        {
+            self.peaks.pop();
+            root = node_hash(&left, &root);
+            size *= 2;
+        }
+        self.peaks.push((size, root));
+    }
+
+    /// The root and the number of leaves.
+    pub fn finish(mut self) -> (Digest, u64) {
+        if !self.pending.is_empty() {
+            let r = root_from_leaf_hashes(&self.pending);
+            self.peaks.push((self.pending.len() as u64, r));
+        }
+        let Some((_, mut acc)) = self.peaks.pop() else {
+            return (root_from_leaf_hashes(&[]), 0);
+        };
+        while let Some((_, left)) = self.peaks.pop() {
+            acc = node_hash(&left, &acc);
+        }
+        (acc, self.n)
+    }
+}
+
 /// The root of a tree whose leaves are `fixed`, then every line of each text in `texts` in order
 /// (the text between line breaks; a final line without `\n` counts, an empty text after the
 /// last `\n` does not). `hash(text, line, scratch)` is a line's leaf hash: `text` its index in
@@ -488,6 +577,21 @@ mod tests {
 
         /// Block by block, at any block size, is the root over all the leaves.
         #[test]
+        fn streamed_root_is_the_root(n in 0usize..300, seed in any::<u8>(), k in 0u32..6, cuts in proptest::collection::vec(0usize..40, 0..12)) {
+            let leaves: Vec<Digest> = (0..n)
+                .map(|i| leaf_hash(&[seed, (i % 251) as u8, (i / 251) as u8]))
+                .collect();
+            let mut t = Streamed::with_block(1 << k);
+            let mut rest = &leaves[..];
+            for c in cuts {
+                let c = c.min(rest.len());
+                t.push(&rest[..c]);
+                rest = &rest[c..];
+            }
+            t.push(rest);
+            prop_assert_eq!(t.finish(), (root_from_leaf_hashes(&leaves), n as u64));
+        }
+
         fn root_by_blocks_is_the_root(n in 0usize..300, seed in any::<u8>(), k in 0u32..6) {
             let leaves: Vec<Digest> = (0..n).map(|i| leaf_hash(&[seed, i as u8, (i >> 8) as u8])).collect();
             let block = 1usize << k;

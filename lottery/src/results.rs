@@ -6,6 +6,7 @@
 use crate::digest::Digest;
 use crate::draw::{Detail, Outcome};
 use crate::encoding::Domain;
+use crate::lines::Hashed;
 use crate::mechanism::UNPLACED;
 use crate::merkle;
 use crate::round::FrozenRound;
@@ -167,80 +168,248 @@ pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)>
     ]
 }
 
-/// Whether [`render`] gives exactly the bytes `published` (the five result files, in
-/// [`RESULT_FILES`] order), without holding the rendered files: `results.csv` is rendered and
-/// compared in parallel chunks of lines, the smaller files whole. This is what the verifier asks
-/// of a bundle that checks; where it says no, the files are rendered to find the difference.
-pub fn reproduces(round: &FrozenRound, out: &Outcome, published: [&[u8]; 5]) -> bool {
-    reproduces_in_chunks(round, out, published, CHUNK)
+/// The five published result files, in [`RESULT_FILES`] order, to be read in pieces
+/// ([`crate::lines::read_lines`]).
+pub type Readers<'a> = [&'a mut (dyn std::io::Read + Send); 5];
+
+/// A result file that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {source}")]
+pub struct ReadError {
+    /// The file.
+    pub file: &'static str,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
 }
 
-/// [`reproduces`] comparing `results.csv` in chunks of `chunk` applicants (any chunk size gives
-/// the same answer; public for the tests, which use small rounds).
+/// Reads `src` in pieces for `file`: `Ok(None)` when `each` stopped the reading.
+fn read_file(
+    file: &'static str,
+    src: &mut (dyn std::io::Read + Send),
+    piece: usize,
+    each: impl FnMut(&[u8]) -> bool + Send,
+) -> Result<Option<Hashed>, ReadError> {
+    crate::lines::read_lines(src, piece, each).map_err(|source| ReadError { file, source })
+}
+
+/// Reads `src` in pieces for `file` without hashing it: `Ok(None)` when `each` stopped the
+/// reading.
+fn compare_file(
+    file: &'static str,
+    src: &mut (dyn std::io::Read + Send),
+    piece: usize,
+    each: impl FnMut(&[u8]) -> bool + Send,
+) -> Result<Option<u64>, ReadError> {
+    crate::lines::read_lines_unhashed(src, piece, each).map_err(|source| ReadError { file, source })
+}
+
+/// What reading the published result files tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// Each file's SHA-256 and length, in [`RESULT_FILES`] order.
+    pub files: [Hashed; 5],
+    /// The results root over the five and its tree size (`None` when one is not UTF-8: its
+    /// leaves are not defined then).
+    pub root: Option<(Digest, u64)>,
+}
+
+/// The published result files read in pieces, without holding them: each file's SHA-256 and
+/// length, and the results root over the five (`None` when one is not UTF-8; its leaves are
+/// not defined then).
+pub fn read_published(domain: Domain, files: Readers<'_>) -> Result<Published, ReadError> {
+    read_published_in(domain, files, crate::lines::PIECE)
+}
+
+/// [`read_published`] in pieces of `piece` bytes (any size gives the same answer; public for
+/// the tests, which use small files).
 #[doc(hidden)]
-pub fn reproduces_in_chunks(
-    round: &FrozenRound,
-    out: &Outcome,
-    published: [&[u8]; 5],
-    chunk: usize,
-) -> bool {
-    let [results, waitlists, classes, teachers, quota] = published;
-    let (a, (b, c)) = rayon::join(
-        || results_reproduce(round, out, results, chunk),
-        || {
-            rayon::join(
-                || render_waitlists(round, out).as_bytes() == waitlists,
-                || render_classes(round, out).as_bytes() == classes,
-            )
-        },
-    );
-    a && b
-        && c
-        && render_class_teachers(round, out).as_bytes() == teachers
-        && render_quota(round, out).as_bytes() == quota
-}
-
-/// [`reproduces`] for `results.csv`: one line per applicant after the header, every line
-/// ending with `\n`. Chunk `c` of `chunk` applicants is compared with the bytes from the start
-/// of its first line to the start of the next chunk's (or the end of the file).
-fn results_reproduce(round: &FrozenRound, out: &Outcome, published: &[u8], chunk: usize) -> bool {
-    use rayon::prelude::*;
-    let n = round.applicants.len();
-    let Some(body) = published
-        .strip_prefix(RESULTS_HEADER.as_bytes())
-        .and_then(|b| b.strip_prefix(b"\n"))
-    else {
-        return false;
-    };
-    let Some(starts) = line_starts_every(body, chunk, n) else {
-        return false;
-    };
-    starts.par_windows(2).enumerate().all(|(c, w)| {
-        let mut s = String::with_capacity(w[1] - w[0]);
-        for i in c * chunk..((c + 1) * chunk).min(n) {
-            push_result_line(&mut s, round, out, i);
-        }
-        s.as_bytes() == &body[w[0]..w[1]]
+pub fn read_published_in(
+    domain: Domain,
+    files: Readers<'_>,
+    piece: usize,
+) -> Result<Published, ReadError> {
+    let tag = domain.tag("leaf/result");
+    let mut tree = merkle::Streamed::default();
+    let mut utf8 = true;
+    let mut leaves = Vec::new();
+    let mut hashed = [Hashed::default(); 5];
+    for ((name, src), h) in RESULT_FILES.into_iter().zip(files).zip(&mut hashed) {
+        let enc = crate::encoding::LeafEncoder::new(&tag, &[name.as_bytes()]);
+        let mut header = true;
+        let read = read_file(name, src, piece, |p| {
+            // A piece ends just after a line break, which is never inside a UTF-8 character: the
+            // file is UTF-8 when every piece is.
+            utf8 = utf8 && std::str::from_utf8(p).is_ok();
+            if utf8 {
+                // The first piece holds the whole header line, which is not a leaf.
+                let body = if std::mem::take(&mut header) {
+                    memchr::memchr(b'\n', p).map_or(&[][..], |k| &p[k + 1..])
+                } else {
+                    p
+                };
+                leaves.clear();
+                crate::lines::line_hashes(
+                    body,
+                    |l, buf| enc.hash(buf, [line_text(l)]),
+                    &mut leaves,
+                );
+                tree.push(&leaves);
+            }
+            true
+        })?;
+        *h = read.unwrap_or_default();
+    }
+    Ok(Published {
+        files: hashed,
+        root: utf8.then(|| tree.finish()),
     })
 }
 
-/// The offsets in `body` of lines 0, `every`, 2·`every`, … and then `body.len()`, when `body`
-/// is exactly `lines` lines each ending with `\n`; `None` otherwise.
-fn line_starts_every(body: &[u8], every: usize, lines: usize) -> Option<Vec<usize>> {
+/// Whether the published result files are exactly the replay's ([`render`]), read in pieces
+/// without holding them or the rendered `results.csv` (rendered and compared in parallel chunks
+/// of lines; the smaller files are rendered whole; each file is read only up to its first
+/// difference). This is what the verifier asks of a bundle that checks; where it says no, the
+/// files are rendered to find the difference.
+pub fn reproduces(
+    round: &FrozenRound,
+    out: &Outcome,
+    published: Readers<'_>,
+) -> Result<bool, ReadError> {
+    reproduces_in(round, out, published, crate::lines::PIECE, CHUNK)
+}
+
+/// [`reproduces`] reading pieces of `piece` bytes and comparing `results.csv` in chunks of
+/// `chunk` applicants (any sizes give the same answer; public for the tests, which use small
+/// rounds).
+#[doc(hidden)]
+pub fn reproduces_in(
+    round: &FrozenRound,
+    out: &Outcome,
+    published: Readers<'_>,
+    piece: usize,
+    chunk: usize,
+) -> Result<bool, ReadError> {
+    let [results, waitlists, classes, teachers, quota] = published;
+    let [f0, f1, f2, f3, f4] = RESULT_FILES;
+    let (a, (b, c)) = rayon::join(
+        || results_reproduce(round, out, results, piece, chunk),
+        || {
+            rayon::join(
+                || text_reproduces(f1, &render_waitlists(round, out), waitlists, piece),
+                || text_reproduces(f2, &render_classes(round, out), classes, piece),
+            )
+        },
+    );
+    let d = text_reproduces(f3, &render_class_teachers(round, out), teachers, piece)?;
+    let e = text_reproduces(f4, &render_quota(round, out), quota, piece)?;
+    debug_assert_eq!(f0, "results.csv");
+    Ok(a? && b? && c? && d && e)
+}
+
+/// Whether `src` holds exactly `text`.
+fn text_reproduces(
+    file: &'static str,
+    text: &str,
+    src: &mut (dyn std::io::Read + Send),
+    piece: usize,
+) -> Result<bool, ReadError> {
+    let text = text.as_bytes();
+    let mut at = 0;
+    let read = compare_file(file, src, piece, |p| {
+        let same = text.get(at..at + p.len()) == Some(p);
+        at += p.len();
+        same
+    })?;
+    Ok(read.is_some() && at == text.len())
+}
+
+/// [`reproduces`] for `results.csv`: the header line, then one line per applicant, every line
+/// ending with `\n`.
+fn results_reproduce(
+    round: &FrozenRound,
+    out: &Outcome,
+    src: &mut (dyn std::io::Read + Send),
+    piece: usize,
+    chunk: usize,
+) -> Result<bool, ReadError> {
+    let mut next = 0;
+    let mut header = true;
+    let read = compare_file(RESULT_FILES[0], src, piece, |p| {
+        let body = if std::mem::take(&mut header) {
+            match p
+                .strip_prefix(RESULTS_HEADER.as_bytes())
+                .and_then(|b| b.strip_prefix(b"\n"))
+            {
+                Some(b) => b,
+                None => return false,
+            }
+        } else {
+            p
+        };
+        match lines_reproduce(round, out, body, next, chunk) {
+            Some(k) => {
+                next += k;
+                true
+            }
+            None => false,
+        }
+    })?;
+    Ok(read.is_some() && !header && next == round.applicants.len())
+}
+
+/// Whether `body`, whole lines each ending with `\n`, is the replay's `results.csv` lines of
+/// applicants `first`, `first + 1`, …: their number when it is. Chunk `c` of `chunk` lines is
+/// rendered and compared with the bytes from the start of its first line to the start of the
+/// next chunk's (or the end of `body`), the chunks in parallel.
+fn lines_reproduce(
+    round: &FrozenRound,
+    out: &Outcome,
+    body: &[u8],
+    first: usize,
+    chunk: usize,
+) -> Option<usize> {
+    use rayon::prelude::*;
+    let (lines, starts) = line_starts_every(body, chunk)?;
+    let end = first + lines;
+    if end > round.applicants.len() {
+        return None;
+    }
+    starts
+        .par_windows(2)
+        .enumerate()
+        .all(|(c, w)| {
+            let mut s = String::with_capacity(w[1] - w[0]);
+            for i in first + c * chunk..(first + (c + 1) * chunk).min(end) {
+                push_result_line(&mut s, round, out, i);
+            }
+            s.as_bytes() == &body[w[0]..w[1]]
+        })
+        .then_some(lines)
+}
+
+/// The number of lines of `body` and the offsets of lines 0, `every`, 2·`every`, … and then
+/// `body.len()`, when every line of `body` ends with `\n`; `None` otherwise.
+fn line_starts_every(body: &[u8], every: usize) -> Option<(usize, Vec<usize>)> {
     if every == 0 || !(body.is_empty() || body.ends_with(b"\n")) {
         return None;
     }
-    let (found, inner) = crate::round::line_starts(body, every, every, CHUNK_BYTES);
-    if found != lines {
-        return None;
-    }
+    let (lines, inner) = crate::round::line_starts(body, every, every, CHUNK_BYTES);
     let mut starts = Vec::with_capacity(inner.len() + 2);
     if lines > 0 {
         starts.push(0);
     }
     starts.extend(inner);
     starts.push(body.len());
-    Some(starts)
+    Some((lines, starts))
+}
+
+/// A result line's text as `str::lines` gives it: without its line break and a `\r` before it.
+fn line_text(line: &[u8]) -> &[u8] {
+    match line.strip_suffix(b"\n") {
+        Some(l) => l.strip_suffix(b"\r").unwrap_or(l),
+        None => line,
+    }
 }
 
 /// Bytes per chunk of `results.csv` whose line breaks are counted in parallel.
@@ -399,12 +568,7 @@ pub fn results_root(domain: Domain, files: &[(&str, &str)]) -> (Digest, u64) {
         })
         .collect();
     merkle::root_of_lines(&[], &bodies, |k, line, buf| {
-        // `str::lines`: the line break, and a `\r` before it, are not part of the line.
-        let l = match line.strip_suffix(b"\n") {
-            Some(l) => l.strip_suffix(b"\r").unwrap_or(l),
-            None => line,
-        };
-        encoders[k].hash(buf, [l])
+        encoders[k].hash(buf, [line_text(line)])
     })
 }
 
@@ -545,19 +709,14 @@ mod tests {
                 let mut want: Vec<usize> = starts[..lines].iter().copied().step_by(every).collect();
                 want.push(body.len());
                 assert_eq!(
-                    line_starts_every(body, every, lines),
-                    Some(want),
+                    line_starts_every(body, every),
+                    Some((lines, want)),
                     "{text:?} every {every}"
                 );
-                assert_eq!(line_starts_every(body, every, lines + 1), None);
             }
         }
-        assert_eq!(
-            line_starts_every(b"a\nb", 1, 2),
-            None,
-            "no final line break"
-        );
-        assert_eq!(line_starts_every(b"a\n", 0, 1), None);
+        assert_eq!(line_starts_every(b"a\nb", 1), None, "no final line break");
+        assert_eq!(line_starts_every(b"a\n", 0), None);
     }
 
     proptest! {

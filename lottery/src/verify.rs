@@ -36,6 +36,7 @@ use crate::bundle::{
 };
 use crate::digest::{Digest, parse_hex_bytes};
 use crate::encoding::{Domain, sha256};
+use crate::lines::Hashed;
 use crate::manifest::{self, SignatureEntry};
 use crate::round::{FrozenRound, RecordError};
 use crate::seed::Reveal;
@@ -55,6 +56,14 @@ pub trait Source: Sync {
     /// The bytes of one file: `Ok(None)` when the bundle has no such file, `Err(reason)` when
     /// it exists but cannot be read.
     fn load(&self, name: &str) -> Result<Option<Cow<'_, [u8]>>, String>;
+    /// One file to be read in pieces (the large result files are read this way, twice: beside
+    /// the replay for their hashes and root, after it to compare them with the replay). By
+    /// default a reader over [`load`](Self::load)'s bytes.
+    fn open(&self, name: &str) -> Result<Option<Box<dyn std::io::Read + Send + '_>>, String> {
+        Ok(self
+            .load(name)?
+            .map(|b| Box::new(std::io::Cursor::new(b)) as Box<dyn std::io::Read + Send>))
+    }
 }
 
 impl Source for Files {
@@ -585,14 +594,19 @@ pub fn verify_with_progress(
             )));
         }
     }
-    // Every listed file is read for this stage (the large ones in parallel); at its end all but
-    // the result files are let go of, so that the replay holds only the round and those.
+    // Every listed file but the result files is read for this stage (the large ones in
+    // parallel) and let go of at its end. The result files are read in pieces, never held: beside
+    // the replay for their hashes and root, after it to compare them with the replay.
     progress(Stage::InputRoot);
-    let mut held: Vec<Cow<'_, [u8]>> = {
+    let is_result = |n: &str| crate::results::RESULT_FILES.contains(&n);
+    let held: Vec<Cow<'_, [u8]>> = {
         use rayon::prelude::*;
         listed
             .par_iter()
-            .map(|(n, _, _)| c.load(n).map(Option::unwrap_or_default))
+            .map(|(n, _, _)| match is_result(n) {
+                true => Ok(Cow::Borrowed(&[][..])),
+                false => c.load(n).map(Option::unwrap_or_default),
+            })
             .collect::<Result<_, _>>()?
     };
     let at = |n: &str| listed.iter().position(|(l, _, _)| l == n);
@@ -609,8 +623,9 @@ pub fn verify_with_progress(
         || {
             use rayon::prelude::*;
             held.par_iter()
-                .map(|b| sha256(b).to_hex())
-                .collect::<Vec<String>>()
+                .zip(&listed)
+                .map(|(b, (n, _, _))| (!is_result(n)).then(|| (sha256(b), b.len() as u64)))
+                .collect::<Vec<_>>()
         },
         || {
             rayon::join(
@@ -634,72 +649,14 @@ pub fn verify_with_progress(
             )
         },
     );
-    let lengths: Vec<usize> = held.iter().map(|b| b.len()).collect();
-    let published: Vec<Cow<'_, [u8]>> = crate::results::RESULT_FILES
-        .iter()
-        .map(|n| {
-            at(n)
-                .map(|k| std::mem::take(&mut held[k]))
-                .unwrap_or_default()
-        })
-        .collect();
     drop(held);
-    let mut v1: Vec<Finding> = Vec::new();
-    if !m.canonical {
-        v1.push(Finding::msg(
-            Location::file(MANIFEST_FILE),
-            "manifest.json: the file is not in canonical JSON form (RFC 8785)",
-        ));
-    }
-    for (((name, hash, bytes), found), len) in listed.iter().zip(hashes).zip(lengths) {
-        if found != *hash {
-            c.changed.insert(name.clone());
-            v1.push(Finding::msg(
-                Location::file(name).field("sha256").values(hash, &found),
-                format!(
-                    "{name}: SHA-256 differs from the manifest (expected {hash}, found {found})"
-                ),
-            ));
-        } else if Some(len as u64) != *bytes {
-            c.changed.insert(name.clone());
-            let e = bytes.map(|b| b.to_string()).unwrap_or_default();
-            v1.push(Finding::msg(
-                Location::file(MANIFEST_FILE)
-                    .record(name)
-                    .field("bytes")
-                    .values(&e, len.to_string()),
-                format!(
-                    "manifest.json: files[{name}].bytes: expected {e}, the file has {len} bytes"
-                ),
-            ));
-        }
-    }
-    for name in &c.names {
-        let cosign = name.starts_with("cosign-") && name.ends_with(".json");
-        // Supplement files are covered by their own manifests (V11).
-        let supplement = crate::supplement::is_supplement_file(name);
-        if name != MANIFEST_FILE
-            && !cosign
-            && !supplement
-            && !listed.iter().any(|(n, _, _)| n == name)
-        {
-            v1.push(Finding::msg(
-                Location::file(name),
-                format!("{name}: file is not listed in the manifest (an extra file)"),
-            ));
-        }
-    }
-    report.changed_files = c.changed.iter().cloned().collect();
-    let v1_first = v1.first().cloned();
-    let v1_result = v1.first().cloned().map(|mut f| {
-        if v1.len() > 1 {
-            let others: Vec<&str> = v1[1..].iter().map(|f| f.loc.file.as_str()).collect();
-            f.msg
-                .push_str(&format!("; {} more: {}", others.len(), others.join(", ")));
-        }
-        f
-    });
-    c.push(V1.0, V1.1, V1.2, v1_result);
+    // The files found to differ from the manifest so far (the result files' are known after
+    // the replay, when V1 is reported).
+    let read: Vec<Option<Hashed>> = hashes
+        .into_iter()
+        .map(|h| h.map(|(sha256, bytes)| Hashed { sha256, bytes }))
+        .collect();
+    v1_findings(&mut c, &listed, &read, m.canonical);
 
     // V2 — signatures (manifest, checkpoint, co-signatures).
     let mut v2 = First::default();
@@ -877,6 +834,15 @@ pub fn verify_with_progress(
         for v in [V4, V5, V6, V7, V8, V9] {
             c.skip(v.0, v.1, v.2, "the published inputs cannot be read");
         }
+        report_v1(
+            &mut c,
+            &mut report,
+            domain,
+            &listed,
+            read,
+            m.canonical,
+            None,
+        )?;
         v10(&mut c, domain, man)?;
         v11(&mut c, None, None, None);
         return Ok(finish(c, report, None));
@@ -1034,6 +1000,7 @@ pub fn verify_with_progress(
     report.seed = seed.map(|d| d.to_hex()).unwrap_or_default();
 
     // V8 — replay the draw; V9 — results root.
+    let mut published: Option<[Hashed; 5]> = None;
     let mut rendered: Option<Vec<(&str, String)>> = None;
     let mut all_reproduced = false;
     let mut replayed = None;
@@ -1044,16 +1011,27 @@ pub fn verify_with_progress(
         }
         Some(seed) => {
             progress(Stage::Replay);
-            // While the draw is replayed, the root of the published result files is hashed: it
-            // stands for the replay's when every file is byte-identical to the replay.
-            let slices: [&[u8]; 5] = std::array::from_fn(|k| &*published[k]);
-            let (replay, published_root) = rayon::join(
+            // While the draw is replayed, the published result files are read in pieces and
+            // hashed (V1), and their root: it stands for the replay's when every file is
+            // byte-identical to the replay.
+            let mut open = open_results(&c)?;
+            let (replay, read_results) = rayon::join(
                 || crate::draw::draw(&round, &seed),
-                || published_results_root(domain, slices),
+                || crate::results::read_published(domain, readers(&mut open)),
             );
-            let reproduced = replay
-                .as_ref()
-                .is_ok_and(|o| crate::results::reproduces(&round, o, slices));
+            let got = read_results.map_err(read_failed)?;
+            let published_root = got.root;
+            published = Some(got.files);
+            // Then they are read again and compared with the replay (a source that reads files
+            // refuses one that changed in between).
+            let reproduced = match &replay {
+                Err(_) => false,
+                Ok(o) => {
+                    let mut open = open_results(&c)?;
+                    crate::results::reproduces(&round, o, readers(&mut open))
+                        .map_err(read_failed)?
+                }
+            };
             match replay {
                 Err(e) => {
                     let f = Finding::msg(
@@ -1133,6 +1111,16 @@ pub fn verify_with_progress(
         }
     }
 
+    let v1_first = report_v1(
+        &mut c,
+        &mut report,
+        domain,
+        &listed,
+        read,
+        m.canonical,
+        published,
+    )?;
+
     v10(&mut c, domain, man)?;
     let bureau = m
         .sigs
@@ -1175,14 +1163,135 @@ pub fn verify_with_progress(
     Ok(report)
 }
 
-/// The results root of the bundle's own result files (`None` when one is absent or not UTF-8).
-fn published_results_root(domain: Domain, published: [&[u8]; 5]) -> Option<(Digest, u64)> {
-    let mut pairs = Vec::new();
-    for (name, bytes) in crate::results::RESULT_FILES.into_iter().zip(published) {
-        let text = std::str::from_utf8(bytes).ok()?;
-        pairs.push((name, text));
+/// V1's findings in the manifest's order: every listed file whose SHA-256 or length as `read`
+/// (`None`: not read yet, skipped) differs from its entry, then every file of the bundle that
+/// is not listed. The differing files are marked as changed.
+fn v1_findings(
+    c: &mut Ctx<'_>,
+    listed: &[(String, String, Option<u64>)],
+    read: &[Option<Hashed>],
+    canonical: bool,
+) -> Vec<Finding> {
+    let mut v1: Vec<Finding> = Vec::new();
+    if !canonical {
+        v1.push(Finding::msg(
+            Location::file(MANIFEST_FILE),
+            "manifest.json: the file is not in canonical JSON form (RFC 8785)",
+        ));
     }
-    Some(crate::results::results_root(domain, &pairs))
+    for ((name, hash, bytes), h) in listed.iter().zip(read) {
+        let Some(h) = h else { continue };
+        let (found, len) = (h.sha256.to_hex(), h.bytes);
+        if found != *hash {
+            c.changed.insert(name.clone());
+            v1.push(Finding::msg(
+                Location::file(name).field("sha256").values(hash, &found),
+                format!(
+                    "{name}: SHA-256 differs from the manifest (expected {hash}, found {found})"
+                ),
+            ));
+        } else if Some(len) != *bytes {
+            c.changed.insert(name.clone());
+            let e = bytes.map(|b| b.to_string()).unwrap_or_default();
+            v1.push(Finding::msg(
+                Location::file(MANIFEST_FILE)
+                    .record(name)
+                    .field("bytes")
+                    .values(&e, len.to_string()),
+                format!(
+                    "manifest.json: files[{name}].bytes: expected {e}, the file has {len} bytes"
+                ),
+            ));
+        }
+    }
+    for name in &c.names {
+        let cosign = name.starts_with("cosign-") && name.ends_with(".json");
+        // Supplement files are covered by their own manifests (V11).
+        let supplement = crate::supplement::is_supplement_file(name);
+        if name != MANIFEST_FILE
+            && !cosign
+            && !supplement
+            && !listed.iter().any(|(n, _, _)| n == name)
+        {
+            v1.push(Finding::msg(
+                Location::file(name),
+                format!("{name}: file is not listed in the manifest (an extra file)"),
+            ));
+        }
+    }
+    v1
+}
+
+/// Reports V1, first of the checks, once the result files have been read (beside the replay,
+/// `published`; without a replay they are read for it now); returns its first finding.
+fn report_v1(
+    c: &mut Ctx<'_>,
+    report: &mut Report,
+    domain: Domain,
+    listed: &[(String, String, Option<u64>)],
+    mut read: Vec<Option<Hashed>>,
+    canonical: bool,
+    published: Option<[Hashed; 5]>,
+) -> Result<Option<Finding>, Unusable> {
+    let published = match published {
+        Some(h) => h,
+        None => {
+            let mut open = open_results(c)?;
+            crate::results::read_published(domain, readers(&mut open))
+                .map_err(read_failed)?
+                .files
+        }
+    };
+    for (name, h) in crate::results::RESULT_FILES.iter().zip(published) {
+        if let Some(k) = listed.iter().position(|(n, _, _)| n == name) {
+            read[k] = Some(h);
+        }
+    }
+    let v1 = v1_findings(c, listed, &read, canonical);
+    report.changed_files = c.changed.iter().cloned().collect();
+    let v1_first = v1.first().cloned();
+    let v1_result = v1.first().cloned().map(|mut f| {
+        if v1.len() > 1 {
+            let others: Vec<&str> = v1[1..].iter().map(|f| f.loc.file.as_str()).collect();
+            f.msg
+                .push_str(&format!("; {} more: {}", others.len(), others.join(", ")));
+        }
+        f
+    });
+    c.push(V1.0, V1.1, V1.2, v1_result);
+    c.checks.rotate_right(1);
+    Ok(v1_first)
+}
+
+/// The five result files opened to be read in pieces (an absent one reads as empty: V1 has
+/// found it missing already).
+fn open_results<'a>(c: &Ctx<'a>) -> Result<[Box<dyn std::io::Read + Send + 'a>; 5], Unusable> {
+    let [a, b, d, e, f] = crate::results::RESULT_FILES.map(|n| {
+        c.files
+            .open(n)
+            .map(|r| r.unwrap_or_else(|| Box::new(std::io::empty())))
+            .map_err(|reason| Unusable::Parse {
+                file: n.to_string(),
+                reason,
+            })
+    });
+    Ok([a?, b?, d?, e?, f?])
+}
+
+/// The readers of [`open_results`] as the result functions take them.
+fn readers<'b>(
+    open: &'b mut [Box<dyn std::io::Read + Send + '_>; 5],
+) -> crate::results::Readers<'b> {
+    open.each_mut()
+        .map(|r| &mut **r as &mut (dyn std::io::Read + Send))
+}
+
+/// A result file that could not be read makes the bundle unusable.
+fn read_failed(e: crate::results::ReadError) -> Unusable {
+    Unusable::Parse {
+        file: e.file.to_string(),
+        reason: e.source.to_string(),
+    }
 }
 
 /// Reads commitments, reveals and beacon; `Err(finding)` when one cannot be read (after a change),

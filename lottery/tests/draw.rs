@@ -118,13 +118,32 @@ proptest! {
                 // The verifier's chunked comparison says yes to the rendered files, at any chunk
                 // size, and no to any change of them.
                 let bytes = files.iter().map(|(_, t)| t.as_bytes().to_vec()).collect::<Vec<_>>();
-                fn published(b: &[Vec<u8>]) -> [&[u8]; 5] {
-                    std::array::from_fn(|k| b[k].as_slice())
+                // Read in pieces of `piece` bytes.
+                let reproduces = |b: &[Vec<u8>], piece: usize, chunk: usize| {
+                    let mut r: [&[u8]; 5] = std::array::from_fn(|k| b[k].as_slice());
+                    let [r0, r1, r2, r3, r4] = &mut r;
+                    lottery::results::reproduces_in(&round, &out, [r0, r1, r2, r3, r4], piece, chunk)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))
+                };
+                let hashed: Vec<lottery::lines::Hashed> = bytes
+                    .iter()
+                    .map(|b| lottery::lines::Hashed { sha256: lottery::encoding::sha256(b), bytes: b.len() as u64 })
+                    .collect();
+                for (piece, chunk) in [(1, 1), (5, 2), (64, 7), (1 << 20, 1 << 15)] {
+                    prop_assert!(reproduces(&bytes, piece, chunk)?);
                 }
-                for chunk in [1, 2, 7, 1 << 15] {
-                    prop_assert!(lottery::results::reproduces_in_chunks(&round, &out, published(&bytes), chunk));
+                // The published files' root, read in pieces, is the rendered files'.
+                let domain = round.domain();
+                let pairs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+                let want = lottery::results::results_root(domain, &pairs);
+                for piece in [1, 9, 1 << 20] {
+                    let mut r: [&[u8]; 5] = std::array::from_fn(|k| bytes[k].as_slice());
+                    let [r0, r1, r2, r3, r4] = &mut r;
+                    let p = lottery::results::read_published_in(domain, [r0, r1, r2, r3, r4], piece)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(Vec::from(p.files), hashed.clone());
+                    prop_assert_eq!(p.root, Some(want));
                 }
-                prop_assert!(lottery::results::reproduces(&round, &out, published(&bytes)));
                 let (f, at, how) = change;
                 let mut changed = bytes.clone();
                 let file = &mut changed[f % 5];
@@ -135,8 +154,8 @@ proptest! {
                     2 if at < file.len() => file[at] ^= 1,
                     _ => file.extend_from_slice(b"extra,line\n"),
                 }
-                for chunk in [1, 3, 1 << 15] {
-                    prop_assert!(!lottery::results::reproduces_in_chunks(&round, &out, published(&changed), chunk));
+                for (piece, chunk) in [(1, 1), (7, 3), (1 << 20, 1 << 15)] {
+                    prop_assert!(!reproduces(&changed, piece, chunk)?);
                 }
             }
             Err(lottery::draw::DrawError::ManualOverCapacity { .. }) => prop_assert!(manual_at_s0 > s0),

@@ -295,7 +295,16 @@ fn large_file_bytes() -> u64 {
 /// A bundle directory: its small files in memory, its large ones read on demand.
 struct DirSource {
     small: Files,
-    large: BTreeMap<String, PathBuf>,
+    /// The large files, each read when asked for, and as it was when the bundle was listed.
+    large: BTreeMap<String, (PathBuf, Stamp)>,
+}
+
+/// A file's length and modification time: a large file is read more than once (the result
+/// files beside the replay and after it), and refused if it changed in between.
+type Stamp = (u64, Option<std::time::SystemTime>);
+
+fn stamp(m: &std::fs::Metadata) -> Stamp {
+    (m.len(), m.modified().ok())
 }
 
 impl verify::Source for DirSource {
@@ -315,7 +324,16 @@ impl verify::Source for DirSource {
         }
         match self.large.get(name) {
             None => Ok(None),
-            Some(path) => read_capped(name, path).map(|b| Some(Cow::Owned(b))),
+            Some((path, was)) => read_capped(name, path, Some(was)).map(|b| Some(Cow::Owned(b))),
+        }
+    }
+    fn open(&self, name: &str) -> Result<Option<Box<dyn std::io::Read + Send + '_>>, String> {
+        if let Some(b) = self.small.get(name) {
+            return Ok(Some(Box::new(&b[..])));
+        }
+        match self.large.get(name) {
+            None => Ok(None),
+            Some((path, was)) => open_capped(name, path, was).map(|r| Some(Box::new(r) as _)),
         }
     }
 }
@@ -324,8 +342,8 @@ impl DirSource {
     /// Every file in memory (the `--applicant` lookup reads the bundle whole).
     fn into_files(self) -> Result<Files, String> {
         let mut files = self.small;
-        for (name, path) in self.large {
-            let bytes = read_capped(&name, &path)?;
+        for (name, (path, was)) in self.large {
+            let bytes = read_capped(&name, &path, Some(&was))?;
             files.insert(name, bytes);
         }
         Ok(files)
@@ -335,10 +353,9 @@ impl DirSource {
 /// Reads one bundle file, refusing one larger than any real round's (a hostile bundle must not
 /// exhaust memory; a national cohort's applicants.csv is about 3 GB), also when it grew after the
 /// directory was listed.
-fn read_capped(name: &str, path: &Path) -> Result<Vec<u8>, String> {
+fn read_capped(name: &str, path: &Path, was: Option<&Stamp>) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-    let len = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
+    let (file, len) = open_unchanged(name, path, was)?;
     let too_large = |len: u64| too_large(name, len);
     if len > MAX_BUNDLE_FILE_BYTES {
         return Err(too_large(len));
@@ -351,6 +368,54 @@ fn read_capped(name: &str, path: &Path) -> Result<Vec<u8>, String> {
         return Err(too_large(bytes.len() as u64));
     }
     Ok(bytes)
+}
+
+/// Opens one bundle file to be read in pieces, refusing one larger than any real round's; it
+/// reads as an error if it grows past that while it is read.
+fn open_capped(name: &str, path: &Path, was: &Stamp) -> Result<Capped, String> {
+    let (file, len) = open_unchanged(name, path, Some(was))?;
+    if len > MAX_BUNDLE_FILE_BYTES {
+        return Err(too_large(name, len));
+    }
+    Ok(Capped {
+        file,
+        name: name.to_string(),
+        seen: 0,
+    })
+}
+
+/// Opens a bundle file, with its length; refused when it is no longer as it was listed.
+fn open_unchanged(
+    name: &str,
+    path: &Path,
+    was: Option<&Stamp>,
+) -> Result<(std::fs::File, u64), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+    let now = stamp(&file.metadata().map_err(|e| format!("{name}: {e}"))?);
+    if was.is_some_and(|w| *w != now) {
+        return Err(format!(
+            "{name}: the file changed while the bundle was being verified; verify it again"
+        ));
+    }
+    Ok((file, now.0))
+}
+
+/// A bundle file read in pieces, at most [`MAX_BUNDLE_FILE_BYTES`].
+struct Capped {
+    file: std::fs::File,
+    name: String,
+    seen: u64,
+}
+
+impl std::io::Read for Capped {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.file.read(buf)?;
+        self.seen += k as u64;
+        if self.seen > MAX_BUNDLE_FILE_BYTES {
+            return Err(std::io::Error::other(too_large(&self.name, self.seen)));
+        }
+        Ok(k)
+    }
 }
 
 /// The refusal of a file larger than [`MAX_BUNDLE_FILE_BYTES`].
@@ -376,12 +441,13 @@ fn read_bundle(dir: &Path) -> Result<DirSource, String> {
             return Err(format!("{name}: unexpected directory in the bundle"));
         }
         // Refused before anything is read.
-        let len = entry.metadata().map_err(|e| format!("{name}: {e}"))?.len();
+        let meta = std::fs::metadata(&path).map_err(|e| format!("{name}: {e}"))?;
+        let len = meta.len();
         if len > MAX_BUNDLE_FILE_BYTES {
             return Err(too_large(&name, len));
         }
         if len > large_from {
-            large.insert(name, path);
+            large.insert(name, (path, stamp(&meta)));
         } else {
             listed.push((name, path));
         }
@@ -390,7 +456,7 @@ fn read_bundle(dir: &Path) -> Result<DirSource, String> {
     use rayon::prelude::*;
     let read: Vec<Result<(String, Vec<u8>), String>> = listed
         .into_par_iter()
-        .map(|(name, path)| read_capped(&name, &path).map(|b| (name, b)))
+        .map(|(name, path)| read_capped(&name, &path, None).map(|b| (name, b)))
         .collect();
     let small: Files = read.into_iter().collect::<Result<_, _>>()?;
     if !small.contains_key("manifest.json") && !large.contains_key("manifest.json") {
@@ -905,5 +971,35 @@ mod ed25519_dalek_key {
             ));
         }
         Ok((signer, Key(key)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_file_that_changed_since_the_listing_is_refused() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/verifier-unit");
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        let path = dir.join("results.csv");
+        std::fs::write(&path, "a\n").expect("write");
+        let was = stamp(&std::fs::metadata(&path).expect("metadata"));
+        assert!(open_capped("results.csv", &path, &was).is_ok());
+        assert_eq!(
+            read_capped("results.csv", &path, Some(&was)).ok(),
+            Some(b"a\n".to_vec())
+        );
+        std::fs::write(&path, "a\nb\n").expect("write");
+        for e in [
+            open_capped("results.csv", &path, &was).err(),
+            read_capped("results.csv", &path, Some(&was)).err(),
+        ] {
+            assert!(
+                e.is_some_and(|e| e
+                    .contains("results.csv: the file changed while the bundle was being verified")),
+                "refused"
+            );
+        }
     }
 }

@@ -1,0 +1,273 @@
+//! Reading a file in pieces of whole lines, hashing every byte as it is read.
+//!
+//! The verifier reads the large bundle files this way instead of holding them: on a machine
+//! where fresh memory is slow to come by (a VM that hands freed pages back to its host), reading
+//! 370 MB into buffers of their own cost more than the checks on them. The engine still does no
+//! I/O: the caller hands over a [`std::io::Read`] (see [`crate::verify::Source::open`]).
+
+use crate::digest::Digest;
+use sha2::{Digest as _, Sha256};
+use std::io::{ErrorKind, Read};
+
+/// Bytes read at a time (the last piece, and a piece whose first line is longer, differ).
+pub const PIECE: usize = 8 << 20;
+
+/// A file read whole: the SHA-256 of its bytes and their number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hashed {
+    /// SHA-256 of every byte read.
+    pub sha256: Digest,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// Reads `src` to its end in pieces of whole lines and calls `each` with every piece, in order.
+///
+/// A piece ends just after a line break, except the last piece of a file that does not end
+/// with one; a line longer than `piece` bytes comes whole in a larger piece. Empty pieces are not
+/// passed. While `each` works on one piece the next is read and hashed (the two run in parallel
+/// on the rayon pool). `each` returns `false` to stop: then the result is `Ok(None)` (the rest
+/// of the file is not read); `Ok(Some(_))` when every byte was read and passed.
+pub fn read_lines(
+    src: &mut (dyn Read + Send),
+    piece: usize,
+    each: impl FnMut(&[u8]) -> bool + Send,
+) -> std::io::Result<Option<Hashed>> {
+    read(src, piece, true, each)
+}
+
+/// [`read_lines`] without the hash (its `sha256` is zero): only the number of bytes.
+pub fn read_lines_unhashed(
+    src: &mut (dyn Read + Send),
+    piece: usize,
+    each: impl FnMut(&[u8]) -> bool + Send,
+) -> std::io::Result<Option<u64>> {
+    Ok(read(src, piece, false, each)?.map(|h| h.bytes))
+}
+
+fn read(
+    src: &mut (dyn Read + Send),
+    piece: usize,
+    hash: bool,
+    mut each: impl FnMut(&[u8]) -> bool + Send,
+) -> std::io::Result<Option<Hashed>> {
+    let mut r = Reader {
+        src,
+        sha: hash.then(Sha256::new),
+        bytes: 0,
+        eof: false,
+        piece: piece.max(1),
+    };
+    let (mut cur, mut next) = (Buf::default(), Buf::default());
+    r.fill(&[], &mut cur)?;
+    loop {
+        let (lines, tail) = cur.data[..cur.filled].split_at(cur.lines);
+        if r.eof && tail.is_empty() {
+            if !lines.is_empty() && !each(lines) {
+                return Ok(None);
+            }
+            break;
+        }
+        let (read, go_on) = rayon::join(
+            || r.fill(tail, &mut next),
+            || lines.is_empty() || each(lines),
+        );
+        read?;
+        if !go_on {
+            return Ok(None);
+        }
+        std::mem::swap(&mut cur, &mut next);
+    }
+    Ok(Some(Hashed {
+        sha256: r
+            .sha
+            .map(|h| Digest(h.finalize().into()))
+            .unwrap_or_default(),
+        bytes: r.bytes,
+    }))
+}
+
+/// One piece's buffer: `data[..lines]` whole lines, `data[lines..filled]` the start of the next.
+#[derive(Default)]
+struct Buf {
+    data: Vec<u8>,
+    lines: usize,
+    filled: usize,
+}
+
+struct Reader<'r> {
+    src: &'r mut (dyn Read + Send),
+    sha: Option<Sha256>,
+    bytes: u64,
+    eof: bool,
+    piece: usize,
+}
+
+impl Reader<'_> {
+    /// Fills `next` with `tail` (the unfinished line of the previous piece), then reads up to
+    /// `piece` more bytes, more if there is no line break yet; at the end of the file every byte
+    /// left counts as lines.
+    fn fill(&mut self, tail: &[u8], next: &mut Buf) -> std::io::Result<()> {
+        let want = tail.len() + self.piece;
+        if next.data.len() < want {
+            next.data.resize(want, 0);
+        }
+        next.data[..tail.len()].copy_from_slice(tail);
+        let mut filled = tail.len();
+        loop {
+            while filled < next.data.len() && !self.eof {
+                match self.src.read(&mut next.data[filled..]) {
+                    Ok(0) => self.eof = true,
+                    Ok(k) => {
+                        if let Some(h) = &mut self.sha {
+                            h.update(&next.data[filled..filled + k]);
+                        }
+                        self.bytes += k as u64;
+                        filled += k;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let lines = if self.eof {
+                filled
+            } else {
+                memchr::memrchr(b'\n', &next.data[..filled]).map_or(0, |p| p + 1)
+            };
+            if lines > 0 || self.eof {
+                next.lines = lines;
+                next.filled = filled;
+                return Ok(());
+            }
+            // No line break in the whole buffer: a long line, read on.
+            let len = next.data.len();
+            next.data.resize(len + self.piece, 0);
+        }
+    }
+}
+
+/// The lines of `piece` (each with its line break, the last perhaps without), hashed in
+/// parallel in order: `hash(line, scratch)` per line, appended to `out`.
+pub fn line_hashes(
+    piece: &[u8],
+    hash: impl Fn(&[u8], &mut Vec<u8>) -> Digest + Sync,
+    out: &mut Vec<Digest>,
+) {
+    use rayon::prelude::*;
+    let parts: Vec<Vec<Digest>> = crate::round::line_chunks(piece, PART)
+        .par_iter()
+        .map(|part| {
+            let mut scratch = Vec::with_capacity(512);
+            part.split_inclusive(|b| *b == b'\n')
+                .map(|line| hash(line, &mut scratch))
+                .collect()
+        })
+        .collect();
+    for p in parts {
+        out.extend(p);
+    }
+}
+
+/// Bytes per part of a piece whose lines one thread hashes.
+#[cfg(not(test))]
+const PART: usize = 1 << 16;
+/// Small in unit tests, so that their short pieces come in several parts.
+#[cfg(test)]
+const PART: usize = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A reader that hands out at most `step` bytes per call, with an interruption now and then.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+        calls: usize,
+    }
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(3) {
+                return Err(ErrorKind::Interrupted.into());
+            }
+            let k = self.step.min(buf.len()).min(self.data.len());
+            buf[..k].copy_from_slice(&self.data[..k]);
+            self.data = &self.data[k..];
+            Ok(k)
+        }
+    }
+
+    fn pieces(data: &[u8], piece: usize, step: usize) -> (Vec<Vec<u8>>, Option<Hashed>) {
+        let mut got = Vec::new();
+        let mut src = Trickle {
+            data,
+            step,
+            calls: 0,
+        };
+        let h = read_lines(&mut src, piece, |p| {
+            got.push(p.to_vec());
+            true
+        });
+        (got, h.ok().flatten())
+    }
+
+    proptest! {
+        #[test]
+        fn pieces_are_whole_lines_that_join_to_the_file(
+            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'a'), Just(b'b')], 0..200),
+            piece in 1usize..20,
+            step in 1usize..30,
+        ) {
+            let (got, h) = pieces(&data, piece, step);
+            prop_assert_eq!(got.concat(), data.clone());
+            let n = got.len();
+            for (k, p) in got.iter().enumerate() {
+                prop_assert!(!p.is_empty());
+                prop_assert!(k + 1 == n || p.ends_with(b"\n"), "piece {} of {}: {:?}", k, n, p);
+            }
+            let h = h.expect("read whole");
+            prop_assert_eq!(h.bytes, data.len() as u64);
+            prop_assert_eq!(h.sha256, crate::encoding::sha256(&data));
+        }
+
+        #[test]
+        fn line_hashes_are_per_line_in_order(
+            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'x')], 0..300),
+        ) {
+            let mut got = Vec::new();
+            line_hashes(&data, |l, _| crate::encoding::sha256(l), &mut got);
+            let want: Vec<Digest> = data
+                .split_inclusive(|b| *b == b'\n')
+                .map(crate::encoding::sha256)
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn stopping_early_reads_no_further() {
+        let data = b"a\nb\nc\nd\n".repeat(100);
+        let mut src = &data[..];
+        let mut seen = 0;
+        let r = read_lines(&mut src, 8, |_| {
+            seen += 1;
+            seen < 3
+        });
+        assert!(matches!(r, Ok(None)));
+        assert_eq!(seen, 3);
+    }
+
+    #[test]
+    fn a_read_error_is_returned() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk on fire"))
+            }
+        }
+        let r = read_lines(&mut Broken, 8, |_| true);
+        assert!(r.is_err_and(|e| e.to_string().contains("disk on fire")));
+    }
+}
