@@ -255,7 +255,7 @@ fn lottery_ranks(
     domain: crate::Domain,
     key: &Digest,
     cx: &Compact<'_>,
-    list: &[(u32, usize)],
+    list: &[(u32, u32)],
 ) -> Vec<u32> {
     let t = ticket::tickets_by(domain, key, list.len(), |k| {
         cx.names.get(list[k].0 as usize)
@@ -765,10 +765,10 @@ fn run_stage(
             }
         }
         TieBreaking::PerSchool => {
-            let mut by_school: Vec<Vec<(u32, usize)>> = vec![Vec::new(); m];
+            let mut by_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); m];
             for (p, &i) in participants.iter().enumerate() {
                 for e in pref_start[p]..pref_start[p + 1] {
-                    by_school[pref_school[e as usize] as usize].push((i, e as usize));
+                    by_school[pref_school[e as usize] as usize].push((i, e));
                 }
             }
             // Each school's lottery is independent of the others': drawn in parallel.
@@ -786,7 +786,7 @@ fn run_stage(
                 .collect();
             for (list, r) in by_school.iter().zip(&ranks) {
                 for (r, &(_, e)) in r.iter().zip(list) {
-                    rank[e] = *r;
+                    rank[e as usize] = *r;
                 }
             }
         }
@@ -825,6 +825,8 @@ fn run_stage(
             }
         });
     }
+    // The ranks are in the keys now: let go of them before the mechanism runs.
+    drop(rank);
     let inst = Instance {
         capacity: cap.to_vec(),
         pref_start,
@@ -939,7 +941,7 @@ fn run_with_reserves(
     // Per entry: the group the applicant qualifies under at that school (the first of the
     // school's groups it belongs to), and its rank in that group's own lottery.
     let mut entry_group = vec![mech::NO_GROUP; inst.pref_school.len()];
-    let mut members: Vec<Vec<(u32, usize)>> = vec![Vec::new(); reserves.len()];
+    let mut members: Vec<Vec<(u32, u32)>> = vec![Vec::new(); reserves.len()];
     for (p, &i) in participants.iter().enumerate() {
         let a = &round.applicants[i as usize];
         if a.priority.is_empty() {
@@ -955,7 +957,7 @@ fn run_with_reserves(
                     })
             }) {
                 entry_group[e] = reserves[r].group;
-                members[r].push((i, e));
+                members[r].push((i, e as u32));
             }
         }
     }
@@ -976,7 +978,7 @@ fn run_with_reserves(
         .collect();
     for (list, r) in members.iter().zip(&ranks) {
         for (rank, &(_, e)) in r.iter().zip(list) {
-            reserve_key[e] = u64::from(*rank);
+            reserve_key[e as usize] = u64::from(*rank);
         }
     }
     let order = match stage.reserve_order {
