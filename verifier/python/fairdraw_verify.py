@@ -1781,6 +1781,10 @@ def classes_and_teachers(r, seed, out):
     for i in range(n):
         if out["school"][i] != UNPLACED:
             admitted[out["school"][i]].append(i)
+    # Each school's staff in file order, grouped once (not one scan of every teacher per school).
+    staff_of = {}
+    for t, ts in r.teachers:
+        staff_of.setdefault(ts, []).append(t)
     A = r.A
     for s, lst in enumerate(admitted):
         if not lst:
@@ -1802,7 +1806,7 @@ def classes_and_teachers(r, seed, out):
         for i, c in zip(lst, class_of):
             cls[i] = c
         if cp.get("teachers"):
-            staff = [t for t, ts in r.teachers if ts == sc.id]
+            staff = staff_of.get(sc.id, [])
             st = Stream(purpose_key(r.domain, seed, "teachers/" + sc.id))
             try:
                 pick = draw_teachers(k, len(staff), st)
