@@ -711,7 +711,8 @@ fn bundle_with_a_missing_file_is_unusable() {
 }
 
 /// A bundle read through a `verify::Source` that hands over copies (as `fairdraw-verify` does for
-/// its large files) and may fail to read one file.
+/// its large files) and readers that give a few bytes at a time, and may fail to read one file
+/// (at once, or half way through reading it in pieces).
 struct Copies {
     files: Files,
     unreadable: Option<&'static str>,
@@ -730,12 +731,43 @@ impl verify::Source for Copies {
             .get(name)
             .map(|b| std::borrow::Cow::Owned(b.clone())))
     }
+    fn open(&self, name: &str) -> Result<Option<Box<dyn std::io::Read + Send + '_>>, String> {
+        Ok(self.files.get(name).map(|b| {
+            Box::new(Trickle {
+                data: b,
+                fail_at: (self.unreadable == Some(name)).then_some(b.len() / 2),
+            }) as Box<dyn std::io::Read + Send>
+        }))
+    }
+}
+
+/// At most 7 bytes per read; an error at `fail_at` bytes before the end.
+struct Trickle<'a> {
+    data: &'a [u8],
+    fail_at: Option<usize>,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.fail_at.is_some_and(|k| self.data.len() <= k) {
+            return Err(std::io::Error::other("input/output error"));
+        }
+        let k = buf.len().min(7).min(self.data.len());
+        buf[..k].copy_from_slice(&self.data[..k]);
+        self.data = &self.data[k..];
+        Ok(k)
+    }
 }
 
 #[test]
 fn a_file_that_cannot_be_read_makes_the_bundle_unusable_naming_it() {
     // Read as copies, the bundle verifies as it does in memory, also when one file changed.
-    for changed in [None, Some("results.csv"), Some("applicants.csv")] {
+    for changed in [
+        None,
+        Some("results.csv"),
+        Some("classes.csv"),
+        Some("applicants.csv"),
+    ] {
         let mut files = bundle();
         if let Some(name) = changed {
             let b = files.get_mut(name).expect("file");
@@ -752,6 +784,7 @@ fn a_file_that_cannot_be_read_makes_the_bundle_unusable_naming_it() {
     for name in [
         "applicants.csv",
         "results.csv",
+        "quota.csv",
         "beacon.json",
         "manifest.json",
     ] {
