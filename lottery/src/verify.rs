@@ -652,11 +652,15 @@ pub fn verify_with_progress(
     drop(held);
     // The files found to differ from the manifest so far (the result files' are known after
     // the replay, when V1 is reported).
-    let read: Vec<Option<Hashed>> = hashes
-        .into_iter()
-        .map(|h| h.map(|(sha256, bytes)| Hashed { sha256, bytes }))
-        .collect();
-    v1_findings(&mut c, &listed, &read, m.canonical);
+    let v1 = PendingV1 {
+        read: hashes
+            .into_iter()
+            .map(|h| h.map(|(sha256, bytes)| Hashed { sha256, bytes }))
+            .collect(),
+        listed,
+        canonical: m.canonical,
+    };
+    v1_findings(&mut c, &v1.listed, &v1.read, v1.canonical);
 
     // V2 — signatures (manifest, checkpoint, co-signatures).
     let mut v2 = First::default();
@@ -834,15 +838,7 @@ pub fn verify_with_progress(
         for v in [V4, V5, V6, V7, V8, V9] {
             c.skip(v.0, v.1, v.2, "the published inputs cannot be read");
         }
-        report_v1(
-            &mut c,
-            &mut report,
-            domain,
-            &listed,
-            read,
-            m.canonical,
-            None,
-        )?;
+        v1.report(&mut c, &mut report, domain, None)?;
         v10(&mut c, domain, man)?;
         v11(&mut c, None, None, None);
         return Ok(finish(c, report, None));
@@ -1111,15 +1107,7 @@ pub fn verify_with_progress(
         }
     }
 
-    let v1_first = report_v1(
-        &mut c,
-        &mut report,
-        domain,
-        &listed,
-        read,
-        m.canonical,
-        published,
-    )?;
+    let v1_first = v1.report(&mut c, &mut report, domain, published)?;
 
     v10(&mut c, domain, man)?;
     let bureau = m
@@ -1222,45 +1210,54 @@ fn v1_findings(
     v1
 }
 
-/// Reports V1, first of the checks, once the result files have been read (beside the replay,
-/// `published`; without a replay they are read for it now); returns its first finding.
-fn report_v1(
-    c: &mut Ctx<'_>,
-    report: &mut Report,
-    domain: Domain,
-    listed: &[(String, String, Option<u64>)],
-    mut read: Vec<Option<Hashed>>,
+/// V1 before the result files are read: the manifest's list, each listed file's hash and length
+/// as read in the first stage (`None` for the result files), whether the manifest is canonical.
+struct PendingV1 {
+    listed: Vec<(String, String, Option<u64>)>,
+    read: Vec<Option<Hashed>>,
     canonical: bool,
-    published: Option<[Hashed; 5]>,
-) -> Result<Option<Finding>, Unusable> {
-    let published = match published {
-        Some(h) => h,
-        None => {
-            let mut open = open_results(c)?;
-            crate::results::read_published(domain, readers(&mut open))
-                .map_err(read_failed)?
-                .files
+}
+
+impl PendingV1 {
+    /// Reports V1, first of the checks, once the result files have been read (beside the
+    /// replay, `published`; without a replay they are read for it now); returns its first
+    /// finding.
+    fn report(
+        mut self,
+        c: &mut Ctx<'_>,
+        report: &mut Report,
+        domain: Domain,
+        published: Option<[Hashed; 5]>,
+    ) -> Result<Option<Finding>, Unusable> {
+        let published = match published {
+            Some(h) => h,
+            None => {
+                let mut open = open_results(c)?;
+                crate::results::read_published(domain, readers(&mut open))
+                    .map_err(read_failed)?
+                    .files
+            }
+        };
+        for (name, h) in crate::results::RESULT_FILES.iter().zip(published) {
+            if let Some(k) = self.listed.iter().position(|(n, _, _)| n == name) {
+                self.read[k] = Some(h);
+            }
         }
-    };
-    for (name, h) in crate::results::RESULT_FILES.iter().zip(published) {
-        if let Some(k) = listed.iter().position(|(n, _, _)| n == name) {
-            read[k] = Some(h);
-        }
+        let v1 = v1_findings(c, &self.listed, &self.read, self.canonical);
+        report.changed_files = c.changed.iter().cloned().collect();
+        let v1_first = v1.first().cloned();
+        let v1_result = v1.first().cloned().map(|mut f| {
+            if v1.len() > 1 {
+                let others: Vec<&str> = v1[1..].iter().map(|f| f.loc.file.as_str()).collect();
+                f.msg
+                    .push_str(&format!("; {} more: {}", others.len(), others.join(", ")));
+            }
+            f
+        });
+        c.push(V1.0, V1.1, V1.2, v1_result);
+        c.checks.rotate_right(1);
+        Ok(v1_first)
     }
-    let v1 = v1_findings(c, listed, &read, canonical);
-    report.changed_files = c.changed.iter().cloned().collect();
-    let v1_first = v1.first().cloned();
-    let v1_result = v1.first().cloned().map(|mut f| {
-        if v1.len() > 1 {
-            let others: Vec<&str> = v1[1..].iter().map(|f| f.loc.file.as_str()).collect();
-            f.msg
-                .push_str(&format!("; {} more: {}", others.len(), others.join(", ")));
-        }
-        f
-    });
-    c.push(V1.0, V1.1, V1.2, v1_result);
-    c.checks.rotate_right(1);
-    Ok(v1_first)
 }
 
 /// The five result files opened to be read in pieces (an absent one reads as empty: V1 has
