@@ -1239,8 +1239,10 @@ impl PendingV1 {
             }
         };
         for (name, h) in crate::results::RESULT_FILES.iter().zip(published) {
-            if let Some(k) = self.listed.iter().position(|(n, _, _)| n == name) {
-                self.read[k] = Some(h);
+            for (k, (n, _, _)) in self.listed.iter().enumerate() {
+                if n == name {
+                    self.read[k] = Some(h);
+                }
             }
         }
         let v1 = v1_findings(c, &self.listed, &self.read, self.canonical);

@@ -376,9 +376,9 @@ fn read_capped(name: &str, path: &Path, was: Option<&Stamp>) -> Result<Vec<u8>, 
     Ok(bytes)
 }
 
-#[cfg(unix)]
 /// The `n` bytes of a file read in 4 MiB pieces in parallel; an error if it is shorter, or
 /// longer (it changed since it was listed).
+#[cfg(unix)]
 fn read_in_parallel(name: &str, file: &std::fs::File, n: usize) -> Result<Vec<u8>, String> {
     use rayon::prelude::*;
     use std::os::unix::fs::FileExt;
