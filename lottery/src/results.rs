@@ -183,25 +183,9 @@ pub struct ReadError {
     pub source: std::io::Error,
 }
 
-/// Reads `src` in pieces for `file`: `Ok(None)` when `each` stopped the reading.
-fn read_file(
-    file: &'static str,
-    src: &mut (dyn std::io::Read + Send),
-    piece: usize,
-    each: impl FnMut(&[u8]) -> bool + Send,
-) -> Result<Option<Hashed>, ReadError> {
-    crate::lines::read_lines(src, piece, each).map_err(|source| ReadError { file, source })
-}
-
-/// Reads `src` in pieces for `file` without hashing it: `Ok(None)` when `each` stopped the
-/// reading.
-fn compare_file(
-    file: &'static str,
-    src: &mut (dyn std::io::Read + Send),
-    piece: usize,
-    each: impl FnMut(&[u8]) -> bool + Send,
-) -> Result<Option<u64>, ReadError> {
-    crate::lines::read_lines_unhashed(src, piece, each).map_err(|source| ReadError { file, source })
+/// A reading's error, naming the file.
+fn of_file<T>(file: &'static str, r: std::io::Result<T>) -> Result<T, ReadError> {
+    r.map_err(|source| ReadError { file, source })
 }
 
 /// What reading the published result files tells.
@@ -237,27 +221,30 @@ pub fn read_published_in(
     for ((name, src), h) in RESULT_FILES.into_iter().zip(files).zip(&mut hashed) {
         let enc = crate::encoding::LeafEncoder::new(&tag, &[name.as_bytes()]);
         let mut header = true;
-        let read = read_file(name, src, piece, |p| {
-            // A piece ends just after a line break, which is never inside a UTF-8 character: the
-            // file is UTF-8 when every piece is.
-            utf8 = utf8 && std::str::from_utf8(p).is_ok();
-            if utf8 {
-                // The first piece holds the whole header line, which is not a leaf.
-                let body = if std::mem::take(&mut header) {
-                    memchr::memchr(b'\n', p).map_or(&[][..], |k| &p[k + 1..])
-                } else {
-                    p
-                };
-                leaves.clear();
-                crate::lines::line_hashes(
-                    body,
-                    |l, buf| enc.hash(buf, [line_text(l)]),
-                    &mut leaves,
-                );
-                tree.push(&leaves);
-            }
-            true
-        })?;
+        let read = of_file(
+            name,
+            crate::lines::read_lines(src, piece, |p| {
+                // A piece ends just after a line break, which is never inside a UTF-8 character: the
+                // file is UTF-8 when every piece is.
+                utf8 = utf8 && std::str::from_utf8(p).is_ok();
+                if utf8 {
+                    // The first piece holds the whole header line, which is not a leaf.
+                    let body = if std::mem::take(&mut header) {
+                        memchr::memchr(b'\n', p).map_or(&[][..], |k| &p[k + 1..])
+                    } else {
+                        p
+                    };
+                    leaves.clear();
+                    crate::lines::line_hashes(
+                        body,
+                        |l, buf| enc.hash(buf, [line_text(l)]),
+                        &mut leaves,
+                    );
+                    tree.push(&leaves);
+                }
+                true
+            }),
+        )?;
         *h = read.unwrap_or_default();
     }
     Ok(Published {
@@ -316,11 +303,14 @@ fn text_reproduces(
 ) -> Result<bool, ReadError> {
     let text = text.as_bytes();
     let mut at = 0;
-    let read = compare_file(file, src, piece, |p| {
-        let same = text.get(at..at + p.len()) == Some(p);
-        at += p.len();
-        same
-    })?;
+    let read = of_file(
+        file,
+        crate::lines::read_lines_unhashed(src, piece, |p| {
+            let same = text.get(at..at + p.len()) == Some(p);
+            at += p.len();
+            same
+        }),
+    )?;
     Ok(read.is_some() && at == text.len())
 }
 
@@ -335,26 +325,29 @@ fn results_reproduce(
 ) -> Result<bool, ReadError> {
     let mut next = 0;
     let mut header = true;
-    let read = compare_file(RESULT_FILES[0], src, piece, |p| {
-        let body = if std::mem::take(&mut header) {
-            match p
-                .strip_prefix(RESULTS_HEADER.as_bytes())
-                .and_then(|b| b.strip_prefix(b"\n"))
-            {
-                Some(b) => b,
-                None => return false,
+    let read = of_file(
+        RESULT_FILES[0],
+        crate::lines::read_lines_unhashed(src, piece, |p| {
+            let body = if std::mem::take(&mut header) {
+                match p
+                    .strip_prefix(RESULTS_HEADER.as_bytes())
+                    .and_then(|b| b.strip_prefix(b"\n"))
+                {
+                    Some(b) => b,
+                    None => return false,
+                }
+            } else {
+                p
+            };
+            match lines_reproduce(round, out, body, next, chunk) {
+                Some(k) => {
+                    next += k;
+                    true
+                }
+                None => false,
             }
-        } else {
-            p
-        };
-        match lines_reproduce(round, out, body, next, chunk) {
-            Some(k) => {
-                next += k;
-                true
-            }
-            None => false,
-        }
-    })?;
+        }),
+    )?;
     Ok(read.is_some() && !header && next == round.applicants.len())
 }
 
