@@ -114,6 +114,9 @@ impl Reader<'_> {
         }
         next.data[..tail.len()].copy_from_slice(tail);
         let mut filled = tail.len();
+        // The tail holds no line break (it is what follows the last one), and each round of a
+        // long line searches only the bytes it read: a line of any length is searched once.
+        let mut searched = tail.len();
         loop {
             while filled < next.data.len() && !self.eof {
                 match self.src.read(&mut next.data[filled..]) {
@@ -132,8 +135,9 @@ impl Reader<'_> {
             let lines = if self.eof {
                 filled
             } else {
-                memchr::memrchr(b'\n', &next.data[..filled]).map_or(0, |p| p + 1)
+                memchr::memrchr(b'\n', &next.data[searched..filled]).map_or(0, |p| searched + p + 1)
             };
+            searched = filled;
             if lines > 0 || self.eof {
                 next.lines = lines;
                 next.filled = filled;

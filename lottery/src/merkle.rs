@@ -575,7 +575,8 @@ mod tests {
             }
         }
 
-        /// Block by block, at any block size, is the root over all the leaves.
+        /// Pushed in any cuts, at any block size, the streamed root is the root over all the
+        /// leaves.
         #[test]
         fn streamed_root_is_the_root(n in 0usize..300, seed in any::<u8>(), k in 0u32..6, cuts in proptest::collection::vec(0usize..40, 0..12)) {
             let leaves: Vec<Digest> = (0..n)
@@ -592,6 +593,8 @@ mod tests {
             prop_assert_eq!(t.finish(), (root_from_leaf_hashes(&leaves), n as u64));
         }
 
+        /// Block by block, at any block size, is the root over all the leaves.
+        #[test]
         fn root_by_blocks_is_the_root(n in 0usize..300, seed in any::<u8>(), k in 0u32..6) {
             let leaves: Vec<Digest> = (0..n).map(|i| leaf_hash(&[seed, i as u8, (i >> 8) as u8])).collect();
             let block = 1usize << k;
