@@ -263,7 +263,8 @@ fn describe(l: &verify::Location, lang: Lang) -> String {
 /// Largest bundle file read (8 GiB).
 const MAX_BUNDLE_FILE_BYTES: u64 = 8 << 30;
 
-/// For `FAIRDRAW_VERIFY_TIMING`: the process's resident memory now and at its peak (Linux).
+/// For `FAIRDRAW_VERIFY_TIMING`: the process's resident memory now and at its peak, and the CPU
+/// time of all its threads so far (Linux).
 fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |k: &str| {
@@ -273,8 +274,25 @@ fn memory() -> String {
             .map(|v| v.trim().to_string())
             .unwrap_or_default()
     };
+    // User and system time of all threads so far, in clock ticks (fields 14 and 15 of
+    // /proc/self/stat, counted after the command name's closing parenthesis).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|t| t.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let cpu = match ticks[..] {
+        [u, s] => format!(", CPU {:.2} s", (u + s) as f64 / 100.0),
+        _ => String::new(),
+    };
     match (field("VmRSS:"), field("VmHWM:")) {
-        (rss, hwm) if !rss.is_empty() => format!(" (RSS {rss}, peak {hwm})"),
+        (rss, hwm) if !rss.is_empty() => format!(" (RSS {rss}, peak {hwm}{cpu})"),
         _ => String::new(),
     }
 }
