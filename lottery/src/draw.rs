@@ -498,11 +498,16 @@ pub fn draw_observed(
     let mut took_part = vec![false; n];
     let mut had_choice = vec![false; n];
     for (k, stage) in policy.stages.iter().enumerate() {
-        let in_stage = |s: usize| match stage.schools {
-            SchoolKind::Any => true,
-            SchoolKind::Private => round.schools[s].private,
-            SchoolKind::Public => !round.schools[s].private,
-        };
+        // Which schools the stage places at, by school index.
+        let in_stage: Vec<bool> = round
+            .schools
+            .iter()
+            .map(|s| match stage.schools {
+                SchoolKind::Any => true,
+                SchoolKind::Private => s.private,
+                SchoolKind::Public => !s.private,
+            })
+            .collect();
         let track_in: Vec<bool> = policy
             .tracks
             .iter()
@@ -525,7 +530,7 @@ pub fn draw_observed(
         // Seats this stage may use.
         let mut cap = vec![0u32; m];
         for s in 0..m {
-            if in_stage(s) {
+            if in_stage[s] {
                 cap[s] = match stage.seats {
                     SeatPool::General => general[s],
                     SeatPool::Points => points_pool[s],
@@ -718,7 +723,7 @@ fn priority_key(
 fn stage_preferences(
     participants: &[u32],
     cx: &Compact<'_>,
-    in_stage: &dyn Fn(usize) -> bool,
+    in_stage: &[bool],
 ) -> (Vec<u32>, Vec<u32>) {
     let mut pref_start = Vec::with_capacity(participants.len() + 1);
     pref_start.push(0u32);
@@ -728,7 +733,7 @@ fn stage_preferences(
             cx.choices(i as usize)
                 .iter()
                 .copied()
-                .filter(|&s| in_stage(s as usize)),
+                .filter(|&s| in_stage.get(s as usize).copied().unwrap_or(false)),
         );
         pref_start.push(pref_school.len() as u32);
     }
@@ -745,7 +750,7 @@ fn run_stage(
     participants: &[u32],
     cx: &Compact<'_>,
     cap: &[u32],
-    in_stage: &dyn Fn(usize) -> bool,
+    in_stage: &[bool],
     had_choice: &mut [bool],
 ) -> Result<Vec<(u32, Detail)>, String> {
     let domain = round.domain();
@@ -858,7 +863,7 @@ fn run_stage(
             mech::serial_dictatorship(valid, &order).map_err(|e| e.to_string())?
         }
         kind => {
-            let has_reserves = (0..m).any(|s| in_stage(s) && !round.schools[s].reserved.is_empty())
+            let has_reserves = (0..m).any(|s| in_stage[s] && !round.schools[s].reserved.is_empty())
                 && stage.seats != SeatPool::Points;
             if has_reserves {
                 let (a, reserved) = run_with_reserves(
@@ -915,7 +920,7 @@ fn run_with_reserves(
     participants: &[u32],
     valid: mech::ValidInstance<'_>,
     cap: &[u32],
-    in_stage: &dyn Fn(usize) -> bool,
+    in_stage: &[bool],
 ) -> Result<(Vec<u32>, Vec<Option<u32>>), String> {
     let domain = round.domain();
     let m = round.schools.len();
@@ -924,7 +929,7 @@ fn run_with_reserves(
     let mut reserves: Vec<mech::ReservedSeats> = Vec::new();
     #[allow(clippy::needless_range_loop)]
     for s in 0..m {
-        if !in_stage(s) {
+        if !in_stage[s] {
             continue;
         }
         let mut left = cap[s];
@@ -1022,7 +1027,7 @@ fn run_reallocation(
     participants: &[u32],
     cx: &Compact<'_>,
     cap: &[u32],
-    in_stage: &dyn Fn(usize) -> bool,
+    in_stage: &[bool],
 ) -> Result<Vec<(u32, Detail)>, String> {
     let m = round.schools.len();
     let (pref_start, pref_school) = stage_preferences(participants, cx, in_stage);
@@ -1064,7 +1069,7 @@ fn run_reallocation(
     let bureau: Vec<u32> = if stage.fallback == Fallback::None {
         Vec::new()
     } else {
-        (0..m as u32).filter(|&s| in_stage(s as usize)).collect()
+        (0..m as u32).filter(|&s| in_stage[s as usize]).collect()
     };
     let coords_ref = coords.as_ref().map(|(s, a)| mech::Coordinates {
         applicant: a,
