@@ -908,3 +908,114 @@ fn workbook_with_far_apart_cells_is_read_sparsely() {
     assert_eq!(s.rows[1].0, 1_048_576);
     assert_eq!(s.rows[1].1.len(), 11);
 }
+
+// ---------------------------------------------------------------------------------------------
+// .xls workbooks: calamine sizes its memory by what the file claims (`server::import::xls`).
+
+/// The schools table of the `.xls` county example.
+fn xls_example() -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/county-xls/schools.xls"),
+    )
+    .expect("examples/county-xls/schools.xls")
+}
+
+/// `bytes` with its workbook stream changed by `edit`.
+fn xls_with(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut cf = cfb::CompoundFile::open(std::io::Cursor::new(bytes.to_vec())).expect("cfb");
+    let mut stream = Vec::new();
+    cf.open_stream("/Workbook")
+        .and_then(|mut s| s.read_to_end(&mut stream))
+        .expect("workbook stream");
+    edit(&mut stream);
+    let mut s = cf.create_stream("/Workbook").expect("stream");
+    s.write_all(&stream).expect("write");
+    drop(s);
+    cf.flush().expect("flush");
+    cf.into_inner().into_inner()
+}
+
+/// The offset of the data of the first record of type `typ` after `from` in a BIFF stream.
+fn biff_record(stream: &[u8], from: usize, typ: u16) -> usize {
+    let mut at = from;
+    while at + 4 <= stream.len() {
+        let t = u16::from_le_bytes([stream[at], stream[at + 1]]);
+        let len = usize::from(u16::from_le_bytes([stream[at + 2], stream[at + 3]]));
+        if t == typ {
+            return at + 4;
+        }
+        at += 4 + len;
+    }
+    panic!("no record {typ:#06x}");
+}
+
+/// The sheet's start (from the globals' BOUNDSHEET record).
+fn first_sheet(stream: &[u8]) -> usize {
+    let b = biff_record(stream, 0, 0x0085);
+    u32::from_le_bytes(stream[b..b + 4].try_into().expect("4 bytes")) as usize
+}
+
+#[test]
+fn xls_example_reads_like_its_csv() {
+    let s = read::read_sheet("schools.xls", &xls_example()).expect("schools.xls");
+    assert_eq!(s.rows.len(), 17);
+    assert_eq!(s.rows[1].1[0], "JJ-GB-01");
+    assert_eq!(s.rows[1].1[3], "40", "a number cell reads as its digits");
+}
+
+/// A DIMENSIONS record claiming four billion rows of 65,535 columns made calamine ask for 11 PB
+/// and abort the process (found by hand, 2026-11-26); one whose last row comes before its first
+/// made it wrap around to the same. Both are refused before calamine reads the file.
+#[test]
+fn xls_claiming_billions_of_cells_is_refused_not_a_crash() {
+    let base = xls_example();
+    for (rows, cols) in [((0u32, u32::MAX), (0u16, u16::MAX)), ((9, 1), (0, 10))] {
+        let bytes = xls_with(&base, |s| {
+            let d = biff_record(s, first_sheet(s), 0x0200);
+            s[d..d + 4].copy_from_slice(&rows.0.to_le_bytes());
+            s[d + 4..d + 8].copy_from_slice(&rows.1.to_le_bytes());
+            s[d + 8..d + 10].copy_from_slice(&cols.0.to_le_bytes());
+            s[d + 10..d + 12].copy_from_slice(&cols.1.to_le_bytes());
+        });
+        let p = read::read_sheet("schools.xls", &bytes).expect_err("refused");
+        assert_eq!(p.kind, ProblemKind::FileUnreadable, "{}", p.en());
+        assert!(p.en().starts_with("schools.xls"), "{}", p.en());
+    }
+}
+
+/// Two cells at A1 and IV65536 make calamine lay out 16.7 million cells (half a GB) per sheet.
+#[test]
+fn xls_with_far_apart_cells_is_refused() {
+    let bytes = xls_with(&xls_example(), |s| {
+        // The first text cell (a LABELSST record) moves to the sheet's last row and column.
+        let d = biff_record(s, first_sheet(s), 0x00FD);
+        s[d..d + 2].copy_from_slice(&u16::MAX.to_le_bytes());
+        s[d + 2..d + 4].copy_from_slice(&255u16.to_le_bytes());
+    });
+    let p = read::read_sheet("schools.xls", &bytes).expect_err("refused");
+    assert!(p.en().contains("too much memory"), "{}", p.en());
+    assert!(
+        p.en().contains("more than the limit of 4194304"),
+        "{}",
+        p.en()
+    );
+}
+
+/// A BOUNDSHEET record pointing past the end of the stream, or cut short, made calamine panic.
+#[test]
+fn xls_with_a_stray_sheet_is_refused_not_a_panic() {
+    let base = xls_example();
+    let past = xls_with(&base, |s| {
+        let b = biff_record(s, 0, 0x0085);
+        s[b..b + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    });
+    let p = read::read_sheet("schools.xls", &past).expect_err("refused");
+    assert!(p.en().contains("past the end"), "{}", p.en());
+    let cut = xls_with(&base, |s| {
+        let b = biff_record(s, 0, 0x0085);
+        s[b - 2..b].copy_from_slice(&3u16.to_le_bytes());
+    });
+    let p = read::read_sheet("schools.xls", &cut).expect_err("refused");
+    assert_eq!(p.kind, ProblemKind::FileUnreadable, "{}", p.en());
+}

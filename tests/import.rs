@@ -57,13 +57,17 @@ fn load(dir: &str) -> InputFiles {
 }
 
 #[test]
-fn county_example_imports_from_csv_xlsx_and_gb18030_alike() {
+fn county_example_imports_from_csv_xlsx_xls_and_gb18030_alike() {
     let csv = import::import_round(&load("examples/county"), &KEY)
         .unwrap_or_else(|p| panic!("examples/county:\n{}", show(&p)));
     assert_eq!(csv.private.len(), county::APPLICANTS);
     assert_eq!(csv.round.applicants.len(), county::APPLICANTS);
     assert_eq!(csv.round.schools.len(), 16);
-    for dir in ["examples/county-xlsx", "examples/county-gb18030"] {
+    for dir in [
+        "examples/county-xlsx",
+        "examples/county-xls",
+        "examples/county-gb18030",
+    ] {
         let other = import::import_round(&load(dir), &KEY)
             .unwrap_or_else(|p| panic!("{dir}:\n{}", show(&p)));
         assert_eq!(other.public, csv.public, "{dir}: public files differ");

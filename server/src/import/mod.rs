@@ -36,6 +36,7 @@ mod problem;
 #[allow(clippy::result_large_err)]
 pub mod read;
 mod validate;
+pub mod xls;
 
 pub use date::{Date, DateError};
 pub use private::{

@@ -201,6 +201,19 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
 const OPENDOCUMENT_MIME: &[u8] = b"application/vnd.oasis.opendocument";
 
 fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
+    // calamine panics on a few malformed files the guards below do not foresee: such a file is
+    // refused like any other that cannot be opened, and the import goes on.
+    std::panic::catch_unwind(|| read_workbook_guarded(file, bytes)).unwrap_or_else(|_| {
+        Err(Problem::file(
+            file,
+            ProblemKind::FileUnreadable,
+            "无法作为 Excel 工作簿打开（读取程序无法解析其结构）。文件可能已损坏，请另存为 .xlsx 或“CSV UTF-8”",
+            "cannot be opened as a workbook (the reader could not make sense of its structure); it may be damaged: save it as .xlsx or \"CSV UTF-8\"",
+        ))
+    })
+}
+
+fn read_workbook_guarded(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     let broken = |e: &dyn std::fmt::Display| {
         Problem::file(
             file,
@@ -229,7 +242,21 @@ fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
         ));
     }
     // The Excel formats only (calamine's automatic detection would also try OpenDocument).
-    let mut wb = if let Ok(x) = calamine::open_workbook_from_rs(Cursor::new(bytes)) {
+    // An .xls workbook is checked first (`xls::guard`: calamine sizes its memory by what the
+    // file claims) and read from the container the guard rebuilt around what it checked.
+    let xls = super::xls::guard(bytes).map_err(|e| match e {
+        super::xls::Refusal::Malformed(m) => broken(&m),
+        e => Problem::file(
+            file,
+            ProblemKind::FileUnreadable,
+            format!("作为 .xls 工作簿读取时需要的内存过多（{e}）。请另存为 .xlsx 或“CSV UTF-8”"),
+            format!("as an .xls workbook it would take too much memory to read ({e}); save it as .xlsx or \"CSV UTF-8\""),
+        ),
+    })?;
+    let xls = xls
+        .as_deref()
+        .and_then(|c| calamine::open_workbook_from_rs(Cursor::new(c)).ok());
+    let mut wb = if let Some(x) = xls {
         calamine::Sheets::Xls(x)
     } else if let Ok(x) = calamine::open_workbook_from_rs(Cursor::new(bytes)) {
         calamine::Sheets::Xlsx(x)
@@ -242,8 +269,8 @@ fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
             Err(_) => return Err(broken(&"not an Excel workbook: .xlsx, .xls or .xlsb")),
         }
     };
-    // .xlsx and .xlsb are read cell by cell; .xls only offers the bounding box (at most
-    // 65,536 rows of 256 cells in that format).
+    // .xlsx and .xlsb are read cell by cell; .xls only offers the bounding box, which the guard
+    // above bounds (`xls::MAX_CELLS` over all sheets).
     let no_sheet = || {
         Problem::file(
             file,
