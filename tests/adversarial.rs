@@ -1019,3 +1019,39 @@ fn xls_with_a_stray_sheet_is_refused_not_a_panic() {
     let p = read::read_sheet("schools.xls", &cut).expect_err("refused");
     assert_eq!(p.kind, ProblemKind::FileUnreadable, "{}", p.en());
 }
+
+/// An `.xlsx` workbook whose shared-strings part claims 10^14 distinct strings made calamine
+/// reserve room for them while opening it (2.4 PB) and abort the process (found by hand,
+/// 2026-11-26). The claim is read first and refused.
+#[test]
+fn xlsx_claiming_a_hundred_trillion_strings_is_refused_not_a_crash() {
+    use std::io::{Read, Write};
+    let good = xlsx(&[(0, 0, "x"), (1, 0, "y")]);
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(&good)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut part = zin.by_index(i).expect("part");
+        let name = part.name().expect("name").to_string();
+        let mut data = Vec::new();
+        part.read_to_end(&mut data).expect("read");
+        if name.ends_with("sharedStrings.xml") {
+            let text = String::from_utf8(data).expect("utf-8");
+            let at = text.find("uniqueCount=\"").expect("uniqueCount") + 13;
+            let end = at + text[at..].find('"').expect("quote");
+            data = format!("{}100000000000000{}", &text[..at], &text[end..]).into_bytes();
+        }
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        out.start_file(name, options).expect("start");
+        out.write_all(&data).expect("write");
+    }
+    let bad = out.finish().expect("finish").into_inner();
+    assert!(read::read_sheet("applicants.xlsx", &good).is_ok());
+    let p = read::read_sheet("applicants.xlsx", &bad).expect_err("refused");
+    assert_eq!(p.kind, ProblemKind::FileUnreadable, "{}", p.en());
+    assert!(
+        p.en().contains("100000000000000 distinct strings"),
+        "{}",
+        p.en()
+    );
+}

@@ -37,6 +37,7 @@ mod problem;
 pub mod read;
 mod validate;
 pub mod xls;
+pub mod xlsx;
 
 pub use date::{Date, DateError};
 pub use private::{

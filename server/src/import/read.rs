@@ -256,6 +256,17 @@ fn read_workbook_guarded(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     let xls = xls
         .as_deref()
         .and_then(|c| calamine::open_workbook_from_rs(Cursor::new(c)).ok());
+    // An .xlsx workbook's shared-strings count is checked before calamine reserves room for it.
+    if xls.is_none() {
+        super::xlsx::guard(bytes).map_err(|e| {
+            Problem::file(
+                file,
+                ProblemKind::FileUnreadable,
+                format!("作为 .xlsx 工作簿读取时需要的内存过多（{e}）。文件可能已损坏，请另存为“CSV UTF-8”"),
+                format!("as an .xlsx workbook it would take too much memory to read ({e}); it may be damaged: save it as \"CSV UTF-8\""),
+            )
+        })?;
+    }
     let mut wb = if let Some(x) = xls {
         calamine::Sheets::Xls(x)
     } else if let Ok(x) = calamine::open_workbook_from_rs(Cursor::new(bytes)) {
