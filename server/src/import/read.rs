@@ -294,7 +294,7 @@ fn read_workbook_guarded(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
         calamine::Sheets::Xlsx(x) => {
             let name = x.sheet_names().first().cloned().ok_or_else(no_sheet)?;
             let mut rd = x.worksheet_cells_reader(&name).map_err(|e| broken(&e))?;
-            return sparse_sheet(file, || {
+            return sparse_sheet(file, [MAX_SHEET_CELLS, MAX_TEXT_CELLS], || {
                 rd.next_cell()
                     .map(|o| o.map(|c| (c.get_position(), Data::from(c.get_value().clone()))))
                     .map_err(|e| broken(&e))
@@ -303,7 +303,7 @@ fn read_workbook_guarded(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
         calamine::Sheets::Xlsb(x) => {
             let name = x.sheet_names().first().cloned().ok_or_else(no_sheet)?;
             let mut rd = x.worksheet_cells_reader(&name).map_err(|e| broken(&e))?;
-            return sparse_sheet(file, || {
+            return sparse_sheet(file, [MAX_SHEET_CELLS, MAX_TEXT_CELLS], || {
                 rd.next_cell()
                     .map(|o| o.map(|c| (c.get_position(), Data::from(c.get_value().clone()))))
                     .map_err(|e| broken(&e))
@@ -351,6 +351,13 @@ fn read_workbook_guarded(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     })
 }
 
+/// Most cells read from a workbook sheet (`.xlsx`, `.xlsb`), empty ones included: 134 million.
+pub const MAX_SHEET_CELLS: u64 = 1 << 27;
+
+/// Most non-empty cells kept from a workbook sheet: 33.5 million (a million applicants of 17
+/// columns are 17 million).
+pub const MAX_TEXT_CELLS: u64 = 1 << 25;
+
 /// Widest workbook row read: 1024 columns (a table has at most 17, plus ignored `#` columns).
 pub const MAX_COLUMNS: u32 = 1024;
 
@@ -359,16 +366,42 @@ pub const MAX_COLUMNS: u32 = 1024;
 /// `XFD1048576` in a 1 KiB file would ask for 17 billion cells; here only the cells present are
 /// kept, and columns, rows and text are bounded ([`MAX_COLUMNS`], [`MAX_LINE_BYTES`],
 /// [`MAX_FILE_BYTES`]).
+/// The next cell of a workbook sheet read one cell at a time: (row, column) and value.
+type NextCell = Result<Option<((u32, u32), Data)>, Problem>;
+
+/// `limits`: the most cells read, and the most non-empty ones kept ([`MAX_SHEET_CELLS`],
+/// [`MAX_TEXT_CELLS`]; smaller in the tests).
 fn sparse_sheet(
     file: &str,
-    mut next: impl FnMut() -> Result<Option<((u32, u32), Data)>, Problem>,
+    limits: [u64; 2],
+    mut next: impl FnMut() -> NextCell,
 ) -> Result<Sheet, Problem> {
+    let [max_cells, max_text_cells] = limits;
     let mut grid: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
     let mut total: u64 = 0;
+    let (mut seen, mut kept) = (0u64, 0u64);
+    let too_many = |what: &str, zh: &str, limit: u64| {
+        Problem::file(
+            file,
+            ProblemKind::FileUnreadable,
+            format!("第一个工作表的{zh}超过 {limit} 个（文件可能已损坏）"),
+            format!("the first sheet has more than {limit} {what} (the file may be damaged)"),
+        )
+    };
     while let Some(((r, c), value)) = next()? {
+        // Every cell costs time to read, every kept one memory: a compressed workbook can hold
+        // billions of them in a few MB.
+        seen += 1;
+        if seen > max_cells {
+            return Err(too_many("cells", "单元格", max_cells));
+        }
         let text = cell_text(&value);
         if text.is_empty() {
             continue;
+        }
+        kept += 1;
+        if kept > max_text_cells {
+            return Err(too_many("non-empty cells", "非空单元格", max_text_cells));
         }
         let row = r as usize + 1;
         if c >= MAX_COLUMNS {
@@ -841,6 +874,37 @@ pub fn bind(sheet: Sheet, specs: &[ColumnSpec], problems: &mut Vec<Problem>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sheet of `n` cells in one column, every `every`-th one holding text.
+    fn cells(n: u32, every: u32) -> impl FnMut() -> NextCell {
+        let mut k = 0;
+        move || {
+            k += 1;
+            Ok((k <= n).then(|| {
+                let v = match k % every {
+                    0 => Data::String("x".into()),
+                    _ => Data::Empty,
+                };
+                ((k, 0), v)
+            }))
+        }
+    }
+
+    #[test]
+    fn a_sheet_of_too_many_cells_is_refused() {
+        assert_eq!(
+            sparse_sheet("a.xlsx", [100, 10], cells(100, 10)).map(|s| s.rows.len()),
+            Ok(10)
+        );
+        let p = sparse_sheet("a.xlsx", [100, 10], cells(101, 1000)).expect_err("cells");
+        assert!(p.en().contains("more than 100 cells"), "{}", p.en());
+        let p = sparse_sheet("a.xlsx", [100, 10], cells(100, 9)).expect_err("text cells");
+        assert!(
+            p.en().contains("more than 10 non-empty cells"),
+            "{}",
+            p.en()
+        );
+    }
 
     #[test]
     fn decodes_utf8_bom_and_gb18030() {

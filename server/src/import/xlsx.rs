@@ -3,18 +3,25 @@
 //! Opening an `.xlsx` workbook, calamine reads its shared-strings part and reserves room for as
 //! many strings as the part's `uniqueCount` attribute claims, before reading any. A 7 KB
 //! workbook claiming 10^14 strings made it ask for 2.4 PB and the process aborted (an
-//! allocation failure: nothing can catch it). [`guard`] reads that attribute first, the way
-//! calamine finds it, and refuses a count beyond [`MAX_SHARED_STRINGS`].
+//! allocation failure: nothing can catch it). And a compressed part can hold far more strings
+//! than its size suggests. [`guard`] reads the part first, the way calamine finds it, and
+//! refuses a claimed or actual count beyond [`MAX_SHARED_STRINGS`].
 
 use std::io::{BufReader, Cursor};
 
-/// Most shared strings a workbook may claim: 67 million, far beyond a province's applicants
-/// (a few strings each), far below an allocation that can fail.
-pub const MAX_SHARED_STRINGS: u64 = 1 << 26;
+/// Most shared strings a workbook may claim or hold: 33.5 million, far beyond a city's
+/// applicants (a few strings each), far below an allocation that can fail. calamine keeps them
+/// all in memory (about 40 bytes each beside their text).
+pub const MAX_SHARED_STRINGS: u64 = 1 << 25;
 
 /// Checks an `.xlsx` (or `.xlsm`) workbook; `Err` says why calamine must not open it. A file
 /// that is not a zip archive passes (calamine does not read it as `.xlsx` either).
 pub fn guard(bytes: &[u8]) -> Result<(), String> {
+    guard_with(bytes, MAX_SHARED_STRINGS)
+}
+
+/// [`guard`] with a limit of `max` strings (smaller in the tests).
+fn guard_with(bytes: &[u8], max: u64) -> Result<(), String> {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         return Ok(());
     };
@@ -30,22 +37,26 @@ pub fn guard(bytes: &[u8]) -> Result<(), String> {
             continue;
         }
         let name = String::from_utf8_lossy(part.name_raw()).into_owned();
-        if let Some(n) = claimed_strings(BufReader::new(part))
-            && n > MAX_SHARED_STRINGS
+        let (claimed, strings) = shared_strings(BufReader::new(part), max);
+        if let Some(n) = claimed
+            && n > max
         {
             return Err(format!(
-                "{name} claims {n} distinct strings, more than the limit of {MAX_SHARED_STRINGS}"
+                "{name} claims {n} distinct strings, more than the limit of {max}"
             ));
+        }
+        if strings > max {
+            return Err(format!("{name} holds more than {max} distinct strings"));
         }
     }
     Ok(())
 }
 
-/// The largest number a `uniqueCount` attribute of the first `sst` element gives (`u64::MAX`
-/// for one too long to count), as calamine's reader meets it: the events before that element
-/// are skipped, and reading stops at the end of the part or at an XML error (where calamine
-/// stops too).
-fn claimed_strings(part: impl std::io::BufRead) -> Option<u64> {
+/// What a shared-strings part holds, as calamine's reader meets it: the largest number the
+/// `uniqueCount` attribute of its first `sst` element gives (`u64::MAX` for one too long to
+/// count), and the strings (`si` elements) after it, counted up to `max + 1`. Reading stops at
+/// the end of the part or at an XML error, where calamine stops too.
+fn shared_strings(part: impl std::io::BufRead, max: u64) -> (Option<u64>, u64) {
     use quick_xml::events::Event;
     let mut xml = quick_xml::Reader::from_reader(part);
     let config = xml.config_mut();
@@ -54,16 +65,25 @@ fn claimed_strings(part: impl std::io::BufRead) -> Option<u64> {
     config.check_comments = false;
     config.expand_empty_elements = true;
     let mut buf = Vec::new();
+    let mut claimed = None;
+    let mut strings = 0u64;
     loop {
         buf.clear();
         match xml.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) if e.local_name().as_ref() == "sst" => {
-                return largest_count(e.attributes_raw().as_bytes());
+            Ok(Event::Start(e)) if claimed.is_none() && e.local_name().as_ref() == "sst" => {
+                claimed = Some(largest_count(e.attributes_raw().as_bytes()));
             }
-            Ok(Event::Eof) | Err(_) => return None,
+            Ok(Event::Start(e)) if claimed.is_some() && e.local_name().as_ref() == "si" => {
+                strings += 1;
+                if strings > max {
+                    break;
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
             Ok(_) => {}
         }
     }
+    (claimed.flatten(), strings)
 }
 
 /// Every number written after `uniqueCount` in a tag's attribute text, the largest: whatever
@@ -98,7 +118,7 @@ mod tests {
 
     #[test]
     fn counts_are_read_from_the_sst_element() {
-        let count = |xml: &str| claimed_strings(xml.as_bytes());
+        let count = |xml: &str| shared_strings(xml.as_bytes(), 10).0;
         assert_eq!(
             count(r#"<?xml version="1.0"?><sst uniqueCount="63" count="70"><si/></sst>"#),
             Some(63)
@@ -117,5 +137,34 @@ mod tests {
             Some(100_000_000_000_000)
         );
         assert_eq!(count(r#"<other uniqueCount="7"/>"#), None);
+        let strings = |xml: &str| shared_strings(xml.as_bytes(), 10).1;
+        assert_eq!(
+            strings(r#"<sst><si><t>a</t></si><x:si/><si></si></sst>"#),
+            3
+        );
+        assert_eq!(
+            strings(r#"<si/><sst><si/>"#),
+            1,
+            "only after the sst element"
+        );
+        assert_eq!(
+            strings(&format!("<sst>{}", "<si/>".repeat(100))),
+            11,
+            "counted up to 11"
+        );
+    }
+
+    #[test]
+    fn a_workbook_holding_too_many_strings_is_refused() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for r in 0..5u32 {
+            ws.write_string(r, 0, format!("s{r}")).expect("cell");
+        }
+        let bytes = wb.save_to_buffer().expect("xlsx");
+        assert_eq!(guard_with(&bytes, 5), Ok(()));
+        let e = guard_with(&bytes, 4).expect_err("refused");
+        assert!(e.contains("claims 5 distinct strings"), "{e}");
+        assert_eq!(guard(b"not a zip"), Ok(()));
     }
 }
