@@ -9,6 +9,10 @@
 
 use std::io::{BufReader, Cursor};
 
+/// Most bytes of shared-strings XML read from one workbook: 512 MiB (a million applicants'
+/// names and addresses are about 150 MB). calamine holds their text in memory.
+pub const MAX_SHARED_STRING_BYTES: u64 = 512 << 20;
+
 /// Most shared strings a workbook may claim or hold: 33.5 million, far beyond a city's
 /// applicants (a few strings each), far below an allocation that can fail. calamine keeps them
 /// all in memory (about 40 bytes each beside their text).
@@ -37,7 +41,7 @@ fn guard_with(bytes: &[u8], max: u64) -> Result<(), String> {
             continue;
         }
         let name = String::from_utf8_lossy(part.name_raw()).into_owned();
-        let (claimed, strings) = shared_strings(BufReader::new(part), max);
+        let (claimed, strings, bytes) = shared_strings(BufReader::new(part), max);
         if let Some(n) = claimed
             && n > max
         {
@@ -48,15 +52,21 @@ fn guard_with(bytes: &[u8], max: u64) -> Result<(), String> {
         if strings > max {
             return Err(format!("{name} holds more than {max} distinct strings"));
         }
+        if bytes > MAX_SHARED_STRING_BYTES {
+            return Err(format!(
+                "{name} is longer than {MAX_SHARED_STRING_BYTES} bytes once uncompressed"
+            ));
+        }
     }
     Ok(())
 }
 
 /// What a shared-strings part holds, as calamine's reader meets it: the largest number the
 /// `uniqueCount` attribute of its first `sst` element gives (`u64::MAX` for one too long to
-/// count), and the strings (`si` elements) after it, counted up to `max + 1`. Reading stops at
-/// the end of the part or at an XML error, where calamine stops too.
-fn shared_strings(part: impl std::io::BufRead, max: u64) -> (Option<u64>, u64) {
+/// count), the strings (`si` elements) after it, counted up to `max + 1`, and the bytes read.
+/// Reading stops at the end of the part or at an XML error, where calamine stops too, or past
+/// [`MAX_SHARED_STRING_BYTES`].
+fn shared_strings(part: impl std::io::BufRead, max: u64) -> (Option<u64>, u64, u64) {
     use quick_xml::events::Event;
     let mut xml = quick_xml::Reader::from_reader(part);
     let config = xml.config_mut();
@@ -82,8 +92,11 @@ fn shared_strings(part: impl std::io::BufRead, max: u64) -> (Option<u64>, u64) {
             Ok(Event::Eof) | Err(_) => break,
             Ok(_) => {}
         }
+        if xml.buffer_position() > MAX_SHARED_STRING_BYTES {
+            break;
+        }
     }
-    (claimed.flatten(), strings)
+    (claimed.flatten(), strings, xml.buffer_position())
 }
 
 /// Every number written after `uniqueCount` in a tag's attribute text, the largest: whatever
