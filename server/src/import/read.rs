@@ -267,8 +267,18 @@ fn read_workbook_guarded(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
             )
         })?;
     }
+    // A compound file (.xls, or an encrypted .xlsx) is never handed to calamine as it is: its
+    // own compound-file reader follows sector chains without a bound (a chain that loops grew
+    // a directory past 2 GB, found by fuzzing), so it reads only the container `xls::guard`
+    // rebuilt with the `cfb` crate.
+    let compound = bytes.starts_with(&super::xls::SIGNATURE);
     let mut wb = if let Some(x) = xls {
         calamine::Sheets::Xls(x)
+    } else if compound {
+        return Err(broken(&match super::xls::encrypted(bytes) {
+            true => "the workbook is password-protected",
+            false => "not an Excel workbook: .xlsx, .xls or .xlsb",
+        }));
     } else if let Ok(x) = calamine::open_workbook_from_rs(Cursor::new(bytes)) {
         calamine::Sheets::Xlsx(x)
     } else {

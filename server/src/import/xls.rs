@@ -40,6 +40,15 @@ pub enum Refusal {
     Malformed(String),
 }
 
+/// The first bytes of a compound file (an `.xls` workbook, an encrypted `.xlsx`).
+pub const SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// Whether `bytes` are a compound file holding an encrypted package (a password-protected
+/// `.xlsx`).
+pub fn encrypted(bytes: &[u8]) -> bool {
+    cfb::CompoundFile::open(Cursor::new(bytes)).is_ok_and(|cf| cf.is_stream("/EncryptedPackage"))
+}
+
 /// Checks an `.xls` workbook. `Ok(None)`: not a compound file with a `Workbook` (or `Book`)
 /// stream at its root, so not to be read as `.xls`. `Ok(Some(container))`: the workbook stream
 /// in a container of its own, safe to hand to calamine.
