@@ -614,20 +614,7 @@ pub fn parse_applicants(
                         *slot = Some(e);
                     }
                 }
-                Applicant {
-                    id: CompactString::default(),
-                    track: CompactString::default(),
-                    gender: Gender::F,
-                    groups: Box::default(),
-                    choices: Box::default(),
-                    categories: Box::default(),
-                    indicators: Box::default(),
-                    family: None,
-                    priority: Box::default(),
-                    manual: None,
-                    xy: None,
-                    private_hash: Digest([0; 32]),
-                }
+                placeholder()
             }
         })
         .collect_into_vec(&mut out);
@@ -1312,6 +1299,25 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
+/// An applicant with every field empty: what a row that does not parse stands as until its
+/// error is reported.
+fn placeholder() -> Applicant {
+    Applicant {
+        id: CompactString::default(),
+        track: CompactString::default(),
+        gender: Gender::F,
+        groups: Box::default(),
+        choices: Box::default(),
+        categories: Box::default(),
+        indicators: Box::default(),
+        family: None,
+        priority: Box::default(),
+        manual: None,
+        xy: None,
+        private_hash: Digest([0; 32]),
+    }
+}
+
 /// Every applicant's id in one buffer, in applicant order. The draw and the result files read
 /// ids in lottery, school and class order, which jumps across the round's records (a couple of
 /// hundred bytes each); reading them from one buffer of a few bytes per applicant instead keeps
@@ -1540,17 +1546,7 @@ mod tests {
     fn ids_give_every_applicants_id() {
         let make = |id: &str| Applicant {
             id: id.into(),
-            track: "local".into(),
-            gender: Gender::F,
-            groups: Box::default(),
-            choices: Box::default(),
-            categories: Box::default(),
-            indicators: Box::default(),
-            family: None,
-            priority: Box::default(),
-            manual: None,
-            xy: None,
-            private_hash: Digest::default(),
+            ..placeholder()
         };
         let list: Vec<Applicant> = ["A1", "", "中文-7", "A20000000000000000000000000000"]
             .into_iter()
