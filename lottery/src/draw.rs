@@ -204,17 +204,16 @@ pub fn ticket_name(round: &FrozenRound, i: usize) -> String {
 }
 
 /// Every applicant's ticket name ([`ticket_name`]) without a string per applicant: the
-/// application id, read from one buffer of all ids (the lotteries read them in ticket order),
-/// except the joint-family names `family:ID`, built once.
-struct Names {
-    ids: crate::round::Ids,
+/// application id, read from the round, except the joint-family names `family:ID`, built once.
+struct Names<'a> {
+    round: &'a FrozenRound,
     /// Per applicant, its index in `joint`, or `u32::MAX`; empty when nobody draws as a family.
     slot: Vec<u32>,
     joint: Vec<String>,
 }
 
-impl Names {
-    fn new(round: &FrozenRound) -> Self {
+impl<'a> Names<'a> {
+    fn new(round: &'a FrozenRound) -> Self {
         let (mut slot, mut joint) = (Vec::new(), Vec::new());
         if round.policy.families == crate::policy::Families::Joint
             && round.applicants.iter().any(|a| a.family.is_some())
@@ -229,14 +228,13 @@ impl Names {
                 })
                 .collect();
         }
-        let ids = crate::round::Ids::new(&round.applicants);
-        Names { ids, slot, joint }
+        Names { round, slot, joint }
     }
 
     fn get(&self, i: usize) -> &str {
         match self.slot.get(i) {
             Some(&k) if k != u32::MAX => &self.joint[k as usize],
-            _ => self.ids.get(i),
+            _ => &self.round.applicants[i].id,
         }
     }
 }
@@ -273,7 +271,7 @@ fn lottery_ranks(
 struct Compact<'a> {
     round: &'a FrozenRound,
     /// Ticket name of each applicant.
-    names: Names,
+    names: Names<'a>,
     /// The copy with out-of-range indices dropped, when one is needed.
     filtered: Option<Filtered>,
     /// Index of the applicant's track in the policy's list (`u32::MAX` if absent).

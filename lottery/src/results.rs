@@ -9,7 +9,7 @@ use crate::encoding::Domain;
 use crate::lines::Hashed;
 use crate::mechanism::UNPLACED;
 use crate::merkle;
-use crate::round::{FrozenRound, Ids};
+use crate::round::FrozenRound;
 
 /// Result files, in results-tree order.
 pub const RESULT_FILES: [&str; 5] = [
@@ -150,13 +150,12 @@ fn push_result_line(out: &mut String, round: &FrozenRound, o: &Outcome, i: usize
 pub fn render(round: &FrozenRound, out: &Outcome) -> Vec<(&'static str, String)> {
     // The three large files are rendered at the same time (each in file order, so the bytes do
     // not depend on the thread count).
-    let ids = Ids::new(&round.applicants);
     let (results, (waitlists, classes)) = rayon::join(
         || render_results(round, out),
         || {
             rayon::join(
-                || render_waitlists(round, out, &ids),
-                || render_classes(round, out, &ids),
+                || render_waitlists(round, out),
+                || render_classes(round, out),
             )
         },
     );
@@ -280,13 +279,12 @@ pub fn reproduces_in(
 ) -> Result<bool, ReadError> {
     let [results, waitlists, classes, teachers, quota] = published;
     let [_, f1, f2, f3, f4] = RESULT_FILES;
-    let ids = Ids::new(&round.applicants);
     let (a, (b, c)) = rayon::join(
         || results_reproduce(round, out, results, piece, chunk),
         || {
             rayon::join(
-                || text_reproduces(f1, &render_waitlists(round, out, &ids), waitlists, piece),
-                || text_reproduces(f2, &render_classes(round, out, &ids), classes, piece),
+                || text_reproduces(f1, &render_waitlists(round, out), waitlists, piece),
+                || text_reproduces(f2, &render_classes(round, out), classes, piece),
             )
         },
     );
@@ -443,7 +441,7 @@ fn push_id_number_id(out: &mut String, a: &str, n: u64, b: &str) {
 }
 
 /// `waitlists.csv`: by stage, school, position.
-fn render_waitlists(round: &FrozenRound, out: &Outcome, ids: &Ids) -> String {
+fn render_waitlists(round: &FrozenRound, out: &Outcome) -> String {
     let schools = &round.schools;
     let stages = &round.policy.stages;
     let mut waitlists = String::with_capacity(
@@ -462,14 +460,19 @@ fn render_waitlists(round: &FrozenRound, out: &Outcome, ids: &Ids) -> String {
         for (pos, &i) in w.applicants.iter().enumerate() {
             waitlists.push_str(stage);
             waitlists.push(',');
-            push_id_number_id(&mut waitlists, school, pos as u64 + 1, ids.get(i as usize));
+            push_id_number_id(
+                &mut waitlists,
+                school,
+                pos as u64 + 1,
+                &round.applicants[i as usize].id,
+            );
         }
     }
     waitlists
 }
 
 /// `classes.csv`: by school, class, application id.
-fn render_classes(round: &FrozenRound, out: &Outcome, ids: &Ids) -> String {
+fn render_classes(round: &FrozenRound, out: &Outcome) -> String {
     let schools = &round.schools;
     let n = round.applicants.len();
     let mut per_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); schools.len()];
@@ -488,7 +491,7 @@ fn render_classes(round: &FrozenRound, out: &Outcome, ids: &Ids) -> String {
                 &mut classes,
                 &schools[s].id,
                 u64::from(c) + 1,
-                ids.get(i as usize),
+                &round.applicants[i as usize].id,
             );
         }
     }

@@ -1318,41 +1318,6 @@ fn placeholder() -> Applicant {
     }
 }
 
-/// Every applicant's id in one buffer, in applicant order. The draw and the result files read
-/// ids in lottery, school and class order, which jumps across the round's records (a couple of
-/// hundred bytes each); reading them from one buffer of a few bytes per applicant instead keeps
-/// those jumps in the cache. Built in one pass over the records.
-pub struct Ids {
-    text: String,
-    /// `text[end[i - 1]..end[i]]` is applicant `i`'s id (`end[-1]` = 0).
-    end: Vec<usize>,
-}
-
-impl Ids {
-    /// The ids of `applicants`.
-    pub fn new(applicants: &[Applicant]) -> Self {
-        let mut text = String::with_capacity(applicants.iter().map(|a| a.id.len()).sum());
-        let end = applicants
-            .iter()
-            .map(|a| {
-                text.push_str(&a.id);
-                text.len()
-            })
-            .collect();
-        Ids { text, end }
-    }
-
-    /// Applicant `i`'s id (empty when there is no such applicant).
-    pub fn get(&self, i: usize) -> &str {
-        let start = match i.checked_sub(1) {
-            Some(k) => self.end.get(k).copied().unwrap_or(0),
-            None => 0,
-        };
-        let end = self.end.get(i).copied().unwrap_or(start);
-        self.text.get(start..end).unwrap_or("")
-    }
-}
-
 /// School id → index, for the hot paths (parsing, the draw, the checkpoint): one hash lookup
 /// instead of a binary search with string comparisons. Ids of at most 7 bytes are looked up as
 /// one integer (their bytes and their length), longer ones as strings.
@@ -1540,24 +1505,6 @@ mod tests {
             };
             assert_eq!(items(s).collect::<Vec<_>>(), want, "{s:?}");
         }
-    }
-
-    #[test]
-    fn ids_give_every_applicants_id() {
-        let make = |id: &str| Applicant {
-            id: id.into(),
-            ..placeholder()
-        };
-        let list: Vec<Applicant> = ["A1", "", "中文-7", "A20000000000000000000000000000"]
-            .into_iter()
-            .map(make)
-            .collect();
-        let ids = Ids::new(&list);
-        for (i, a) in list.iter().enumerate() {
-            assert_eq!(ids.get(i), a.id.as_str());
-        }
-        assert_eq!(ids.get(list.len()), "");
-        assert_eq!(Ids::new(&[]).get(0), "");
     }
 
     const POLICY: &str = r#"
