@@ -5,13 +5,18 @@
 //! workbook claiming 10^14 strings made it ask for 2.4 PB and the process aborted (an
 //! allocation failure: nothing can catch it). And a compressed part can hold far more strings
 //! than its size suggests. [`guard`] reads the part first, the way calamine finds it, and
-//! refuses a claimed or actual count beyond [`MAX_SHARED_STRINGS`].
+//! refuses a claimed or actual count beyond [`MAX_SHARED_STRINGS`]; every other part calamine
+//! reads whole while opening the workbook is bounded by [`MAX_PART_BYTES`] once uncompressed.
 
-use std::io::{BufReader, Cursor};
+use std::io::{BufReader, Cursor, Read};
 
 /// Most bytes of shared-strings XML read from one workbook: 512 MiB (a million applicants'
 /// names and addresses are about 150 MB). calamine holds their text in memory.
 pub const MAX_SHARED_STRING_BYTES: u64 = 512 << 20;
+
+/// Most bytes any other part of a workbook (but its sheets) may hold once uncompressed: 64 MiB
+/// (a workbook's styles and sheet list are a few KB).
+pub const MAX_PART_BYTES: u64 = 64 << 20;
 
 /// Most shared strings a workbook may claim or hold: 33.5 million, far beyond a city's
 /// applicants (a few strings each), far below an allocation that can fail. calamine keeps them
@@ -21,26 +26,42 @@ pub const MAX_SHARED_STRINGS: u64 = 1 << 25;
 /// Checks an `.xlsx` (or `.xlsm`) workbook; `Err` says why calamine must not open it. A file
 /// that is not a zip archive passes (calamine does not read it as `.xlsx` either).
 pub fn guard(bytes: &[u8]) -> Result<(), String> {
-    guard_with(bytes, MAX_SHARED_STRINGS)
+    guard_with(bytes, MAX_SHARED_STRINGS, MAX_PART_BYTES)
 }
 
-/// [`guard`] with a limit of `max` strings (smaller in the tests).
-fn guard_with(bytes: &[u8], max: u64) -> Result<(), String> {
+/// [`guard`] with a limit of `max` strings and `max_part` bytes for the other parts (smaller in
+/// the tests).
+fn guard_with(bytes: &[u8], max: u64, max_part: u64) -> Result<(), String> {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         return Ok(());
     };
     // calamine reads `<workbook folder>/sharedStrings.xml`, its folder taken from the package's
     // relationships: every part of that name is checked, wherever it is.
     for i in 0..zip.len() {
-        let Ok(part) = zip.by_index(i) else { continue };
-        if !part
-            .name_raw()
-            .to_ascii_lowercase()
-            .ends_with(b"sharedstrings.xml")
-        {
+        let Ok(mut part) = zip.by_index(i) else {
+            continue;
+        };
+        let lower = part.name_raw().to_ascii_lowercase();
+        let name = String::from_utf8_lossy(part.name_raw()).into_owned();
+        if !lower.ends_with(b"sharedstrings.xml") {
+            // A sheet is read cell by cell, bounded by `read::MAX_SHEET_CELLS`; every other part
+            // calamine reads whole while opening the workbook (relationships, styles, the
+            // workbook's sheet list), and a few KB of zip can inflate to gigabytes.
+            if lower.windows(11).any(|w| w == b"worksheets/") {
+                continue;
+            }
+            let cap = match lower.ends_with(b"sharedstrings.bin") {
+                true => MAX_SHARED_STRING_BYTES,
+                false => max_part,
+            };
+            let read = std::io::copy(&mut (&mut part).take(cap + 1), &mut std::io::sink());
+            if read.is_ok_and(|n| n > cap) {
+                return Err(format!(
+                    "{name} is longer than {cap} bytes once uncompressed"
+                ));
+            }
             continue;
         }
-        let name = String::from_utf8_lossy(part.name_raw()).into_owned();
         let (claimed, strings, bytes) = shared_strings(BufReader::new(part), max);
         if let Some(n) = claimed
             && n > max
@@ -175,9 +196,15 @@ mod tests {
             ws.write_string(r, 0, format!("s{r}")).expect("cell");
         }
         let bytes = wb.save_to_buffer().expect("xlsx");
-        assert_eq!(guard_with(&bytes, 5), Ok(()));
-        let e = guard_with(&bytes, 4).expect_err("refused");
+        assert_eq!(guard_with(&bytes, 5, MAX_PART_BYTES), Ok(()));
+        let e = guard_with(&bytes, 4, MAX_PART_BYTES).expect_err("refused");
         assert!(e.contains("claims 5 distinct strings"), "{e}");
+        // Its styles part is larger than 100 bytes; its sheet is not counted.
+        let e = guard_with(&bytes, 5, 100).expect_err("refused");
+        assert!(
+            e.contains("longer than 100 bytes") && !e.contains("worksheets/"),
+            "{e}"
+        );
         assert_eq!(guard(b"not a zip"), Ok(()));
     }
 }
