@@ -1055,3 +1055,24 @@ fn xlsx_claiming_a_hundred_trillion_strings_is_refused_not_a_crash() {
         p.en()
     );
 }
+
+/// A panic inside calamine that the `.xls` guard does not foresee (here a shared-strings record
+/// whose first string's run count is cut off) is caught: the file is reported as unreadable and
+/// the import goes on to report it like any other problem.
+#[test]
+fn a_workbook_the_reader_panics_on_is_reported_not_a_crash() {
+    let bytes = xls_with(&xls_example(), |s| {
+        let bof_len = 4 + usize::from(u16::from_le_bytes([s[2], s[3]]));
+        // SST: 8 bytes of counts, then a string of 1 character flagged as rich text (a run
+        // count follows) with nothing after it.
+        let sst: [u8; 15] = [0xFC, 0x00, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0x08];
+        // The example has one sheet: its BOUNDSHEET position moves by the inserted record.
+        let k = biff_record(s, 0, 0x0085);
+        let pos = u32::from_le_bytes(s[k..k + 4].try_into().expect("4 bytes")) + 15;
+        s[k..k + 4].copy_from_slice(&pos.to_le_bytes());
+        s.splice(bof_len..bof_len, sst);
+    });
+    let p = read::read_sheet("schools.xls", &bytes).expect_err("refused");
+    assert_eq!(p.kind, ProblemKind::FileUnreadable, "{}", p.en());
+    assert!(p.en().contains("could not make sense"), "{}", p.en());
+}
