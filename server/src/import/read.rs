@@ -200,10 +200,35 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
 /// The MIME type an OpenDocument file names in its first bytes (`mimetype` entry).
 const OPENDOCUMENT_MIME: &[u8] = b"application/vnd.oasis.opendocument";
 
+thread_local! {
+    /// Set while this thread reads a workbook: a panic then is calamine's, caught and reported
+    /// as an unreadable file, and the panic hook keeps quiet about it.
+    static READING_WORKBOOK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that stays silent for a panic caught while reading a workbook
+/// and hands every other panic to the hook there was before.
+fn quiet_workbook_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !READING_WORKBOOK.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 fn read_workbook(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     // calamine panics on a few malformed files the guards below do not foresee: such a file is
-    // refused like any other that cannot be opened, and the import goes on.
-    std::panic::catch_unwind(|| read_workbook_guarded(file, bytes)).unwrap_or_else(|_| {
+    // refused like any other that cannot be opened (without a panic message on the clerk's
+    // screen), and the import goes on.
+    quiet_workbook_panics();
+    READING_WORKBOOK.with(|r| r.set(true));
+    let read = std::panic::catch_unwind(|| read_workbook_guarded(file, bytes));
+    READING_WORKBOOK.with(|r| r.set(false));
+    read.unwrap_or_else(|_| {
         Err(Problem::file(
             file,
             ProblemKind::FileUnreadable,
