@@ -643,6 +643,27 @@ fn a_2_gb_file_is_refused_before_it_is_read() {
         if source.kind() == std::io::ErrorKind::FileTooLarge));
 }
 
+/// An input file that is a device (`/dev/zero` behind a symlink: it never ends) is refused, not
+/// read until the size limit; the reader refuses anything but a regular file before opening it
+/// (opening a named pipe would wait for a writer).
+#[cfg(unix)]
+#[test]
+fn a_device_as_an_input_file_is_refused() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("adversarial-device");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("policy.toml"), POLICY).expect("policy");
+    std::fs::write(dir.join("schools.csv"), SCHOOLS).expect("schools");
+    std::os::unix::fs::symlink("/dev/zero", dir.join("applicants.csv")).expect("symlink");
+    let r = import::load_dir(&dir);
+    let direct = read::read_file_limited(&dir.join("applicants.csv"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(r.is_err(), "a device must not load as applicants.csv");
+    let e = direct.expect_err("refused");
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+}
+
 #[test]
 fn an_overlong_line_is_refused_with_its_number() {
     // The import: a line one byte over the limit, named by its row.

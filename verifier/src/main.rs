@@ -438,7 +438,13 @@ fn open_unchanged(
     was: Option<&Stamp>,
 ) -> Result<(std::fs::File, u64), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-    let now = stamp(&file.metadata().map_err(|e| format!("{name}: {e}"))?);
+    let meta = file.metadata().map_err(|e| format!("{name}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{name}: not a regular file (a device, pipe or socket) in the bundle"
+        ));
+    }
+    let now = stamp(&meta);
     if was.is_some_and(|w| *w != now) {
         return Err(format!(
             "{name}: the file changed while the bundle was being verified; verify it again"
@@ -487,8 +493,14 @@ fn read_bundle(dir: &Path) -> Result<DirSource, String> {
         if path.is_dir() {
             return Err(format!("{name}: unexpected directory in the bundle"));
         }
-        // Refused before anything is read.
+        // Refused before anything is read: anything but a regular file (a device such as
+        // /dev/zero never ends, opening a named pipe waits for a writer), and a file too large.
         let meta = std::fs::metadata(&path).map_err(|e| format!("{name}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "{name}: not a regular file (a device, pipe or socket) in the bundle"
+            ));
+        }
         let len = meta.len();
         if len > MAX_BUNDLE_FILE_BYTES {
             return Err(too_large(&name, len));

@@ -39,7 +39,8 @@ pub const MAX_FILE_BYTES: u64 = 1 << 30;
 pub const MAX_LINE_BYTES: usize = 1 << 16;
 
 /// Reads a file, refusing one larger than [`MAX_FILE_BYTES`] before reading it (by its metadata,
-/// and again while reading, in case it grows meanwhile).
+/// and again while reading, in case it grows meanwhile), and anything but a regular file (a
+/// device such as `/dev/zero` never ends; opening a named pipe waits for a writer).
 pub fn read_file_limited(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let too_large = || {
@@ -48,6 +49,12 @@ pub fn read_file_limited(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
             format!("larger than {MAX_FILE_BYTES} bytes / 文件超过 {MAX_FILE_BYTES} 字节"),
         )
     };
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a device, pipe or socket) / 不是普通文件（设备、管道或套接字）",
+        ));
+    }
     let file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     if len > MAX_FILE_BYTES {
