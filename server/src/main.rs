@@ -404,20 +404,6 @@ fn cmd_simulate(
     Ok(())
 }
 
-fn read_bundle(dir: &std::path::Path) -> Result<lottery::verify::Files> {
-    let mut files = lottery::verify::Files::new();
-    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let e = e?;
-        if e.path().is_file() {
-            files.insert(
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path())?,
-            );
-        }
-    }
-    Ok(files)
-}
-
 fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
     use server::ceremony::keys::{read_key, read_secret_file};
     use server::supplement as sup;
@@ -617,7 +603,7 @@ fn cmd_demo(dir: Option<PathBuf>) -> Result<()> {
         ("rehearsal / 演练", &outcome.rehearsal_bundle),
         ("real round / 正式", &outcome.bundle),
     ] {
-        let files = read_bundle(bundle)?;
+        let files = server::supplement::read_dir(bundle)?;
         let report = lottery::verify::verify(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("\n── 6. verification of the {label} bundle (as fairdraw-verify does)");
         for c in &report.checks {
@@ -646,7 +632,7 @@ fn cmd_demo(dir: Option<PathBuf>) -> Result<()> {
             .next()
             .unwrap_or("")
             .trim_start_matches('\u{feff}');
-        let files = read_bundle(&outcome.bundle)?;
+        let files = server::supplement::read_dir(&outcome.bundle)?;
         if let Ok(Some(v)) = lottery::verify::applicant_view(&files, id) {
             let get = |k: &str| {
                 v.result
