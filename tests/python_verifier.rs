@@ -848,3 +848,24 @@ fallback = "bureau_order"
     std::fs::remove_dir_all(base.parent().unwrap_or(&base))?;
     Ok(())
 }
+
+/// Both verifiers refuse a bundle entry that is a device before opening it (`/dev/zero` behind
+/// a symlink: read to the end, it never ends).
+#[cfg(unix)]
+#[test]
+fn both_verifiers_refuse_a_device_in_the_bundle() -> TestResult {
+    let Some(py) = python() else { return Ok(()) };
+    let dir = simulate("device", 200, 4, "python-device")?;
+    std::fs::remove_file(dir.join("beacon.json"))?;
+    std::os::unix::fs::symlink("/dev/zero", dir.join("beacon.json"))?;
+    for r in [run_python(py, &dir)?, run_rust(&dir)?] {
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("beacon.json: not a regular file"),
+            "{}",
+            r.stderr
+        );
+    }
+    std::fs::remove_dir_all(dir.parent().unwrap_or(&dir))?;
+    Ok(())
+}

@@ -2033,6 +2033,10 @@ def read_bundle(d):
         path = os.path.join(d, name)
         if os.path.isdir(path):
             raise Unusable("%s: unexpected directory in the bundle" % name)
+        # A device (/dev/zero behind a symlink) never ends; opening a named pipe waits for a
+        # writer: anything but a regular file is refused before it is opened.
+        if not os.path.isfile(path):
+            raise Unusable("%s: not a regular file (a device, pipe or socket) in the bundle" % name)
         with open(path, "rb") as fh:
             files[name] = fh.read()
     if "manifest.json" not in files:
