@@ -431,6 +431,11 @@ fn open_capped(name: &str, path: &Path, was: &Stamp) -> Result<Capped, String> {
     })
 }
 
+/// The refusal of a bundle entry that is a device, a pipe or a socket.
+fn not_regular(name: &str) -> String {
+    format!("{name}: not a regular file (a device, pipe or socket) in the bundle")
+}
+
 /// Opens a bundle file, with its length; refused when it is no longer as it was listed.
 fn open_unchanged(
     name: &str,
@@ -440,9 +445,7 @@ fn open_unchanged(
     let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
     let meta = file.metadata().map_err(|e| format!("{name}: {e}"))?;
     if !meta.is_file() {
-        return Err(format!(
-            "{name}: not a regular file (a device, pipe or socket) in the bundle"
-        ));
+        return Err(not_regular(name));
     }
     let now = stamp(&meta);
     if was.is_some_and(|w| *w != now) {
@@ -497,9 +500,7 @@ fn read_bundle(dir: &Path) -> Result<DirSource, String> {
         // /dev/zero never ends, opening a named pipe waits for a writer), and a file too large.
         let meta = std::fs::metadata(&path).map_err(|e| format!("{name}: {e}"))?;
         if !meta.is_file() {
-            return Err(format!(
-                "{name}: not a regular file (a device, pipe or socket) in the bundle"
-            ));
+            return Err(not_regular(&name));
         }
         let len = meta.len();
         if len > MAX_BUNDLE_FILE_BYTES {

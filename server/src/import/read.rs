@@ -276,29 +276,32 @@ fn read_workbook_guarded(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     // The Excel formats only (calamine's automatic detection would also try OpenDocument).
     // An .xls workbook is checked first (`xls::guard`: calamine sizes its memory by what the
     // file claims) and read from the container the guard rebuilt around what it checked.
-    let xls = super::xls::guard(bytes).map_err(|e| match e {
-        super::xls::Refusal::Malformed(m) => broken(&m),
-        e => Problem::file(
+    // A workbook refused by a guard below; an .xls file can still be saved as .xlsx.
+    let too_costly = |kind: &str, e: &dyn std::fmt::Display| {
+        let (zh, en) = match kind {
+            ".xls" => (
+                "请另存为 .xlsx 或“CSV UTF-8”",
+                "save it as .xlsx or \"CSV UTF-8\"",
+            ),
+            _ => (
+                "文件可能已损坏，请另存为“CSV UTF-8”",
+                "it may be damaged: save it as \"CSV UTF-8\"",
+            ),
+        };
+        Problem::file(
             file,
             ProblemKind::FileUnreadable,
-            format!("作为 .xls 工作簿读取时需要的内存过多（{e}）。请另存为 .xlsx 或“CSV UTF-8”"),
-            format!("as an .xls workbook it would take too much memory to read ({e}); save it as .xlsx or \"CSV UTF-8\""),
-        ),
+            format!("作为 {kind} 工作簿读取时需要的内存过多（{e}）。{zh}"),
+            format!("as an {kind} workbook it would take too much memory to read ({e}); {en}"),
+        )
+    };
+    let xls = super::xls::guard(bytes).map_err(|e| match e {
+        super::xls::Refusal::Malformed(m) => broken(&m),
+        e => too_costly(".xls", &e),
     })?;
     let xls = xls
         .as_deref()
         .and_then(|c| calamine::open_workbook_from_rs(Cursor::new(c)).ok());
-    // An .xlsx workbook's shared-strings count is checked before calamine reserves room for it.
-    if xls.is_none() {
-        super::xlsx::guard(bytes).map_err(|e| {
-            Problem::file(
-                file,
-                ProblemKind::FileUnreadable,
-                format!("作为 .xlsx 工作簿读取时需要的内存过多（{e}）。文件可能已损坏，请另存为“CSV UTF-8”"),
-                format!("as an .xlsx workbook it would take too much memory to read ({e}); it may be damaged: save it as \"CSV UTF-8\""),
-            )
-        })?;
-    }
     // A compound file (.xls, or an encrypted .xlsx) is never handed to calamine as it is: its
     // own compound-file reader follows sector chains without a bound (a chain that loops grew
     // a directory past 2 GB, found by fuzzing), so it reads only the container `xls::guard`
@@ -311,6 +314,10 @@ fn read_workbook_guarded(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
             true => "the workbook is password-protected",
             false => "not an Excel workbook: .xlsx, .xls or .xlsb",
         }));
+    } else if let Err(e) = super::xlsx::guard(bytes) {
+        // A zip package's shared strings and other parts are bounded before calamine reserves
+        // room for what they claim.
+        return Err(too_costly(".xlsx", &e));
     } else if let Ok(x) = calamine::open_workbook_from_rs(Cursor::new(bytes)) {
         calamine::Sheets::Xlsx(x)
     } else {
@@ -400,6 +407,9 @@ pub const MAX_SHEET_CELLS: u64 = 1 << 27;
 /// columns are 17 million).
 pub const MAX_TEXT_CELLS: u64 = 1 << 25;
 
+/// The next cell of a workbook sheet read one cell at a time: (row, column) and value.
+type NextCell = Result<Option<((u32, u32), Data)>, Problem>;
+
 /// Widest workbook row read: 1024 columns (a table has at most 17, plus ignored `#` columns).
 pub const MAX_COLUMNS: u32 = 1024;
 
@@ -408,9 +418,7 @@ pub const MAX_COLUMNS: u32 = 1024;
 /// `XFD1048576` in a 1 KiB file would ask for 17 billion cells; here only the cells present are
 /// kept, and columns, rows and text are bounded ([`MAX_COLUMNS`], [`MAX_LINE_BYTES`],
 /// [`MAX_FILE_BYTES`]).
-/// The next cell of a workbook sheet read one cell at a time: (row, column) and value.
-type NextCell = Result<Option<((u32, u32), Data)>, Problem>;
-
+///
 /// `limits`: the most cells read, and the most non-empty ones kept ([`MAX_SHEET_CELLS`],
 /// [`MAX_TEXT_CELLS`]; smaller in the tests).
 fn sparse_sheet(

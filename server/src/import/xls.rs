@@ -109,6 +109,11 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// Where `part` (a slice of `stream`) starts in `stream`.
+fn offset(stream: &[u8], part: &[u8]) -> usize {
+    part.as_ptr() as usize - stream.as_ptr() as usize
+}
+
 fn short(what: &str, at: usize) -> Refusal {
     Refusal::Malformed(format!(
         "a {what} record at byte {at} of the workbook stream is cut short"
@@ -136,11 +141,10 @@ impl BoundingBox {
 /// Walks the workbook stream as calamine's `Xls::parse_workbook` does, adding up the cells it
 /// would allocate.
 fn check(stream: &[u8]) -> Result<(), Refusal> {
-    let offset = |d: &[u8]| d.as_ptr() as usize - stream.as_ptr() as usize;
     // The workbook globals: the sheets' positions, and the records read with no length check.
     let mut sheets = Vec::new();
     for r in records(stream) {
-        let at = offset(r.data);
+        let at = offset(stream, r.data);
         match r.typ {
             0x002F if r.data.len() < 2 => return Err(short("FILEPASS", at)),
             0x0042 if r.data.len() < 2 => return Err(short("CODEPAGE", at)),
@@ -184,7 +188,6 @@ fn check(stream: &[u8]) -> Result<(), Refusal> {
 /// The cells calamine would allocate for the sheet at `pos` of the stream, and whether it would
 /// stop there with an error (a record shorter than it requires).
 fn sheet(stream: &[u8], pos: usize) -> Result<(u64, bool), Refusal> {
-    let offset = |d: &[u8]| d.as_ptr() as usize - stream.as_ptr() as usize;
     let (mut values, mut formulas) = (BoundingBox::default(), BoundingBox::default());
     let mut reserved: u64 = 0;
     let (mut seen_bof, mut depth) = (false, 0usize);
@@ -210,7 +213,7 @@ fn sheet(stream: &[u8], pos: usize) -> Result<(u64, bool), Refusal> {
         let malformed = |what: &str| {
             Refusal::Malformed(format!(
                 "a {what} record at byte {} of the workbook stream ends before it starts",
-                offset(d)
+                offset(stream, d)
             ))
         };
         match r.typ {
