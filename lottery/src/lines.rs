@@ -12,6 +12,11 @@ use std::io::{ErrorKind, Read};
 /// Bytes read at a time (the last piece, and a piece whose first line is longer, differ).
 pub const PIECE: usize = 8 << 20;
 
+/// Bytes read into the first piece; each next piece reads twice as many, up to the piece size
+/// asked for. A small file so takes buffers of its own size, not two of 8 MiB (whose pages, on a
+/// VM, cost more than verifying a small bundle does).
+const FIRST_PIECE: usize = 64 << 10;
+
 /// A file read whole: the SHA-256 of its bytes and their number.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Hashed {
@@ -22,6 +27,8 @@ pub struct Hashed {
 }
 
 /// Reads `src` to its end in pieces of whole lines and calls `each` with every piece, in order.
+/// The pieces grow from 64 KiB to about `piece` bytes (what `each` is given never depends on
+/// their sizes beyond how the lines are grouped).
 ///
 /// A piece ends just after a line break, except the last piece of a file that does not end
 /// with one; a line longer than `piece` bytes comes whole in a larger piece. Empty pieces are not
@@ -56,7 +63,8 @@ fn read(
         sha: hash.then(Sha256::new),
         bytes: 0,
         eof: false,
-        piece: piece.max(1),
+        piece: piece.clamp(1, FIRST_PIECE),
+        max_piece: piece.max(1),
     };
     let (mut cur, mut next) = (Buf::default(), Buf::default());
     r.fill(&[], &mut cur)?;
@@ -100,7 +108,9 @@ struct Reader<'r> {
     sha: Option<Sha256>,
     bytes: u64,
     eof: bool,
+    /// Bytes the next piece reads (doubling from [`FIRST_PIECE`] up to `max_piece`).
     piece: usize,
+    max_piece: usize,
 }
 
 impl Reader<'_> {
@@ -141,6 +151,7 @@ impl Reader<'_> {
             if lines > 0 || self.eof {
                 next.lines = lines;
                 next.filled = filled;
+                self.piece = (self.piece * 2).min(self.max_piece);
                 return Ok(());
             }
             // No line break in the whole buffer: a long line, read on.
@@ -248,6 +259,18 @@ mod tests {
                 .collect();
             prop_assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn pieces_grow_from_small_to_the_size_asked_for() {
+        let data = b"0123456789abcde\n".repeat(1 << 16); // 1 MiB of 16-byte lines
+        let (got, h) = pieces(&data, 256 << 10, usize::MAX);
+        let sizes: Vec<usize> = got.iter().map(Vec::len).collect();
+        assert_eq!(got.concat(), data);
+        assert_eq!(h.map(|h| h.bytes), Some(data.len() as u64));
+        // 64 KiB, 128 KiB, then 256 KiB at a time; none larger.
+        assert_eq!(sizes[..3], [64 << 10, 128 << 10, 256 << 10]);
+        assert!(sizes.iter().all(|&s| s <= 256 << 10));
     }
 
     #[test]
