@@ -305,6 +305,192 @@ fn applicant_with_a_forged_input_is_not_included() -> Res {
     Ok(())
 }
 
+/// A bundle with one supplement (declined seats refilled, late arrivals placed).
+fn with_supplement() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = temp("supplement").join("bundle");
+        let st = Command::new(fairdraw_bin())
+            .args([
+                "simulate",
+                "--applicants",
+                "300",
+                "--schools",
+                "8",
+                "--seed-text",
+                "cli-supplement",
+                "--declines",
+                "6",
+                "--late",
+                "4",
+                "--out",
+            ])
+            .arg(&dir)
+            .output()
+            .expect("run fairdraw simulate");
+        assert!(st.status.success(), "simulate failed: {st:?}");
+        dir
+    })
+}
+
+/// The rows of a bundle CSV file after its header, split at commas.
+fn csv_rows(dir: &Path, file: &str) -> Result<Vec<Vec<String>>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(dir.join(file))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect())
+}
+
+#[test]
+fn a_late_arrival_is_found_in_its_supplement() -> Res {
+    let dir = with_supplement();
+    let late = csv_rows(dir, "s1-late_results.csv")?;
+    let row = late.first().ok_or("no late arrival")?;
+    let id = row[0].as_str();
+    let r = verify(&[p(dir), "--applicant", id, "--json"], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout)?;
+    assert_eq!(v["status"], "verified");
+    assert_eq!(v["round"], "s1");
+    assert_eq!(v["record_file"], "s1-late_applicants.csv");
+    assert_eq!(v["record"]["application_id"], id);
+    assert_eq!(v["result_file"], "s1-late_results.csv");
+    assert_eq!(v["school_id"], row[1].as_str());
+    assert_eq!(v["lottery_number"], row[2].as_str());
+    assert_eq!(v["inclusion_proof"], "valid");
+    assert_eq!(v["manifest_signature"], "valid");
+    // The proof is in the supplement's tree: previous manifest, declines, then the late arrivals.
+    assert_eq!(v["leaf_index"], 2);
+    assert_eq!(v["tree_size"], 2 + late.len() as u64);
+    let t = &v["ticket"];
+    assert_eq!(t["label"], "late");
+    assert_eq!(t["ticket"], row[3].as_str());
+    assert_eq!(
+        sha256_hex(t["key_input_hex"].as_str().ok_or("k")?)?,
+        t["key"]
+    );
+    assert_eq!(
+        sha256_hex(t["ticket_input_hex"].as_str().ok_or("t")?)?,
+        t["ticket"]
+    );
+    let text = verify(&[p(dir), "--applicant", id, "--lang", "en"], &[]);
+    assert_eq!(text.code, 0);
+    assert!(
+        text.stdout
+            .contains("a late arrival, placed by supplement s1")
+            && text.stdout.contains("Record (s1-late_applicants.csv)"),
+        "{}",
+        text.stdout
+    );
+    Ok(())
+}
+
+#[test]
+fn refilled_and_declined_applicants_see_what_the_supplement_did() -> Res {
+    let dir = with_supplement();
+    let refill = csv_rows(dir, "s1-refills.csv")?;
+    let refill = refill.first().ok_or("no refill")?;
+    let (seq, school, id, vacated) = (&refill[0], &refill[1], &refill[2], &refill[3]);
+    let r = verify(&[p(dir), "--applicant", id, "--json"], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout)?;
+    assert_eq!(v["round"], "main");
+    assert_eq!(v["school_id"], col(&result_row(dir, id)?, "school_id"));
+    assert_eq!(v["school_id_now"], school.as_str());
+    let st = &v["supplements"][0];
+    assert_eq!(st["supplement"], "s1");
+    assert_eq!(st["change"], "refilled");
+    assert_eq!(st["seq"], seq.as_str());
+    assert_eq!(st["vacated_school_id"], vacated.as_str());
+    let text = verify(&[p(dir), "--applicant", id, "--lang", "en"], &[]);
+    assert!(
+        text.stdout
+            .contains(&format!("s1: took a refilled seat at {school}"))
+            && text
+                .stdout
+                .contains(&format!("placed now             {school}")),
+        "{}",
+        text.stdout
+    );
+
+    let declined = csv_rows(dir, "s1-declines.csv")?;
+    let id = declined
+        .first()
+        .and_then(|r| r.first())
+        .ok_or("no decline")?;
+    let r = verify(&[p(dir), "--applicant", id, "--json"], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout)?;
+    assert_eq!(v["supplements"][0]["change"], "declined");
+    assert_eq!(v["school_id_now"], "");
+    Ok(())
+}
+
+#[test]
+fn a_result_or_supplement_file_changed_after_signing_is_not_verified() -> Res {
+    let dir = temp("changed-supplement");
+    support::copy_files(with_supplement(), &dir);
+    // A refill row moved to another school, and a late arrival's lottery number changed: each
+    // file no longer has the hash its supplement manifest signed.
+    let refill = csv_rows(&dir, "s1-refills.csv")?;
+    let refill = refill.first().ok_or("no refill")?;
+    let path = dir.join("s1-refills.csv");
+    let text = std::fs::read_to_string(&path)?;
+    let line = refill.join(",");
+    let forged = format!("{},{},{},{}", refill[0], refill[3], refill[2], refill[1]);
+    std::fs::write(&path, text.replacen(&line, &forged, 1))?;
+    let r = verify(&[p(&dir), "--applicant", &refill[2], "--json"], &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout)?;
+    assert_eq!(v["status"], "failed");
+    assert_eq!(v["files_not_as_signed"][0], "s1-refills.csv");
+
+    let late = csv_rows(&dir, "s1-late_results.csv")?;
+    let id = &late.first().ok_or("no late arrival")?[0];
+    let path = dir.join("s1-late_results.csv");
+    let text = std::fs::read_to_string(&path)?;
+    std::fs::write(
+        &path,
+        text.replacen(&format!("{id},"), &format!("{id},S"), 1),
+    )?;
+    let r = verify(&[p(&dir), "--applicant", id, "--lang", "en"], &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("s1-late_results.csv: NOT the file its manifest signed"),
+        "{}",
+        r.stdout
+    );
+
+    // The main round's result file too.
+    let id = "A2026-0000003";
+    let path = dir.join("results.csv");
+    let text = std::fs::read_to_string(&path)?;
+    let row = result_row(&dir, id)?;
+    let line = row
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let forged = row
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "lottery_number" => format!("{v}0"),
+            _ => v.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    std::fs::write(&path, text.replacen(&line, &forged, 1))?;
+    let r = verify(&[p(&dir), "--applicant", id, "--json"], &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout)?;
+    assert_eq!(v["files_not_as_signed"][0], "results.csv");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;

@@ -196,7 +196,12 @@ pub mod labels {
 /// The name an applicant's ticket is drawn under: the family (`family:ID`) for a joint family
 /// draw, else the application id.
 pub fn ticket_name(round: &FrozenRound, i: usize) -> String {
-    let a = &round.applicants[i];
+    ticket_name_of(round, &round.applicants[i])
+}
+
+/// [`ticket_name`] of an applicant under the round's policy, whether in the round or a late
+/// arrival of a supplement (PROTOCOL.md §11).
+pub fn ticket_name_of(round: &FrozenRound, a: &crate::round::Applicant) -> String {
     match (&a.family, round.policy.families) {
         (Some(f), crate::policy::Families::Joint) => format!("family:{f}"),
         _ => a.id.to_string(),

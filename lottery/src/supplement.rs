@@ -184,6 +184,15 @@ pub fn check_late(round: &FrozenRound, late: &[Applicant]) -> Result<(), Supplem
 /// Returns (root, size). `schools` are the main round's schools (which the late applicants'
 /// choice and category indices point into).
 pub fn input_root(domain: Domain, sup: &Supplement, schools: &[School]) -> (Digest, u64) {
+    let leaves = input_leaves(domain, sup, schools);
+    (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
+}
+
+/// Index of the first late applicant's leaf in a supplement's input tree.
+pub const LATE_LEAVES_FROM: usize = 2;
+
+/// The leaf hashes of a supplement's input tree ([`input_root`]).
+pub fn input_leaves(domain: Domain, sup: &Supplement, schools: &[School]) -> Vec<Digest> {
     let mut leaves = vec![
         merkle::leaf_hash(&file_leaf(domain, "previous-manifest", &sup.previous.0)),
         merkle::leaf_hash(&file_leaf(
@@ -197,7 +206,7 @@ pub fn input_root(domain: Domain, sup: &Supplement, schools: &[School]) -> (Dige
             .iter()
             .map(|a| merkle::leaf_hash(&applicant_leaf(domain, a, schools))),
     );
-    (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64)
+    leaves
 }
 
 /// The round id a supplement's commitments and seed are bound to: `<round id>/<supplement id>`.
@@ -344,10 +353,7 @@ pub fn run(
     let names: Vec<String> = sup
         .late
         .iter()
-        .map(|a| match (&a.family, round.policy.families) {
-            (Some(f), crate::policy::Families::Joint) => format!("family:{f}"),
-            _ => a.id.to_string(),
-        })
+        .map(|a| crate::draw::ticket_name_of(round, a))
         .collect();
     let late_tickets = ticket::tickets(domain, &key, &names);
     let late_numbers = ticket::lottery_numbers(&late_tickets);

@@ -697,9 +697,7 @@ fn applicant(
             return ExitCode::from(2);
         }
     };
-    let ok = view.proof_ok
-        && view.signature_ok
-        && view.ticket.as_ref().is_some_and(|t| t.matches_results);
+    let ok = view.verified();
     let map = |v: &[(String, String)]| {
         v.iter()
             .cloned()
@@ -722,9 +720,18 @@ fn applicant(
             serde_json::json!({
                 "application_id": id,
                 "status": if ok { "verified" } else { "failed" },
+                "round": view.round,
+                "record_file": view.record_file,
                 "record": map(&view.record),
+                "result_file": view.result_file,
                 "result": map(&view.result),
                 "school_id": view.result_field("school_id"),
+                "school_id_now": view.placed_now(),
+                "supplements": view.supplements.iter().map(|st| match &st.change {
+                    verify::SupplementChange::Declined => serde_json::json!({"supplement": st.supplement, "change": "declined"}),
+                    verify::SupplementChange::Refilled { seq, school, vacated } => serde_json::json!({"supplement": st.supplement, "change": "refilled", "seq": seq, "school_id": school, "vacated_school_id": vacated}),
+                }).collect::<Vec<_>>(),
+                "files_not_as_signed": view.unlisted,
                 "lottery_number": view.result_field("lottery_number"),
                 "points": view.result_field("points"),
                 "points_parts": view.result_field("points_parts"),
@@ -753,16 +760,23 @@ fn applicant(
         }
     };
     println!("{} {id}", lang.t("Application", "报名号"));
-    println!(
-        "{}",
-        lang.t("Record (applicants.csv)", "报名记录（applicants.csv）")
-    );
+    if view.round != "main" {
+        println!(
+            "  {} {}",
+            lang.t(
+                "a late arrival, placed by supplement",
+                "随到随入的报名，由补录轮次录取："
+            ),
+            view.round
+        );
+    }
+    println!("{} ({})", lang.t("Record", "报名记录"), view.record_file);
     for (k, v) in &view.record {
         if k != "application_id" {
             println!("  {k:22} {v}");
         }
     }
-    println!("{}", lang.t("Result (results.csv)", "结果（results.csv）"));
+    println!("{} ({})", lang.t("Result", "结果"), view.result_file);
     let school = view.result_field("school_id");
     println!(
         "  {:22} {}",
@@ -778,12 +792,20 @@ fn applicant(
         lang.t("lottery number", "摇号号码"),
         view.result_field("lottery_number")
     );
-    println!(
-        "  {:22} {} / {}",
-        lang.t("stage / detail", "阶段 / 说明"),
-        view.result_field("stage"),
-        view.result_field("detail")
-    );
+    if view.round == "main" {
+        println!(
+            "  {:22} {} / {}",
+            lang.t("stage / detail", "阶段 / 说明"),
+            view.result_field("stage"),
+            view.result_field("detail")
+        );
+    } else {
+        println!(
+            "  {:22} {}",
+            lang.t("detail", "说明"),
+            view.result_field("detail")
+        );
+    }
     if !view.result_field("points").is_empty() {
         println!(
             "  {:22} {}",
@@ -803,7 +825,7 @@ fn applicant(
     for (s, c) in &view.classes {
         println!("  {} {s}: {c}", lang.t("classes.csv", "分班表"));
     }
-    if view.waitlists.is_empty() {
+    if view.waitlists.is_empty() && view.round == "main" {
         println!("  {}", lang.t("on no waitlist", "不在任何候补名单上"));
     }
     for (st, s, p) in &view.waitlists {
@@ -813,12 +835,55 @@ fn applicant(
             lang.t("position", "位次")
         );
     }
+    if !view.supplements.is_empty() {
+        println!(
+            "{}",
+            lang.t("After the draw (supplements)", "摇号之后（补录）")
+        );
+        for st in &view.supplements {
+            match &st.change {
+                verify::SupplementChange::Declined => println!(
+                    "  {}: {}",
+                    st.supplement,
+                    lang.t(
+                        "the seat was given up (declines.csv); the application left the round",
+                        "放弃学位（declines.csv），退出本轮"
+                    )
+                ),
+                verify::SupplementChange::Refilled {
+                    seq,
+                    school,
+                    vacated,
+                } => println!(
+                    "  {}: {} {school} ({} {seq}){}",
+                    st.supplement,
+                    lang.t("took a refilled seat at", "递补录取到"),
+                    lang.t("refills.csv offer", "refills.csv 序号"),
+                    if vacated.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} {vacated}", lang.t("leaving", "让出"))
+                    }
+                ),
+            }
+        }
+        let now = view.placed_now();
+        println!(
+            "  {:22} {}",
+            lang.t("placed now", "当前录取学校"),
+            if now.is_empty() {
+                lang.t("(not placed)", "（未录取）")
+            } else {
+                now
+            }
+        );
+    }
     if let Some(t) = &view.ticket {
         println!("{}", lang.t("Lottery ticket", "摇号票值"));
         println!("  {:22} {}", lang.t("ticket", "票值"), t.ticket);
         println!(
             "  {:22} {}",
-            lang.t("equals results.csv", "与 results.csv 一致"),
+            format!("{} {}", lang.t("equals", "一致于"), view.result_file),
             if t.matches_results {
                 lang.t("yes", "是")
             } else {
@@ -860,10 +925,17 @@ fn applicant(
         println!("     → {}", t.ticket);
         println!(
             "{}",
-            lang.t(
-                "  Lottery number = rank of the ticket among all tickets, smallest first (1 = best).",
-                "  摇号号码 = 该票值在全部票值中从小到大的名次（1 为最优）。"
-            )
+            if view.round == "main" {
+                lang.t(
+                    "  Lottery number = rank of the ticket among all tickets, smallest first (1 = best).",
+                    "  摇号号码 = 该票值在全部票值中从小到大的名次（1 为最优）。",
+                )
+            } else {
+                lang.t(
+                    "  Lottery number = rank of the ticket among the supplement's late arrivals' tickets, smallest first (1 = best).",
+                    "  摇号号码 = 该票值在本补录轮次全部随到随入报名的票值中从小到大的名次（1 为最优）。",
+                )
+            }
         );
     }
     println!("{}", lang.t("Proofs", "证明"));
@@ -884,12 +956,22 @@ fn applicant(
         lang.t("manifest signature", "清单签名"),
         yes_no(view.signature_ok)
     );
+    for f in &view.unlisted {
+        println!(
+            "  {f}: {}",
+            lang.t(
+                "NOT the file its manifest signed (SHA-256 or size differs)",
+                "与清单签名的文件不符（SHA-256 或大小不同）"
+            )
+        );
+    }
     for s in &view.signers {
         println!(
-            "    {} {} [{}]",
+            "    {} {} [{}] {}",
             lang.t("signer", "签名者"),
             s.name,
-            s.fingerprint
+            s.fingerprint,
+            s.role
         );
     }
     if ok {
