@@ -554,6 +554,56 @@ fn python_verifier_reproduces_the_conformance_vectors() -> TestResult {
 /// Rebuilds a signed bundle from the inputs of `base` under another policy text, with the
 /// `lottery` crate and a test key, and writes it to `out`.
 fn rebuild_with_policy(base: &Path, policy: &str, shrink: bool, out: &Path) -> TestResult {
+    rebuild(base, policy, shrink, None, out)
+}
+
+/// What a ceremony log of a rebuilt bundle names (PROTOCOL.md §8.4).
+struct LogValues {
+    round_id: String,
+    input_root: String,
+    tree_size: u64,
+    checkpoint_sha256: String,
+    /// (party, commitment hex, share hex).
+    parties: Vec<(String, String, String)>,
+    beacon: [String; 3],
+    seed: String,
+}
+
+/// Makes a ceremony log's entries from what they name.
+type LogMaker<'a> = &'a dyn Fn(&LogValues) -> Vec<Value>;
+
+/// A ceremony log as `fairdraw ceremony` writes it: freeze, commitments, reveals, beacon, draw.
+fn ceremony_log(v: &LogValues) -> Vec<Value> {
+    use serde_json::json;
+    let mut e = vec![json!({
+        "step": "freeze", "round_id": v.round_id, "input_root": v.input_root,
+        "tree_size": v.tree_size, "checkpoint_sha256": v.checkpoint_sha256,
+    })];
+    e.extend(
+        v.parties
+            .iter()
+            .map(|(p, c, _)| json!({"step": "commit", "party": p, "commitment": c})),
+    );
+    e.extend(
+        v.parties
+            .iter()
+            .map(|(p, _, s)| json!({"step": "reveal", "party": p, "share": s})),
+    );
+    let [kind, source, value] = &v.beacon;
+    e.push(json!({"step": "beacon", "kind": kind, "source": source, "value": value}));
+    e.push(json!({"step": "draw", "seed": v.seed}));
+    e
+}
+
+/// The simulated inputs in `base` drawn under `policy` (with fewer seats when `shrink`) by a
+/// two-party ceremony, with the ceremony log `log` gives (none when `None`), written to `out`.
+fn rebuild(
+    base: &Path,
+    policy: &str,
+    shrink: bool,
+    log: Option<LogMaker<'_>>,
+    out: &Path,
+) -> TestResult {
     use lottery::bundle::{self, Beacon, Ceremony, Commitment};
     use lottery::seed::{Reveal, commitment};
     let read = |n: &str| std::fs::read(base.join(n));
@@ -608,12 +658,43 @@ fn rebuild_with_policy(base: &Path, policy: &str, shrink: bool, out: &Path) -> T
             value: b"policy variant".to_vec(),
         },
     };
+    let log = match log {
+        None => None,
+        Some(entries) => {
+            let seed = bundle::seed_for_round_id(&round, &rid, &root, size, &ceremony)?;
+            let values = LogValues {
+                round_id: rid.clone(),
+                input_root: root.to_hex(),
+                tree_size: size,
+                checkpoint_sha256: lottery::encoding::sha256(&checkpoint_file).to_hex(),
+                parties: ceremony
+                    .commitments
+                    .iter()
+                    .zip(&ceremony.reveals)
+                    .map(|(c, r)| (c.party.clone(), c.commitment.to_hex(), hex::encode(r.share)))
+                    .collect(),
+                beacon: [
+                    ceremony.beacon.kind.clone(),
+                    ceremony.beacon.source.clone(),
+                    hex::encode(&ceremony.beacon.value),
+                ],
+                seed: seed.to_hex(),
+            };
+            let mut bytes = Vec::new();
+            let mut head = lottery::Digest([0; 32]);
+            for e in entries(&values) {
+                let map = e.as_object().cloned().unwrap_or_default();
+                (bytes, head) = lottery::log::append(domain, &bytes, map)?;
+            }
+            Some((bytes, head.to_hex()))
+        }
+    };
     let files = bundle::build(&bundle::BundleInput {
         round: &round,
         ceremony: &ceremony,
         checkpoint_file: &checkpoint_file,
-        log: None,
-        log_head: String::new(),
+        log: log.as_ref().map(|(b, _)| b.as_slice()),
+        log_head: log.as_ref().map(|(_, h)| h.clone()).unwrap_or_default(),
         created: "2026-07-10T10:00:00+08:00",
         signers: &[("bureau", &key)],
     })?;
@@ -621,6 +702,74 @@ fn rebuild_with_policy(base: &Path, policy: &str, shrink: bool, out: &Path) -> T
     for (name, bytes) in files {
         std::fs::write(out.join(name), bytes)?;
     }
+    Ok(())
+}
+
+/// A bundle with a ceremony log (PROTOCOL.md §8.4): both verifiers accept the log the ceremony
+/// writes, and both fail V10 — and only V10 — on a chained, signed log whose entries disagree
+/// with the bundle or record the steps out of order.
+#[test]
+fn python_verifier_checks_the_ceremony_log() -> TestResult {
+    use serde_json::json;
+    let Some(py) = python() else { return Ok(()) };
+    let base = simulate("log-base", 400, 8, "python-log")?;
+    let policy = std::fs::read_to_string(base.join("policy.toml"))?;
+    let dir = temp_dir("log")?.join("bundle");
+    rebuild(&base, &policy, false, Some(&ceremony_log), &dir)?;
+    assert_agree(py, &dir, "a ceremony log")?;
+    assert_eq!(check(&run_rust(&dir)?.json, "V10").0, "pass");
+    type Edit = Box<dyn Fn(&mut Vec<Value>)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "the freeze entry names another input root",
+            Box::new(|e| e[0]["input_root"] = json!("00".repeat(32))),
+        ),
+        (
+            "a commit entry names another commitment",
+            Box::new(|e| e[1]["commitment"] = json!("00".repeat(32))),
+        ),
+        (
+            "a reveal logged before the last commitment",
+            Box::new(|e| e.swap(2, 3)),
+        ),
+        (
+            "a party's reveal entry is missing",
+            Box::new(|e| {
+                e.remove(4);
+            }),
+        ),
+        (
+            "the beacon logged before the reveals",
+            Box::new(|e| {
+                let b = e.remove(5);
+                e.insert(3, b);
+            }),
+        ),
+        (
+            "the beacon entry names another value",
+            Box::new(|e| e[5]["value"] = json!("3030")),
+        ),
+        (
+            "the draw entry names another seed",
+            Box::new(|e| e[6]["seed"] = json!("00".repeat(32))),
+        ),
+    ];
+    for (case, f) in cases {
+        let make = |v: &LogValues| {
+            let mut e = ceremony_log(v);
+            f(&mut e);
+            e
+        };
+        rebuild(&base, &policy, false, Some(&make), &dir)?;
+        let p = assert_caught(py, &dir, case)?;
+        let failed: Vec<String> = statuses(&p)
+            .into_iter()
+            .filter(|(_, st)| st == "fail")
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(failed, ["V10"], "{case}: {}", check(&p, "V10").1);
+    }
+    std::fs::remove_dir_all(base.parent().unwrap_or(&base))?;
     Ok(())
 }
 

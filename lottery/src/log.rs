@@ -94,6 +94,193 @@ pub fn verify_chain(domain: Domain, log: &[u8]) -> Result<Digest, LogError> {
     Ok(head)
 }
 
+/// What a bundle holds that a ceremony log's entries name (PROTOCOL.md §8.4): the values its
+/// `freeze`, `commit`, `reveal`, `beacon` and `draw` entries must agree with.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The manifest's `round_id`.
+    pub round_id: String,
+    /// The manifest's `input_root` (hex).
+    pub input_root: String,
+    /// The manifest's `tree_size`.
+    pub tree_size: u64,
+    /// SHA-256 of `checkpoint.json` (hex).
+    pub checkpoint_sha256: String,
+    /// `commitments.json`: (party, commitment hex).
+    pub commitments: Vec<(String, String)>,
+    /// `reveals.json`: (party, share hex).
+    pub reveals: Vec<(String, String)>,
+    /// `beacon.json`: kind, source, value (hex).
+    pub beacon: [String; 3],
+    /// The manifest's `seed` (hex).
+    pub seed: String,
+}
+
+/// The order of the ceremony's steps within an attempt (PROTOCOL.md §4.2): all commitments,
+/// then all reveals, then the beacon, then the draw.
+fn phase(step: &str) -> Option<(u8, &'static str)> {
+    match step {
+        "commit" => Some((1, "commit")),
+        "reveal" => Some((2, "reveal")),
+        "beacon" => Some((3, "beacon")),
+        "draw" => Some((4, "draw")),
+        _ => None,
+    }
+}
+
+/// Checks a chained log's entries against the bundle (PROTOCOL.md §8.4, check V10): the values
+/// an entry names agree with the bundle's, the steps of the final attempt come in the
+/// ceremony's order, and the final attempt's `commit` and `reveal` entries name exactly the
+/// parties of `commitments.json` and `reveals.json`. Call it on a log [`verify_chain`] accepts.
+pub fn check_entries(log: &[u8], facts: &Facts) -> Result<(), LogError> {
+    let entries: Vec<(usize, Value)> = log
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(k, l)| (k + 1, serde_json::from_slice(l).unwrap_or(Value::Null)))
+        .collect();
+    let text = |v: &Value, k: &str| v.get(k).map(|x| x.as_str().map(str::to_string));
+    let step = |v: &Value| {
+        v.get("step")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    // Entries after the last abort are the final attempt; earlier ones are history.
+    let attempt = entries
+        .iter()
+        .rposition(|(_, v)| step(v) == "abort")
+        .map_or(0, |k| k + 1);
+    let mut reached: Option<(u8, &str)> = None;
+    let mut committed: Vec<(usize, String)> = Vec::new();
+    let mut revealed: Vec<(usize, String)> = Vec::new();
+    for (k, (line, v)) in entries.iter().enumerate() {
+        let line = *line;
+        let fail = |reason: String| Err(LogError::Line { line, reason });
+        // A named value that differs from the bundle's (`None`: not named; `Some(None)`: not a
+        // string).
+        let differs =
+            |k: &str, want: &str| text(v, k).is_some_and(|got| got.as_deref() != Some(want));
+        let st = step(v);
+        match st.as_str() {
+            "freeze" => {
+                if let Some((_, after)) = reached {
+                    return fail(format!("a freeze entry after a {after} entry"));
+                }
+                for (k, want) in [
+                    ("round_id", &facts.round_id),
+                    ("input_root", &facts.input_root),
+                    ("checkpoint_sha256", &facts.checkpoint_sha256),
+                ] {
+                    if differs(k, want) {
+                        return fail(format!(
+                            "the freeze entry's {k} is {}, the bundle's {want}",
+                            v[k]
+                        ));
+                    }
+                }
+                if v.get("tree_size")
+                    .is_some_and(|t| t.as_u64() != Some(facts.tree_size))
+                {
+                    return fail(format!(
+                        "the freeze entry's tree_size is {}, the manifest's {}",
+                        v["tree_size"], facts.tree_size
+                    ));
+                }
+            }
+            _ if k < attempt => {}
+            _ => {
+                if let Some(p) = phase(&st) {
+                    if let Some((r, after)) = reached
+                        && p.0 < r
+                    {
+                        return fail(format!(
+                            "a {st} entry after a {after} entry: the ceremony's steps are commit, reveal, beacon, draw"
+                        ));
+                    }
+                    reached = Some(reached.map_or(p, |r| r.max(p)));
+                }
+            }
+        }
+        if k < attempt {
+            continue;
+        }
+        let party = text(v, "party").flatten().unwrap_or_default();
+        let named = |list: &[(String, String)], field: &str, file: &str| {
+            let got = text(v, field)?;
+            let want = list.iter().find(|(p, _)| *p == party).map(|(_, x)| x);
+            match (got, want) {
+                (Some(g), Some(w)) if g == *w => None,
+                (_, None) => Some(format!(
+                    "the {st} entry names party {party:?}, which {file} does not list"
+                )),
+                (_, Some(w)) => Some(format!(
+                    "the {st} entry's {field} for party {party} is {}, {file} has {w}",
+                    v[field]
+                )),
+            }
+        };
+        match st.as_str() {
+            "commit" => {
+                if let Some(r) = named(&facts.commitments, "commitment", "commitments.json") {
+                    return fail(r);
+                }
+                if v.get("party").is_some() {
+                    if committed.iter().any(|(_, p)| *p == party) {
+                        return fail(format!("a second commit entry for party {party}"));
+                    }
+                    committed.push((line, party));
+                }
+            }
+            "reveal" => {
+                if let Some(r) = named(&facts.reveals, "share", "reveals.json") {
+                    return fail(r);
+                }
+                if v.get("party").is_some() {
+                    if revealed.iter().any(|(_, p)| *p == party) {
+                        return fail(format!("a second reveal entry for party {party}"));
+                    }
+                    revealed.push((line, party));
+                }
+            }
+            "beacon" => {
+                for (k, want) in ["kind", "source", "value"].iter().zip(&facts.beacon) {
+                    if differs(k, want) {
+                        return fail(format!(
+                            "the beacon entry's {k} is {}, beacon.json's {want:?}",
+                            v[*k]
+                        ));
+                    }
+                }
+            }
+            "draw" if differs("seed", &facts.seed) => {
+                return fail(format!(
+                    "the draw entry's seed is {}, the manifest's {}",
+                    v["seed"], facts.seed
+                ));
+            }
+            _ => {}
+        }
+    }
+    // Entries that name parties name them all.
+    for (seen, list, st, file) in [
+        (&committed, &facts.commitments, "commit", "commitments.json"),
+        (&revealed, &facts.reveals, "reveal", "reveals.json"),
+    ] {
+        if let Some(&(line, _)) = seen.last()
+            && let Some((p, _)) = list.iter().find(|(p, _)| !seen.iter().any(|(_, s)| s == p))
+        {
+            return Err(LogError::Line {
+                line,
+                reason: format!(
+                    "the final attempt's {st} entries name no {st} of party {p}, which {file} lists"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +309,185 @@ mod tests {
         assert!(verify_chain(d, swapped.as_bytes()).is_err());
         // A rehearsal chain differs.
         assert_ne!(verify_chain(Domain::Rehearsal, &log), Ok(h2));
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            round_id: "r1".into(),
+            input_root: "aa".repeat(32),
+            tree_size: 7,
+            checkpoint_sha256: "cc".repeat(32),
+            commitments: vec![
+                ("bureau".into(), "01".repeat(32)),
+                ("notary".into(), "02".repeat(32)),
+            ],
+            reveals: vec![
+                ("bureau".into(), "11".repeat(32)),
+                ("notary".into(), "12".repeat(32)),
+            ],
+            beacon: ["text".into(), "the hall".into(), "3134".into()],
+            seed: "ee".repeat(32),
+        }
+    }
+
+    /// A log of `entries`, chained.
+    fn log_of(entries: &[Value]) -> Vec<u8> {
+        entries.iter().fold(Vec::new(), |log, e| {
+            append(Domain::Real, &log, obj(e.clone())).map_or(log, |(l, _)| l)
+        })
+    }
+
+    /// The ceremony of `facts()`, as the ceremony tool logs it.
+    fn ceremony() -> Vec<Value> {
+        let f = facts();
+        vec![
+            json!({"step": "freeze", "round_id": "r1", "input_root": f.input_root, "tree_size": 7, "checkpoint_sha256": f.checkpoint_sha256}),
+            json!({"step": "commit", "party": "bureau", "commitment": "01".repeat(32)}),
+            json!({"step": "commit", "party": "notary", "commitment": "02".repeat(32)}),
+            json!({"step": "reveal", "party": "notary", "share": "12".repeat(32)}),
+            json!({"step": "reveal", "party": "bureau", "share": "11".repeat(32)}),
+            json!({"step": "remark", "text": "tea break"}),
+            json!({"step": "beacon", "kind": "text", "source": "the hall", "value": "3134"}),
+            json!({"step": "draw", "seed": f.seed}),
+            json!({"step": "export"}),
+        ]
+    }
+
+    fn reason(entries: &[Value]) -> String {
+        match check_entries(&log_of(entries), &facts()) {
+            Ok(()) => String::new(),
+            Err(LogError::Line { line, reason }) => format!("{line}: {reason}"),
+        }
+    }
+
+    #[test]
+    fn entries_agree_with_the_bundle() {
+        assert_eq!(reason(&ceremony()), "");
+        // Entries that name no values (another tool's log) are not checked against anything.
+        let bare: Vec<Value> = ["freeze", "commit", "reveal", "beacon", "draw"]
+            .iter()
+            .map(|s| json!({"step": s, "detail": "done"}))
+            .collect();
+        assert_eq!(reason(&bare), "");
+        assert_eq!(reason(&[]), "");
+    }
+
+    #[test]
+    fn an_entry_naming_another_value_is_caught() {
+        let cases: [(usize, &str, Value, &str); 7] = [
+            (
+                0,
+                "input_root",
+                json!("ab".repeat(32)),
+                "1: the freeze entry's input_root",
+            ),
+            (
+                0,
+                "tree_size",
+                json!(8),
+                "1: the freeze entry's tree_size is 8",
+            ),
+            (
+                1,
+                "commitment",
+                json!("03".repeat(32)),
+                "2: the commit entry's commitment for party bureau",
+            ),
+            (
+                2,
+                "party",
+                json!("observer"),
+                "3: the commit entry names party \"observer\"",
+            ),
+            (
+                3,
+                "share",
+                json!("13".repeat(32)),
+                "4: the reveal entry's share for party notary",
+            ),
+            (6, "value", json!("3135"), "7: the beacon entry's value"),
+            (
+                7,
+                "seed",
+                json!("ef".repeat(32)),
+                "8: the draw entry's seed",
+            ),
+        ];
+        for (k, field, value, want) in cases {
+            let mut e = ceremony();
+            e[k][field] = value;
+            let got = reason(&e);
+            assert!(got.starts_with(want), "{field}: {got}");
+        }
+    }
+
+    #[test]
+    fn steps_out_of_order_or_missing_are_caught() {
+        // A reveal before the last commitment: a party could have committed knowing a share.
+        let mut e = ceremony();
+        e.swap(2, 3);
+        assert!(
+            reason(&e).starts_with("4: a commit entry after a reveal entry"),
+            "{}",
+            reason(&e)
+        );
+        // The beacon before the reveals closed.
+        let mut e = ceremony();
+        let beacon = e.remove(6);
+        e.insert(3, beacon);
+        assert!(
+            reason(&e).starts_with("5: a reveal entry after a beacon entry"),
+            "{}",
+            reason(&e)
+        );
+        // A party's commit entry missing, or twice.
+        let mut e = ceremony();
+        e.remove(2);
+        assert!(
+            reason(&e).starts_with(
+                "2: the final attempt's commit entries name no commit of party notary"
+            ),
+            "{}",
+            reason(&e)
+        );
+        let mut e = ceremony();
+        e.insert(2, e[1].clone());
+        assert!(
+            reason(&e).starts_with("3: a second commit entry for party bureau"),
+            "{}",
+            reason(&e)
+        );
+        // A freeze after the ceremony began.
+        let mut e = ceremony();
+        e.push(e[0].clone());
+        assert!(
+            reason(&e).starts_with("10: a freeze entry after a draw entry"),
+            "{}",
+            reason(&e)
+        );
+    }
+
+    #[test]
+    fn only_the_final_attempt_must_match_the_ceremony_files() {
+        // An aborted attempt (other commitments, one reveal) before the final one.
+        let mut e = ceremony();
+        let aborted = [
+            json!({"step": "commit", "party": "bureau", "commitment": "0a".repeat(32)}),
+            json!({"step": "commit", "party": "observer", "commitment": "0b".repeat(32)}),
+            json!({"step": "reveal", "party": "bureau", "share": "1a".repeat(32)}),
+            json!({"step": "abort", "party": "observer", "reason": "no reveal"}),
+        ];
+        for (k, a) in aborted.into_iter().enumerate() {
+            e.insert(1 + k, a);
+        }
+        assert_eq!(reason(&e), "");
+        // … but the final attempt is checked.
+        e[6]["commitment"] = json!("0a".repeat(32));
+        assert!(
+            reason(&e).starts_with("7: the commit entry's commitment"),
+            "{}",
+            reason(&e)
+        );
     }
 
     #[test]

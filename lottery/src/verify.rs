@@ -411,7 +411,11 @@ const V8: (&str, &str, &str) = (
     "重算全部摇号号码、录取、候补、积分、分班与指标分配",
 );
 const V9: (&str, &str, &str) = ("V9", "results root", "结果根");
-const V10: (&str, &str, &str) = ("V10", "ceremony log hash chain", "仪式日志哈希链");
+const V10: (&str, &str, &str) = (
+    "V10",
+    "ceremony log: hash chain, and its entries agree with the bundle",
+    "仪式日志：哈希链，且各条目与数据包一致",
+);
 const V11: (&str, &str, &str) = (
     "V11",
     "supplements: refills and late arrivals re-computed, chained to the manifest",
@@ -1519,7 +1523,15 @@ fn v10(c: &mut Ctx<'_>, domain: Domain, man: &Value) -> Result<(), Unusable> {
         }
         Some(log) => {
             let f = match crate::log::verify_chain(domain, &log) {
-                Ok(head) if head.to_hex() == s(man, "log_head") => None,
+                Ok(head) if head.to_hex() == s(man, "log_head") => {
+                    match crate::log::check_entries(&log, &log_facts(c, man)) {
+                        Ok(()) => None,
+                        Err(crate::log::LogError::Line { line, reason }) => Some(Finding::msg(
+                            Location::file(LOG_FILE).line(line),
+                            format!("log.jsonl, line {line}: {reason}"),
+                        )),
+                    }
+                }
                 Ok(head) => Some(Finding::at(
                     Location::file(MANIFEST_FILE)
                         .field("log_head")
@@ -1538,6 +1550,31 @@ fn v10(c: &mut Ctx<'_>, domain: Domain, man: &Value) -> Result<(), Unusable> {
         }
     }
     Ok(())
+}
+
+/// What the log's entries must agree with: the manifest's round, root and seed, the checkpoint's
+/// hash and the ceremony files (a file that does not parse names nothing, and V4–V7 report it).
+fn log_facts(c: &Ctx<'_>, man: &Value) -> crate::log::Facts {
+    let json = |n: &str| serde_json::from_slice::<Value>(&c.get(n)).unwrap_or(Value::Null);
+    let pairs = |v: &Value, list: &str, field: &str| -> Vec<(String, String)> {
+        v.get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|e| (s(e, "party").to_string(), s(e, field).to_string()))
+            .collect()
+    };
+    let beacon = json("beacon.json");
+    crate::log::Facts {
+        round_id: s(man, "round_id").to_string(),
+        input_root: s(man, "input_root").to_string(),
+        tree_size: man.get("tree_size").and_then(Value::as_u64).unwrap_or(0),
+        checkpoint_sha256: sha256(&c.get("checkpoint.json")).to_hex(),
+        commitments: pairs(&json("commitments.json"), "commitments", "commitment"),
+        reveals: pairs(&json("reveals.json"), "reveals", "share"),
+        beacon: ["kind", "source", "value"].map(|k| s(&beacon, k).to_string()),
+        seed: s(man, "seed").to_string(),
+    }
 }
 
 /// Completes the report: when V1 failed on a changed file, names the precise record where a later

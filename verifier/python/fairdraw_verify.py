@@ -1925,7 +1925,7 @@ NAMES = {
     "V7": "master seed re-derived from shares, beacon and input root",
     "V8": "every lottery number, placement, waitlist, points total, class list and quota re-computed",
     "V9": "results root",
-    "V10": "ceremony log hash chain",
+    "V10": "ceremony log: hash chain, and its entries agree with the bundle",
     "V11": "supplements: refill of declined seats and late arrivals re-computed",
 }
 
@@ -2166,7 +2166,11 @@ def verify(files, progress=None):
                 push("V10", "fail", "log.jsonl: chain head %s differs from the manifest's log_head %s"
                      % (head.hex(), sget(man, "log_head")))
             else:
-                push("V10", "pass")
+                err = check_log_entries(files["log.jsonl"], log_facts(files, man))
+                if err:
+                    push("V10", "fail", "log.jsonl, " + err)
+                else:
+                    push("V10", "pass")
 
     def v11(r, out):
         if not any(is_supplement_file(name) for name in files):
@@ -2402,6 +2406,127 @@ def verify_log(domain, log):
                           "was changed, removed or reordered)" % n)
         head = hash_fields(domain.tag("log"), [line])
     return head, None
+
+
+def log_facts(files, man):
+    """What the log's entries must agree with (§8.4): the manifest's round, root and seed, the
+    checkpoint's hash and the ceremony files (a file that does not parse names nothing)."""
+    def js(name):
+        try:
+            return json.loads(files.get(name, b""))
+        except ValueError:
+            return None
+
+    def pairs(v, lst, field):
+        items = v.get(lst) if isinstance(v, dict) else None
+        return [(sget(e, "party"), sget(e, field)) for e in (items if isinstance(items, list) else [])]
+
+    beacon = js("beacon.json")
+    ts = man.get("tree_size")
+    return {
+        "round_id": sget(man, "round_id"),
+        "input_root": sget(man, "input_root"),
+        "tree_size": ts if isinstance(ts, int) and not isinstance(ts, bool) else 0,
+        "checkpoint_sha256": hashlib.sha256(files.get("checkpoint.json", b"")).hexdigest(),
+        "commitments": pairs(js("commitments.json"), "commitments", "commitment"),
+        "reveals": pairs(js("reveals.json"), "reveals", "share"),
+        "beacon": [sget(beacon, k) for k in ("kind", "source", "value")],
+        "seed": sget(man, "seed"),
+    }
+
+
+LOG_PHASES = {"commit": 1, "reveal": 2, "beacon": 3, "draw": 4}
+
+
+def check_log_entries(log, facts):
+    """§8.4 / V10: the values the entries name agree with the bundle, the final attempt's steps
+    come in the ceremony's order (commit, reveal, beacon, draw), and its commit and reveal
+    entries name exactly the parties of commitments.json and reveals.json. Returns
+    "line N: reason", or None. `log` has passed verify_log."""
+    entries = [json.loads(x) for x in log.split(b"\n") if x]
+
+    def step(v):
+        x = v.get("step")
+        return x if isinstance(x, str) else ""
+
+    def show(x):
+        return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+
+    attempt = 0
+    for k, v in enumerate(entries):
+        if step(v) == "abort":
+            attempt = k + 1
+    reached = None  # (phase, step)
+    committed, revealed = [], []
+    for k, v in enumerate(entries):
+        line = k + 1
+        st = step(v)
+
+        def differs(key, want):
+            return key in v and v[key] != want
+
+        if st == "freeze":
+            if reached is not None:
+                return "line %d: a freeze entry after a %s entry" % (line, reached[1])
+            for key in ("round_id", "input_root", "checkpoint_sha256"):
+                if differs(key, facts[key]):
+                    return "line %d: the freeze entry's %s is %s, the bundle's %s" % (
+                        line, key, show(v[key]), facts[key])
+            if "tree_size" in v and not (isinstance(v["tree_size"], int)
+                                         and not isinstance(v["tree_size"], bool)
+                                         and v["tree_size"] == facts["tree_size"]):
+                return "line %d: the freeze entry's tree_size is %s, the manifest's %d" % (
+                    line, show(v["tree_size"]), facts["tree_size"])
+        elif k >= attempt and st in LOG_PHASES:
+            p = LOG_PHASES[st]
+            if reached is not None and p < reached[0]:
+                return ("line %d: a %s entry after a %s entry: the ceremony's steps are commit, "
+                        "reveal, beacon, draw" % (line, st, reached[1]))
+            if reached is None or p > reached[0]:
+                reached = (p, st)
+        if k < attempt:
+            continue
+        party = v.get("party") if isinstance(v.get("party"), str) else ""
+
+        def named(lst, field, fname):
+            if field not in v:
+                return None
+            want = [x for (q, x) in lst if q == party]
+            if not want:
+                return "the %s entry names party %s, which %s does not list" % (st, show(party), fname)
+            if v[field] != want[0]:
+                return "the %s entry's %s for party %s is %s, %s has %s" % (
+                    st, field, party, show(v[field]), fname, want[0])
+            return None
+
+        if st in ("commit", "reveal"):
+            lst, field, fname, seen = (
+                (facts["commitments"], "commitment", "commitments.json", committed)
+                if st == "commit" else (facts["reveals"], "share", "reveals.json", revealed))
+            r = named(lst, field, fname)
+            if r:
+                return "line %d: %s" % (line, r)
+            if "party" in v:
+                if any(q == party for (_, q) in seen):
+                    return "line %d: a second %s entry for party %s" % (line, st, party)
+                seen.append((line, party))
+        elif st == "beacon":
+            for key, want in zip(("kind", "source", "value"), facts["beacon"]):
+                if differs(key, want):
+                    return "line %d: the beacon entry's %s is %s, beacon.json's %s" % (
+                        line, key, show(v[key]), show(want))
+        elif st == "draw":
+            if differs("seed", facts["seed"]):
+                return "line %d: the draw entry's seed is %s, the manifest's %s" % (
+                    line, show(v["seed"]), facts["seed"])
+    for seen, lst, st, fname in ((committed, facts["commitments"], "commit", "commitments.json"),
+                                 (revealed, facts["reveals"], "reveal", "reveals.json")):
+        if seen:
+            missing = [q for (q, _) in lst if not any(q == x for (_, x) in seen)]
+            if missing:
+                return ("line %d: the final attempt's %s entries name no %s of party %s, which %s "
+                        "lists" % (seen[-1][0], st, st, missing[0], fname))
+    return None
 
 
 def replay(r, seed, files, rep, note, keep=None):
