@@ -9,7 +9,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 bin="${FAIRDRAW:-$root/target/release/fairdraw}"
-if [[ ! -x "$bin" && -z "${FAIRDRAW:-}" ]]; then
+# Built (or found up to date) every time: a stale binary would compare yesterday's engine.
+if [[ -z "${FAIRDRAW:-}" ]]; then
   (cd "$root" && cargo build --release -q -p server)
 fi
 golden="$here/golden.txt"

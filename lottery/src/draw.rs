@@ -516,7 +516,10 @@ pub fn draw_observed(
             .iter()
             .map(|t| stage.tracks.contains(t))
             .collect();
+        // In parallel; rayon's collect keeps index order.
+        use rayon::prelude::*;
         let participants: Vec<u32> = (0..n as u32)
+            .into_par_iter()
             .filter(|&i| {
                 out.school[i as usize] == UNPLACED
                     && track_in
@@ -722,24 +725,53 @@ fn priority_key(
 }
 
 /// The participants' preference lists restricted to the stage's schools, in CSR form:
-/// (`pref_start`, `pref_school`).
+/// (`pref_start`, `pref_school`). Counted, then filled, in parallel blocks of participants.
 fn stage_preferences(
     participants: &[u32],
     cx: &Compact<'_>,
     in_stage: &[bool],
 ) -> (Vec<u32>, Vec<u32>) {
-    let mut pref_start = Vec::with_capacity(participants.len() + 1);
-    pref_start.push(0u32);
-    let mut pref_school: Vec<u32> = Vec::new();
-    for &i in participants {
-        pref_school.extend(
-            cx.choices(i as usize)
-                .iter()
-                .copied()
-                .filter(|&s| in_stage.get(s as usize).copied().unwrap_or(false)),
-        );
-        pref_start.push(pref_school.len() as u32);
+    use rayon::prelude::*;
+    const BLOCK: usize = 1 << 12;
+    let staged = |i: u32| {
+        cx.choices(i as usize)
+            .iter()
+            .copied()
+            .filter(|&s| in_stage.get(s as usize).copied().unwrap_or(false))
+    };
+    // pref_start[p + 1] = the count of participant p, then summed in place.
+    let mut pref_start = vec![0u32; participants.len() + 1];
+    pref_start[1..]
+        .par_chunks_mut(BLOCK)
+        .zip(participants.par_chunks(BLOCK))
+        .for_each(|(n, ps)| {
+            for (n, &i) in n.iter_mut().zip(ps) {
+                *n = staged(i).count() as u32;
+            }
+        });
+    for p in 1..pref_start.len() {
+        pref_start[p] += pref_start[p - 1];
     }
+    let mut pref_school = vec![0u32; pref_start[participants.len()] as usize];
+    // Each block's entries are one contiguous range.
+    let mut blocks: Vec<(&[u32], &mut [u32])> = Vec::new();
+    let mut rest: &mut [u32] = &mut pref_school;
+    for (b, ps) in participants.chunks(BLOCK).enumerate() {
+        let p0 = b * BLOCK;
+        let len = (pref_start[p0 + ps.len()] - pref_start[p0]) as usize;
+        let (block, tail) = rest.split_at_mut(len);
+        blocks.push((ps, block));
+        rest = tail;
+    }
+    blocks.into_par_iter().for_each(|(ps, block)| {
+        let mut at = 0;
+        for &i in ps {
+            for s in staged(i) {
+                block[at] = s;
+                at += 1;
+            }
+        }
+    });
     (pref_start, pref_school)
 }
 
@@ -756,14 +788,54 @@ fn run_stage(
     in_stage: &[bool],
     had_choice: &mut [bool],
 ) -> Result<Vec<(u32, Detail)>, String> {
-    let domain = round.domain();
-    let m = round.schools.len();
     let (pref_start, pref_school) = stage_preferences(participants, cx, in_stage);
     for (p, &i) in participants.iter().enumerate() {
         if pref_start[p + 1] > pref_start[p] {
             had_choice[i as usize] = true;
         }
     }
+    // Participants who list none of the stage's schools stay unplaced whatever the mechanism
+    // (every mechanism leaves an empty list unplaced, and their absence changes no one else's
+    // order): the instance holds the others only — in the private stage of a city, most
+    // applicants list no private school.
+    let listed: Vec<usize> = (0..participants.len())
+        .filter(|&p| pref_start[p + 1] > pref_start[p])
+        .collect();
+    let everyone = listed.len() == participants.len();
+    let (some, start) = if everyone {
+        (participants.to_vec(), pref_start)
+    } else {
+        let mut start = Vec::with_capacity(listed.len() + 1);
+        start.push(0);
+        start.extend(listed.iter().map(|&p| pref_start[p + 1]));
+        (listed.iter().map(|&p| participants[p]).collect(), start)
+    };
+    let stage_in = (stage, cx, cap, in_stage);
+    let placed = run_instance(round, seed, out, k, stage_in, &some, start, pref_school)?;
+    if everyone {
+        return Ok(placed);
+    }
+    let mut all = vec![(UNPLACED, Detail::Open); participants.len()];
+    for (&p, r) in listed.iter().zip(placed) {
+        all[p] = r;
+    }
+    Ok(all)
+}
+
+/// [`run_stage`] on the participants' preference lists restricted to the stage's schools (CSR).
+#[allow(clippy::too_many_arguments)]
+fn run_instance(
+    round: &FrozenRound,
+    seed: &Digest,
+    out: &mut Outcome,
+    k: u32,
+    (stage, cx, cap, in_stage): (&Stage, &Compact<'_>, &[u32], &[bool]),
+    participants: &[u32],
+    pref_start: Vec<u32>,
+    pref_school: Vec<u32>,
+) -> Result<Vec<(u32, Detail)>, String> {
+    let domain = round.domain();
+    let m = round.schools.len();
     // Ranks: the global lottery number, or a per-school draw among the stage's applicants there.
     let mut rank = vec![0u32; pref_school.len()];
     match stage.tie_breaking {
