@@ -204,6 +204,49 @@ fn verify_bundle_open() {
     }
 }
 
+/// The seed bundle's supplement `s1`, in the order the `verify_supplement` target numbers its
+/// files, then the stray files it may add.
+const SUPPLEMENT: [&str; 10] = [
+    "s1-declines.csv",
+    "s1-late_applicants.csv",
+    "s1-commitments.json",
+    "s1-reveals.json",
+    "s1-beacon.json",
+    "s1-refills.csv",
+    "s1-late_results.csv",
+    "s1-manifest.json",
+    "s2-manifest.json",
+    "s2-declines.csv",
+];
+
+#[test]
+fn verify_supplement() {
+    let mut seeded = seed_bundle();
+    for n in &SUPPLEMENT[..8] {
+        seeded.insert(n.to_string(), seed(&format!("supplement/{n}")));
+    }
+    // The seed bundle with its supplement verifies (so a changed file failing below is the
+    // change's doing).
+    assert!(verify::verify(&seeded).is_ok_and(|r| r.ok()));
+    for (name, data) in inputs("verify_supplement") {
+        eprintln!("verify_supplement/{name}");
+        let Some((&which, bytes)) = data.split_first() else {
+            continue;
+        };
+        let file = SUPPLEMENT[usize::from(which) % SUPPLEMENT.len()];
+        let mut files = seeded.clone();
+        let original = files.insert(file.to_string(), bytes.to_vec());
+        if let Ok(r) = verify::verify(&files)
+            && original.as_deref() != Some(bytes)
+        {
+            assert!(!r.ok(), "{name}: a changed {file} verified");
+        }
+        for id in ["L2026-0000001", "A2026-0000003", "A2026-0000001"] {
+            let _ = verify::applicant_view(&files, id);
+        }
+    }
+}
+
 #[test]
 fn import() {
     for (name, data) in inputs("import") {

@@ -44,6 +44,44 @@ pub const BUNDLE: [(&str, &[u8]); 14] = [
     ),
 ];
 
+/// The seed bundle's supplement `s1` (3 declined seats, 3 late arrivals; `fairdraw simulate
+/// --applicants 40 --schools 5 --seed-text fuzz --declines 3 --late 3` writes the bundle above
+/// and these), in its manifest's order, manifest last.
+pub const SUPPLEMENT: [(&str, &[u8]); 8] = [
+    (
+        "s1-declines.csv",
+        include_bytes!("../seeds/supplement/s1-declines.csv"),
+    ),
+    (
+        "s1-late_applicants.csv",
+        include_bytes!("../seeds/supplement/s1-late_applicants.csv"),
+    ),
+    (
+        "s1-commitments.json",
+        include_bytes!("../seeds/supplement/s1-commitments.json"),
+    ),
+    (
+        "s1-reveals.json",
+        include_bytes!("../seeds/supplement/s1-reveals.json"),
+    ),
+    (
+        "s1-beacon.json",
+        include_bytes!("../seeds/supplement/s1-beacon.json"),
+    ),
+    (
+        "s1-refills.csv",
+        include_bytes!("../seeds/supplement/s1-refills.csv"),
+    ),
+    (
+        "s1-late_results.csv",
+        include_bytes!("../seeds/supplement/s1-late_results.csv"),
+    ),
+    (
+        "s1-manifest.json",
+        include_bytes!("../seeds/supplement/s1-manifest.json"),
+    ),
+];
+
 /// The seed bundle's bytes of one file.
 pub fn file(name: &str) -> &'static [u8] {
     BUNDLE
