@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(r) = verify::verify(&files)
         && original != Some(bytes)
     {
-        assert!(!r.ok(), "{name}: a changed supplement verified: {:?}", r.checks);
+        assert!(
+            !r.ok(),
+            "{name}: a changed supplement verified: {:?}",
+            r.checks
+        );
     }
     for id in ["L2026-0000001", "A2026-0000003", "A2026-0000001"] {
         let _ = verify::applicant_view(&files, id);
