@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """fairdraw_verify.py — an independent verifier of Fairdraw bundles.
 
-Second, independent implementation of the checks V1–V10 of docs/PROTOCOL.md (the first one is the
+Second, independent implementation of the checks V1–V11 of docs/PROTOCOL.md (the first one is the
 Rust `fairdraw-verify`). Standard library only, Python >= 3.9: SHA-256 from hashlib, and its own
 ChaCha20 (RFC 8439 block function), Ed25519 verification (RFC 8032), canonical JSON (RFC 8785,
 restricted to the protocol's subset), Merkle trees (RFC 6962) and a minimal TOML reader (used when
@@ -1912,7 +1912,7 @@ def first_line_difference(name, expected, found):
 
 
 # ---------------------------------------------------------------------------------------------
-# Verification (§9): V1 … V10.
+# Verification (§9): V1 … V11.
 # ---------------------------------------------------------------------------------------------
 
 NAMES = {
