@@ -429,6 +429,32 @@ fn refilled_and_declined_applicants_see_what_the_supplement_did() -> Res {
 }
 
 #[test]
+fn an_unreadable_late_applicants_file_is_named_with_its_line_and_field() -> Res {
+    let dir = temp("late-unreadable");
+    support::copy_files(with_supplement(), &dir);
+    let path = dir.join("s1-late_applicants.csv");
+    let text = std::fs::read_to_string(&path)?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut f: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    f[2] = "X".into(); // gender
+    lines[1] = f.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n")?;
+    let r = verify(
+        &[p(&dir), "--applicant", "L2026-0000001", "--lang", "en"],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("s1-late_applicants.csv: cannot be read: line 2, column gender"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
 fn a_result_or_supplement_file_changed_after_signing_is_not_verified() -> Res {
     let dir = temp("changed-supplement");
     support::copy_files(with_supplement(), &dir);

@@ -122,6 +122,16 @@ pub enum RecordError {
     Policy(#[from] PolicyError),
 }
 
+impl RecordError {
+    /// What is wrong, without the file, line and column (for a caller that names them itself).
+    pub fn reason(&self) -> String {
+        match self {
+            RecordError::Field { reason, .. } | RecordError::Line { reason, .. } => reason.clone(),
+            RecordError::Policy(e) => e.to_string(),
+        }
+    }
+}
+
 /// Splits a restricted-CSV file into rows of fields, checking the header and the shape.
 pub fn split_csv<'a>(
     file: &'static str,

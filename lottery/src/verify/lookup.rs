@@ -315,7 +315,7 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
     )
     .map_err(|e| Unusable::Parse {
         file: record_error_location(&e, files).describe(),
-        reason: e.to_string(),
+        reason: e.reason(),
     })?;
     let domain = round.domain();
     let (main, bureau) = read_manifest(raw, MANIFEST_FILE, "manifest", domain)?;
@@ -457,8 +457,13 @@ fn late_view<'m>(
             file: file.to_string(),
             reason,
         };
+        // The late applicants have the applicants' format; an error names their own file.
         let late = crate::round::parse_applicants(get(&late_file), &round.policy, &round.schools)
-            .map_err(|e| unreadable(&late_file, e.to_string()))?;
+            .map_err(|e| {
+            let reason = e.to_string();
+            let reason = reason.strip_prefix("applicants.csv, ").unwrap_or(&reason);
+            unreadable(&late_file, reason.to_string())
+        })?;
         let Some(p) = late.iter().position(|a| a.id == id) else {
             previous = format!("{sid}-manifest.json");
             continue;
