@@ -337,21 +337,21 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
             let mut supplements = Vec::new();
             for (sid, m) in &sups {
                 let [declines, _, _, _, _, refills, _] = supplement::file_names(sid);
+                // Both files count whether or not they name the applicant: "no change" must come
+                // from the signed files too.
                 if get(&declines)
                     .split(|b| *b == b'\n')
                     .skip(1)
                     .any(|l| l == id.as_bytes())
                 {
-                    shown.push((m, declines));
                     supplements.push(SupplementStep {
                         supplement: sid.clone(),
                         change: SupplementChange::Declined,
                     });
                 }
                 let taken = rows(get(&refills), "application_id", id);
-                if !taken.is_empty() {
-                    shown.push((m, refills));
-                }
+                shown.push((m, declines));
+                shown.push((m, refills));
                 supplements.extend(taken.iter().map(|r| SupplementStep {
                     supplement: sid.clone(),
                     change: SupplementChange::Refilled {
@@ -464,6 +464,8 @@ fn late_view<'m>(
             let reason = reason.strip_prefix("applicants.csv, ").unwrap_or(&reason);
             unreadable(&late_file, reason.to_string())
         })?;
+        // Read whether or not it lists the applicant (an earlier supplement's list included).
+        shown.push((m, late_file.clone()));
         let Some(p) = late.iter().position(|a| a.id == id) else {
             previous = format!("{sid}-manifest.json");
             continue;
@@ -519,7 +521,6 @@ fn late_view<'m>(
             record_file: late_file.clone(),
             result_file: results_file.clone(),
         };
-        shown.push((m, late_file));
         shown.push((m, results_file));
         return Ok(Some(view));
     }
