@@ -4,8 +4,9 @@
 //! what the supplements (§11) did to them afterwards. A late arrival is found in the supplement
 //! that placed them, and checked against that supplement's input root and seed.
 //!
-//! Every file the view shows a line of must have the SHA-256 its signed manifest lists, so that
-//! what a family reads is what the bureau signed.
+//! Every file the view reads must have the SHA-256 its signed manifest lists — also a supplement
+//! file that does not name the applicant, since "no change" is a statement too — so that what a
+//! family reads is what the bureau signed.
 
 use super::{
     FORMAT, Files, MANIFEST_FILE, PROTOCOL, Signer, Unusable, record_error_location, s,
