@@ -17,32 +17,44 @@ fn temp(tag: &str) -> PathBuf {
     support::temp_dir("vcli", tag)
 }
 
+/// A bundle written by `fairdraw simulate ARGS --out <temp dir TAG>/bundle`.
+fn simulated(tag: &str, args: &[&str]) -> PathBuf {
+    let dir = temp(tag).join("bundle");
+    let st = Command::new(fairdraw_bin())
+        .arg("simulate")
+        .args(args)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("run fairdraw simulate");
+    assert!(st.status.success(), "simulate failed: {st:?}");
+    dir
+}
+
 fn base() -> &'static PathBuf {
     static BASE: OnceLock<PathBuf> = OnceLock::new();
     BASE.get_or_init(|| {
-        let dir = temp("base").join("bundle");
-        let st = Command::new(fairdraw_bin())
-            .args([
-                "simulate",
+        simulated(
+            "base",
+            &[
                 "--applicants",
                 "200",
                 "--schools",
                 "10",
                 "--seed-text",
                 "cli",
-                "--out",
-            ])
-            .arg(&dir)
-            .output()
-            .expect("run fairdraw simulate");
-        assert!(st.status.success(), "simulate failed: {st:?}");
-        dir
+            ],
+        )
     })
 }
 
 fn copy_base(tag: &str) -> PathBuf {
+    copy_of(base(), tag)
+}
+
+fn copy_of(bundle: &Path, tag: &str) -> PathBuf {
     let d = temp(tag);
-    support::copy_files(base(), &d);
+    support::copy_files(bundle, &d);
     d
 }
 
@@ -309,10 +321,9 @@ fn applicant_with_a_forged_input_is_not_included() -> Res {
 fn with_supplement() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = temp("supplement").join("bundle");
-        let st = Command::new(fairdraw_bin())
-            .args([
-                "simulate",
+        simulated(
+            "supplement",
+            &[
                 "--applicants",
                 "300",
                 "--schools",
@@ -323,13 +334,8 @@ fn with_supplement() -> &'static PathBuf {
                 "6",
                 "--late",
                 "4",
-                "--out",
-            ])
-            .arg(&dir)
-            .output()
-            .expect("run fairdraw simulate");
-        assert!(st.status.success(), "simulate failed: {st:?}");
-        dir
+            ],
+        )
     })
 }
 
@@ -430,8 +436,7 @@ fn refilled_and_declined_applicants_see_what_the_supplement_did() -> Res {
 
 #[test]
 fn an_unreadable_late_applicants_file_is_named_with_its_line_and_field() -> Res {
-    let dir = temp("late-unreadable");
-    support::copy_files(with_supplement(), &dir);
+    let dir = copy_of(with_supplement(), "late-unreadable");
     let path = dir.join("s1-late_applicants.csv");
     let text = std::fs::read_to_string(&path)?;
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -456,8 +461,7 @@ fn an_unreadable_late_applicants_file_is_named_with_its_line_and_field() -> Res 
 
 #[test]
 fn a_result_or_supplement_file_changed_after_signing_is_not_verified() -> Res {
-    let dir = temp("changed-supplement");
-    support::copy_files(with_supplement(), &dir);
+    let dir = copy_of(with_supplement(), "changed-supplement");
     // A refill row moved to another school, and a late arrival's lottery number changed: each
     // file no longer has the hash its supplement manifest signed.
     let refill = csv_rows(&dir, "s1-refills.csv")?;

@@ -777,15 +777,10 @@ fn applicant(
         }
     }
     println!("{} ({})", lang.t("Result", "结果"), view.result_file);
-    let school = view.result_field("school_id");
     println!(
         "  {:22} {}",
         lang.t("placed at", "录取学校"),
-        if school.is_empty() {
-            lang.t("(not placed)", "（未录取）")
-        } else {
-            school
-        }
+        school_or_none(view.result_field("school_id"), lang)
     );
     println!(
         "  {:22} {}",
@@ -867,15 +862,10 @@ fn applicant(
                 ),
             }
         }
-        let now = view.placed_now();
         println!(
             "  {:22} {}",
             lang.t("placed now", "当前录取学校"),
-            if now.is_empty() {
-                lang.t("(not placed)", "（未录取）")
-            } else {
-                now
-            }
+            school_or_none(view.placed_now(), lang)
         );
     }
     if let Some(t) = &view.ticket {
@@ -993,6 +983,15 @@ fn applicant(
     } else {
         println!("{} {id}", lang.t("NOT VERIFIED —", "未通过验证——"));
         ExitCode::from(1)
+    }
+}
+
+/// A school id, or "(not placed)" for none.
+fn school_or_none(school: &str, lang: Lang) -> &str {
+    if school.is_empty() {
+        lang.t("(not placed)", "（未录取）")
+    } else {
+        school
     }
 }
 

@@ -286,17 +286,36 @@ fn ticket_recipe(
     })
 }
 
-/// An inclusion proof of leaf `index` among `leaves` against the root `committed` (hex):
-/// (leaf hash, proof, root, valid).
-fn prove(leaves: Vec<Digest>, index: u64, committed: &str) -> (Digest, Vec<Digest>, bool) {
-    let size = leaves.len() as u64;
+/// A view holding only the inclusion proof of leaf `index` of the tree over `leaves` against the
+/// root `input_root` (hex); the caller fills in the rest.
+fn proved(leaves: Vec<Digest>, index: u64, input_root: String) -> ApplicantView {
+    let tree_size = leaves.len() as u64;
     let leaf = leaves.get(index as usize).copied().unwrap_or_default();
     let tree = crate::merkle::Tree::new(leaves);
     let proof = tree.inclusion_proof(index).unwrap_or_default();
-    let ok = Digest::from_hex(committed).is_ok_and(|root| {
-        crate::merkle::verify_inclusion(&leaf, index, size, &proof, &root).is_ok()
+    let proof_ok = Digest::from_hex(&input_root).is_ok_and(|root| {
+        crate::merkle::verify_inclusion(&leaf, index, tree_size, &proof, &root).is_ok()
     });
-    (leaf, proof, ok)
+    ApplicantView {
+        round: String::new(),
+        record_file: String::new(),
+        record: Vec::new(),
+        result_file: String::new(),
+        result: Vec::new(),
+        waitlists: Vec::new(),
+        classes: Vec::new(),
+        leaf_index: index,
+        tree_size,
+        leaf_hash: leaf.to_hex(),
+        proof: proof.iter().map(Digest::to_hex).collect(),
+        input_root,
+        proof_ok,
+        signers: Vec::new(),
+        signature_ok: false,
+        unlisted: Vec::new(),
+        ticket: None,
+        supplements: Vec::new(),
+    }
 }
 
 /// Looks up one applicant in a bundle: checks the manifest signatures (and the supplements'
@@ -376,10 +395,7 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
                 .unwrap_or_default();
             let name =
                 crate::draw::ticket_name(&round, index as usize - crate::round::INPUT_FILES.len());
-            let leaves = round.input_leaves();
-            let tree_size = leaves.len() as u64;
             let input_root = s(&main.doc, "input_root").to_string();
-            let (leaf, proof, proof_ok) = prove(leaves, index, &input_root);
             ApplicantView {
                 round: "main".into(),
                 record_file: "applicants.csv".into(),
@@ -410,16 +426,10 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
                     .iter()
                     .map(|r| (field(r, "school_id"), field(r, "class")))
                     .collect(),
-                leaf_index: index,
-                tree_size,
-                leaf_hash: leaf.to_hex(),
-                proof: proof.iter().map(Digest::to_hex).collect(),
-                input_root,
-                proof_ok,
                 signers: main.signers.clone(),
                 signature_ok: main.ok && sups.iter().all(|(_, m)| m.ok),
-                unlisted: Vec::new(),
                 supplements,
+                ..proved(round.input_leaves(), index, input_root)
             }
         }
         None => {
@@ -482,10 +492,8 @@ fn late_view<'m>(
             late,
         };
         let leaves = supplement::input_leaves(domain, &sup, &round.schools);
-        let tree_size = leaves.len() as u64;
         let index = (supplement::LATE_LEAVES_FROM + p) as u64;
         let input_root = s(&m.doc, "input_root").to_string();
-        let (leaf, proof, proof_ok) = prove(leaves, index, &input_root);
         let result = rows(get(&results_file), "application_id", id)
             .into_iter()
             .next()
@@ -504,23 +512,14 @@ fn late_view<'m>(
                 &field(&result, "ticket"),
             ),
             result,
-            waitlists: Vec::new(),
-            classes: Vec::new(),
-            leaf_index: index,
-            tree_size,
-            leaf_hash: leaf.to_hex(),
-            proof: proof.iter().map(Digest::to_hex).collect(),
-            input_root,
-            proof_ok,
             signers: main.signers.iter().chain(&m.signers).cloned().collect(),
             // The supplement and every manifest before it in the chain.
             signature_ok: main.ok
                 && m.ok
                 && sups.iter().take_while(|(k, _)| k != sid).all(|(_, m)| m.ok),
-            unlisted: Vec::new(),
-            supplements: Vec::new(),
             record_file: late_file.clone(),
             result_file: results_file.clone(),
+            ..proved(leaves, index, input_root)
         };
         shown.push((m, results_file));
         return Ok(Some(view));
