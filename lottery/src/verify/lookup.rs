@@ -320,7 +320,7 @@ fn proved(leaves: Vec<Digest>, index: u64, input_root: String) -> ApplicantView 
 
 /// Looks up one applicant in a bundle: checks the manifest signatures (and the supplements'
 /// chain), the inclusion proof of the applicant's record against the signed input root, the
-/// hashes of the files shown, and recomputes the lottery ticket. A late arrival is looked up in
+/// hashes of the files read, and recomputes the lottery ticket. A late arrival is looked up in
 /// the supplement that placed them. `Ok(None)`: no such application.
 pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, Unusable> {
     let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
@@ -350,7 +350,7 @@ pub fn applicant_view(files: &Files, id: &str) -> Result<Option<ApplicantView>, 
         });
     }
     let sups = supplement_manifests(files, domain, bureau)?;
-    // Every file a line is shown from, with the manifest that must list it.
+    // Every file read, with the manifest that must list it.
     let mut shown: Vec<(&Manifest, String)> = Vec::new();
     let view = match round.applicant_leaf_index(id) {
         Some(index) => {
