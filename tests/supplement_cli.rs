@@ -93,9 +93,19 @@ fn verified(dir: &Path) -> Result<lottery::verify::Report, Box<dyn std::error::E
     Ok(report)
 }
 
-#[test]
-fn refill_and_late_arrivals_chain_and_verify() -> R {
-    let work = tmp("chain");
+/// A simulated bundle in `<scratch>/supplement-NAME/bundle`, with beside it the bureau's key
+/// file, a salt key, two parties' shares, `declines.txt` (three private-school admits, in a
+/// clerk's plain list) and `late.csv` (two late arrivals in the bureau's import format).
+struct Setup {
+    work: PathBuf,
+    bundle: PathBuf,
+    key_path: PathBuf,
+    before: Files,
+    results: String,
+}
+
+fn setup(name: &str) -> Result<Setup, Box<dyn std::error::Error>> {
+    let work = tmp(name);
     let bundle = work.join("bundle");
     let seed_text = "supplement-cli";
     fairdraw(&[
@@ -157,6 +167,24 @@ fn refill_and_late_arrivals_chain_and_verify() -> R {
             id_card(2)
         ),
     )?;
+    Ok(Setup {
+        work,
+        bundle,
+        key_path,
+        before,
+        results,
+    })
+}
+
+#[test]
+fn refill_and_late_arrivals_chain_and_verify() -> R {
+    let Setup {
+        work,
+        bundle,
+        key_path,
+        before,
+        results,
+    } = setup("chain")?;
     let b = bundle.to_str().ok_or("path")?;
     let share = |p: &str| format!("{p}={}", work.join(format!("{p}.share")).display());
     let out = fairdraw(&[
@@ -254,5 +282,146 @@ fn refill_and_late_arrivals_chain_and_verify() -> R {
             .is_some_and(|m| m.contains("s1-refills.csv")),
         "{failure:?}"
     );
+    Ok(())
+}
+
+/// The witnessed supplement (`--commit`): every party commits to the supplement's inputs before
+/// the beacon is drawn, the commitments file is published, and the draw holds every share to it.
+#[test]
+fn parties_commit_before_the_beacon_and_the_draw_holds_every_share_to_it() -> R {
+    let Setup {
+        work,
+        bundle,
+        before,
+        ..
+    } = setup("commit")?;
+    let path = |n: &str| work.join(n).to_string_lossy().into_owned();
+    let (b, key, commitments) = (
+        path("bundle"),
+        path("bureau.key"),
+        path("s1-commitments.json"),
+    );
+    let inputs = [
+        "--key",
+        key.as_str(),
+        "--declines",
+        &path("declines.txt"),
+        "--late",
+        &path("late.csv"),
+        "--salt-key",
+        &path("salt.key"),
+    ]
+    .map(str::to_string);
+    let run = |extra: &[&str]| -> Result<String, String> {
+        let mut args: Vec<&str> = vec!["supplement", b.as_str()];
+        args.extend(inputs.iter().map(String::as_str));
+        args.extend(extra);
+        fairdraw(&args)
+    };
+    let share = |p: &str| format!("{p}={}", path(&format!("{p}.share")));
+    let beacon = [
+        "--beacon-text",
+        "314159",
+        "--beacon-source",
+        "digits drawn in the hall after the commitments were published",
+        "--created",
+        "2026-08-01T09:00:00+08:00",
+    ];
+    let commit = |party: &str, s: &str| {
+        run(&[
+            "--commitments",
+            &commitments,
+            "--commit",
+            party,
+            "--share",
+            s,
+        ])
+    };
+    // Each party commits; committing again to the same share changes nothing.
+    let out = commit("bureau", &share("bureau"))?;
+    assert!(
+        out.contains("Party bureau committed to supplement s1"),
+        "{out}"
+    );
+    commit("notary", &share("notary"))?;
+    let published = std::fs::read(&commitments)?;
+    commit("notary", &share("notary"))?;
+    assert_eq!(std::fs::read(&commitments)?, published);
+    // Nothing was written to the bundle by committing.
+    assert_eq!(read(&bundle)?, before);
+    // A party cannot commit again to another share, nor commit with the beacon in hand.
+    secret_file(&work.join("other.share"), &format!("{}\n", "33".repeat(32)))?;
+    let other = format!("notary={}", path("other.share"));
+    let e = commit("notary", &other)
+        .err()
+        .ok_or("a second commitment was accepted")?;
+    assert!(e.contains("already committed"), "{e}");
+    let e = run(&[
+        "--commitments",
+        &commitments,
+        "--commit",
+        "bureau",
+        "--share",
+        &share("bureau"),
+        "--beacon-text",
+        "1",
+    ])
+    .err()
+    .ok_or("a commitment with the beacon was accepted")?;
+    assert!(e.contains("--beacon-text"), "{e}");
+
+    // The draw refuses a share that does not match, a missing party and an uncommitted one.
+    let draw = |shares: &[&str]| {
+        let mut args: Vec<&str> = vec!["--commitments", commitments.as_str()];
+        for s in shares {
+            args.extend(["--share", s]);
+        }
+        args.extend(beacon);
+        run(&args)
+    };
+    let e = draw(&[&share("bureau"), &other])
+        .err()
+        .ok_or("a wrong share was accepted")?;
+    assert!(
+        e.contains("party notary: the share does not match the commitment it published"),
+        "{e}"
+    );
+    let e = draw(&[&share("bureau")])
+        .err()
+        .ok_or("a missing party was accepted")?;
+    assert!(
+        e.contains("party notary committed but gave no share"),
+        "{e}"
+    );
+    let e = draw(&[
+        &share("bureau"),
+        &share("notary"),
+        &format!("observer={}", path("other.share")),
+    ])
+    .err()
+    .ok_or("an uncommitted party was accepted")?;
+    assert!(
+        e.contains("party observer gives a share but published no commitment"),
+        "{e}"
+    );
+    // Changed inputs after the commitments: refused.
+    let declines = std::fs::read(work.join("declines.txt"))?;
+    std::fs::write(work.join("declines.txt"), "")?;
+    let e = draw(&[&share("bureau"), &share("notary")])
+        .err()
+        .ok_or("changed inputs were accepted")?;
+    assert!(e.contains("changed since the parties committed"), "{e}");
+    assert_eq!(read(&bundle)?, before);
+
+    // With the inputs as committed, the draw goes through; the published commitments file is the
+    // bundle's, and the bundle verifies.
+    std::fs::write(work.join("declines.txt"), declines)?;
+    let out = draw(&[&share("bureau"), &share("notary")])?;
+    assert!(out.contains("Supplement s1"), "{out}");
+    assert_eq!(
+        std::fs::read(bundle.join("s1-commitments.json"))?,
+        published
+    );
+    verified(&bundle)?;
     Ok(())
 }

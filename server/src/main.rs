@@ -141,10 +141,25 @@ struct SupplementArgs {
     beacon_kind: String,
     /// Where the beacon value comes from, in words.
     #[arg(long)]
-    beacon_source: String,
+    beacon_source: Option<String>,
     /// Time written in the supplement manifest (RFC 3339; default: now).
     #[arg(long)]
     created: Option<String>,
+    /// The supplement's commitments file. With --commit: the party's commitment is added to it
+    /// (created by the first). Without: the parties committed in advance, and every share must
+    /// match its commitment there.
+    #[arg(long)]
+    commitments: Option<PathBuf>,
+    /// Commit only: add this party's commitment (from its --share or --dice) to --commitments and
+    /// write nothing to the bundle. Every party commits, the file is published, and only then is
+    /// the beacon drawn.
+    #[arg(
+        long,
+        value_name = "PARTY",
+        requires = "commitments",
+        conflicts_with = "beacon_value"
+    )]
+    commit: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -461,6 +476,9 @@ fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
             server::ceremony::commit::dice_share(domain, digits)?,
         ));
     }
+    if let (Some(party), Some(path)) = (&a.commit, &a.commitments) {
+        return supplement_commit(&replayed, a, declines, late, salt_key, shares, party, path);
+    }
     let value = match (&a.beacon_text, &a.beacon_hex) {
         (Some(t), _) => t.as_bytes().to_vec(),
         (None, Some(h)) => {
@@ -468,10 +486,17 @@ fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
         }
         (None, None) => bail!("give the beacon value: --beacon-text or --beacon-hex"),
     };
+    let Some(source) = a.beacon_source.clone() else {
+        bail!("say where the beacon value comes from: --beacon-source");
+    };
     let created = a
         .created
         .clone()
         .unwrap_or_else(server::ceremony::now_rfc3339);
+    let commitments = match &a.commitments {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+        None => None,
+    };
     let req = sup::Request {
         id: None,
         declines: &declines,
@@ -480,10 +505,11 @@ fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
         shares,
         beacon: lottery::bundle::Beacon {
             kind: a.beacon_kind.clone(),
-            source: a.beacon_source.clone(),
+            source,
             value,
         },
         created: &created,
+        commitments: commitments.as_deref(),
     };
     let w = sup::build(&replayed, &req, &key)?;
     if let (Some(dir), Some(v)) = (&a.private, &w.late_private) {
@@ -500,6 +526,68 @@ fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
         w.late_total
     );
     println!("Verify: fairdraw-verify {}", a.bundle.display());
+    Ok(())
+}
+
+/// `fairdraw supplement --commit PARTY --commitments FILE`: adds the party's commitment to the
+/// next supplement's commitments file (written atomically), nothing else.
+#[allow(clippy::too_many_arguments)]
+fn supplement_commit(
+    replayed: &server::supplement::Replayed,
+    a: &SupplementArgs,
+    declines: String,
+    late: Option<(String, Vec<u8>)>,
+    salt_key: [u8; 32],
+    shares: Vec<(String, [u8; 32])>,
+    party: &str,
+    path: &std::path::Path,
+) -> Result<()> {
+    use server::supplement as sup;
+    let share = match shares.as_slice() {
+        [(p, s)] if p == party => *s,
+        _ => bail!(
+            "--commit {party}: give that party's share (--share {party}=FILE or --dice {party}=DIGITS), and no other"
+        ),
+    };
+    let existing = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let req = sup::Request {
+        id: None,
+        declines: &declines,
+        late,
+        salt_key,
+        shares: Vec::new(),
+        beacon: lottery::bundle::Beacon {
+            kind: a.beacon_kind.clone(),
+            source: String::new(),
+            value: Vec::new(),
+        },
+        created: "",
+        commitments: None,
+    };
+    let (bytes, c) = sup::commit(replayed, &req, party, &share, &existing)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "commitments.json".into());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    sup::write(dir, &[(name, bytes)])?;
+    println!(
+        "Party {party} committed to supplement s{} of {}: {}",
+        replayed.existing.len() + 1,
+        a.bundle.display(),
+        c.to_hex()
+    );
+    println!(
+        "When every party has committed, publish {} — and only then draw the beacon.",
+        path.display()
+    );
     Ok(())
 }
 
@@ -536,23 +624,28 @@ fn demo_supplement(dir: &std::path::Path, bundle: &std::path::Path) -> Result<bo
     }
     let created = server::ceremony::now_rfc3339();
     let (_, key) = server::ceremony::keys::read_key(&dir.join("keys/bureau.key"))?;
-    let w = sup::build(
-        &replayed,
-        &sup::Request {
-            id: None,
-            declines: &declines,
-            late: Some(("late.csv".into(), late.as_bytes().to_vec())),
-            salt_key,
-            shares,
-            beacon: lottery::bundle::Beacon {
-                kind: "hall_digits".into(),
-                source: "demo: digits read in the hall after the reveals".into(),
-                value: b"582093".to_vec(),
-            },
-            created: &created,
+    let mut req = sup::Request {
+        id: None,
+        declines: &declines,
+        late: Some(("late.csv".into(), late.as_bytes().to_vec())),
+        salt_key,
+        shares,
+        beacon: lottery::bundle::Beacon {
+            kind: "hall_digits".into(),
+            source: "demo: digits read in the hall after the commitments were published".into(),
+            value: b"582093".to_vec(),
         },
-        &key,
-    )?;
+        created: &created,
+        commitments: None,
+    };
+    // Each party commits first (`fairdraw supplement --commit`); the file is published before
+    // the beacon is drawn, and the draw holds every share to it.
+    let mut commitments = Vec::new();
+    for (party, share) in &req.shares {
+        (commitments, _) = sup::commit(&replayed, &req, party, share, &commitments)?;
+    }
+    req.commitments = Some(&commitments);
+    let w = sup::build(&replayed, &req, &key)?;
     sup::write(bundle, &w.files)?;
     if let Some(v) = &w.late_private {
         let private = dir.join("real/private/late");
@@ -562,6 +655,9 @@ fn demo_supplement(dir: &std::path::Path, bundle: &std::path::Path) -> Result<bo
             private.display()
         );
     }
+    println!(
+        "  bureau and notary committed to the supplement's inputs; the commitments were published, then the beacon drawn (582093)"
+    );
     println!(
         "  supplement {}: {} declined, {} refill offer(s) accepted down the waitlists, {} of {} late arrival(s) placed",
         w.id,

@@ -114,6 +114,22 @@ pub struct Request<'a> {
     pub beacon: Beacon,
     /// Time written in the manifest.
     pub created: &'a str,
+    /// The supplement's commitments file, published before the beacon was drawn (its bytes), if
+    /// the parties committed in advance (`fairdraw supplement --commit`): every share must then
+    /// match its party's commitment, and every committed party must reveal.
+    pub commitments: Option<&'a [u8]>,
+}
+
+/// A supplement before any share: its inputs, input root and round id.
+pub struct Prepared {
+    /// The supplement's inputs.
+    pub sup: Supplement,
+    /// Late applicants' private records, if any.
+    pub late_private: Option<import::ValidatedRound>,
+    /// Its input root.
+    pub root: Digest,
+    /// Its round id (`<round id>/<supplement id>`), which commitments are bound to.
+    pub rid: String,
 }
 
 /// The written supplement.
@@ -132,15 +148,13 @@ pub struct Written {
     pub id: String,
 }
 
-/// Builds the next supplement of a replayed bundle.
-pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Written> {
+/// The next supplement of a replayed bundle as `req` describes it, before any share: the
+/// declines and late applicants checked, the input root and round id computed.
+pub fn prepare(r: &Replayed, req: &Request<'_>) -> Result<Prepared> {
     let next = format!("s{}", r.existing.len() + 1);
     let id = req.id.unwrap_or(&next).to_string();
     if id != next {
         bail!("the next supplement of this bundle is {next}, not {id}");
-    }
-    if key.verifying_key().to_bytes() != r.bureau_key {
-        bail!("the key does not belong to the bureau that signed the main manifest");
     }
     let previous_name = r
         .existing
@@ -197,9 +211,109 @@ pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Writte
         late,
     };
     supplement::check_late(&r.round, &sup.late)?;
-    let domain: Domain = r.round.domain();
-    let (root, _) = supplement::input_root(domain, &sup, &r.round.schools);
+    let (root, _) = supplement::input_root(r.round.domain(), &sup, &r.round.schools);
     let rid = supplement::round_id(&r.round, &sup);
+    Ok(Prepared {
+        sup,
+        late_private,
+        root,
+        rid,
+    })
+}
+
+/// Adds `party`'s commitment to the next supplement's commitments file (`existing`: its bytes,
+/// empty before the first party): returns the file's new bytes (canonical JSON, as
+/// `<id>-commitments.json` will be) and the commitment. Run once per party before the beacon is
+/// drawn, and publish the file; [`build`] then holds every share to it.
+pub fn commit(
+    r: &Replayed,
+    req: &Request<'_>,
+    party: &str,
+    share: &[u8; 32],
+    existing: &[u8],
+) -> Result<(Vec<u8>, Digest)> {
+    let p = prepare(r, req)?;
+    let domain = r.round.domain();
+    let mut list = if existing.is_empty() {
+        Vec::new()
+    } else {
+        published_commitments(&p.rid, &p.root, existing)?
+    };
+    let c = commitment(domain, &p.rid, &p.root, party, share);
+    match list.iter().find(|x| x.party == party) {
+        Some(x) if x.commitment == c => {}
+        Some(_) => {
+            bail!("party {party} has already committed to this supplement, to another share")
+        }
+        None => list.push(Commitment {
+            party: party.to_string(),
+            commitment: c,
+        }),
+    }
+    list.sort_by(|a, b| a.party.cmp(&b.party));
+    let doc = lottery::bundle::commitments_json(&p.rid, &p.root, &list);
+    let bytes = lottery::manifest::jcs(&doc).map_err(|e| anyhow!("{e}"))?;
+    Ok((bytes, c))
+}
+
+/// The commitments of a commitments file made for the supplement of round id `rid` and input
+/// root `root` (the file's must be these: otherwise its declines or late applicants changed
+/// since).
+fn published_commitments(rid: &str, root: &Digest, bytes: &[u8]) -> Result<Vec<Commitment>> {
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).context("the commitments file is not JSON")?;
+    let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    if text("round_id") != rid || text("input_root") != root.to_hex() {
+        bail!(
+            "the commitments were made for round {:?}, input root {:?}; this supplement is {}, \
+             input root {}: its declines or late applicants changed since the parties committed",
+            text("round_id"),
+            text("input_root"),
+            rid,
+            root.to_hex()
+        );
+    }
+    let mut out: Vec<Commitment> = Vec::new();
+    for c in v
+        .get("commitments")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let party = c
+            .get("party")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        let commitment = Digest::from_hex(
+            c.get("commitment")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(""),
+        )
+        .map_err(|e| anyhow!("the commitments file: party {party}: {e}"))?;
+        if party.is_empty() || out.iter().any(|x| x.party == party) {
+            bail!("the commitments file names a party twice, or one without a name");
+        }
+        out.push(Commitment {
+            party: party.to_string(),
+            commitment,
+        });
+    }
+    Ok(out)
+}
+
+/// Builds the next supplement of a replayed bundle.
+pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Written> {
+    if key.verifying_key().to_bytes() != r.bureau_key {
+        bail!("the key does not belong to the bureau that signed the main manifest");
+    }
+    let Prepared {
+        sup,
+        late_private,
+        root,
+        rid,
+    } = prepare(r, req)?;
+    let id = sup.id.clone();
+    let domain: Domain = r.round.domain();
     if req.shares.is_empty() {
         bail!("at least one party's share is needed (--share PARTY=FILE)");
     }
@@ -207,6 +321,30 @@ pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Writte
     parties.sort_unstable();
     if parties.windows(2).any(|w| w[0] == w[1]) {
         bail!("a party is named twice");
+    }
+    if let Some(bytes) = req.commitments {
+        let published = published_commitments(&rid, &root, bytes)?;
+        for c in &published {
+            match req.shares.iter().find(|(q, _)| *q == c.party) {
+                None => bail!("party {} committed but gave no share", c.party),
+                Some((_, share))
+                    if commitment(domain, &rid, &root, &c.party, share) != c.commitment =>
+                {
+                    bail!(
+                        "party {}: the share does not match the commitment it published",
+                        c.party
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some((q, _)) = req
+            .shares
+            .iter()
+            .find(|(q, _)| !published.iter().any(|c| c.party == *q))
+        {
+            bail!("party {q} gives a share but published no commitment before the beacon");
+        }
     }
     let ceremony = ceremony_from_shares(domain, &rid, &root, &req.shares, req.beacon.clone());
     let (files, out) = supplement::build(&SupplementInput {
