@@ -232,6 +232,9 @@ pub fn commit(
     share: &[u8; 32],
     existing: &[u8],
 ) -> Result<(Vec<u8>, Digest)> {
+    if !lottery::policy::is_id(party) {
+        bail!("party {party:?}: a party id is ASCII letters, digits, . _ -");
+    }
     let p = prepare(r, req)?;
     let domain = r.round.domain();
     let mut list = if existing.is_empty() {
