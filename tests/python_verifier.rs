@@ -1018,3 +1018,177 @@ fn both_verifiers_refuse_a_device_in_the_bundle() -> TestResult {
     std::fs::remove_dir_all(dir.parent().unwrap_or(&dir))?;
     Ok(())
 }
+
+/// The log rules of §8.4 (check V10) as both verifiers apply them, on 600 chained logs made
+/// from the ceremony's entries by random edits (steps swapped, dropped, repeated; values changed,
+/// removed or retyped; aborted attempts inserted): each log passes in both or fails in both at
+/// the same line.
+#[test]
+fn both_verifiers_judge_ceremony_logs_alike() -> TestResult {
+    use lottery::log::{Facts, append, check_entries};
+    use serde_json::json;
+    let Some(py) = python() else { return Ok(()) };
+    let facts = Facts {
+        round_id: "r1".into(),
+        input_root: "aa".repeat(32),
+        tree_size: 7,
+        checkpoint_sha256: "cc".repeat(32),
+        commitments: vec![
+            ("bureau".into(), "01".repeat(32)),
+            ("notary".into(), "02".repeat(32)),
+        ],
+        reveals: vec![
+            ("bureau".into(), "11".repeat(32)),
+            ("notary".into(), "12".repeat(32)),
+        ],
+        beacon: ["text".into(), "hall".into(), "3134".into()],
+        seed: "ee".repeat(32),
+    };
+    let ceremony = vec![
+        json!({"step": "freeze", "round_id": "r1", "input_root": facts.input_root, "tree_size": 7, "checkpoint_sha256": facts.checkpoint_sha256}),
+        json!({"step": "commit", "party": "bureau", "commitment": "01".repeat(32)}),
+        json!({"step": "commit", "party": "notary", "commitment": "02".repeat(32)}),
+        json!({"step": "reveal", "party": "bureau", "share": "11".repeat(32)}),
+        json!({"step": "reveal", "party": "notary", "share": "12".repeat(32)}),
+        json!({"step": "beacon", "kind": "text", "source": "hall", "value": "3134"}),
+        json!({"step": "draw", "seed": facts.seed}),
+    ];
+    // xorshift64*: the same logs on every run.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = |n: usize| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+    };
+    let fields = [
+        "round_id",
+        "input_root",
+        "tree_size",
+        "checkpoint_sha256",
+        "party",
+        "commitment",
+        "share",
+        "kind",
+        "value",
+        "seed",
+    ];
+    let values = [
+        json!("observer"),
+        json!("notary"),
+        json!("00".repeat(32)),
+        json!(7),
+        json!(8),
+        json!("7"),
+        json!(null),
+    ];
+    let mut logs: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..600 {
+        let mut e = ceremony.clone();
+        for _ in 0..next(3) {
+            let k = next(e.len());
+            match next(6) {
+                0 if e.len() > 1 => {
+                    let j = next(e.len());
+                    e.swap(k, j);
+                }
+                1 if !e.is_empty() => {
+                    e.remove(k);
+                }
+                2 if !e.is_empty() => {
+                    let x = e[k].clone();
+                    e.insert(k, x);
+                }
+                3 if !e.is_empty() => {
+                    let f = fields[next(fields.len())];
+                    match values[next(values.len())].clone() {
+                        Value::Null => {
+                            if let Some(o) = e[k].as_object_mut() {
+                                o.remove(f);
+                            }
+                        }
+                        v => e[k][f] = v,
+                    }
+                }
+                4 => {
+                    // An aborted attempt before the final one: its own commitments and a reveal.
+                    let at = 1.min(e.len());
+                    for (j, x) in [
+                        json!({"step": "commit", "party": "bureau", "commitment": "0a".repeat(32)}),
+                        json!({"step": "reveal", "party": "bureau", "share": "1a".repeat(32)}),
+                        json!({"step": "abort", "reason": "no reveal"}),
+                    ]
+                    .into_iter()
+                    .enumerate()
+                    {
+                        e.insert(at + j, x);
+                    }
+                }
+                _ => e.insert(k, json!({"step": "remark", "text": "tea"})),
+            }
+        }
+        let mut log = Vec::new();
+        for x in e {
+            (log, _) = append(
+                lottery::Domain::Real,
+                &log,
+                x.as_object().cloned().unwrap_or_default(),
+            )?;
+        }
+        logs.push(log);
+    }
+    let rust: Vec<Option<usize>> = logs
+        .iter()
+        .map(|l| match check_entries(l, &facts) {
+            Ok(()) => None,
+            Err(lottery::log::LogError::Line { line, .. }) => Some(line),
+        })
+        .collect();
+    let cases = json!({
+        "facts": {
+            "round_id": facts.round_id, "input_root": facts.input_root, "tree_size": facts.tree_size,
+            "checkpoint_sha256": facts.checkpoint_sha256, "commitments": facts.commitments,
+            "reveals": facts.reveals, "beacon": facts.beacon, "seed": facts.seed,
+        },
+        "logs": logs.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>(),
+    });
+    let dir = temp_dir("log-rules")?;
+    let input = dir.join("cases.json");
+    std::fs::write(&input, cases.to_string())?;
+    let code = "import json, sys\n\
+                sys.path.insert(0, sys.argv[1])\n\
+                import fairdraw_verify as f\n\
+                c = json.load(open(sys.argv[2]))\n\
+                print(json.dumps([f.check_log_entries(l.encode(), c['facts']) for l in c['logs']]))";
+    let out = Command::new(py)
+        .args(["-c", code])
+        .arg(script().parent().ok_or("script dir")?)
+        .arg(&input)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let python: Vec<Option<String>> = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(python.len(), rust.len());
+    let line_of = |m: &str| {
+        m.strip_prefix("line ")
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    for (k, (r, p)) in rust.iter().zip(&python).enumerate() {
+        assert_eq!(
+            *r,
+            p.as_deref().and_then(line_of),
+            "log {k} ({p:?}):\n{}",
+            String::from_utf8_lossy(&logs[k])
+        );
+    }
+    let passed = rust.iter().filter(|r| r.is_none()).count();
+    assert!(
+        (60..=540).contains(&passed),
+        "{passed} of 600 logs pass: the edits should make some fail and leave some intact"
+    );
+    Ok(())
+}
