@@ -205,25 +205,20 @@ fn verify_bundle_open() {
 }
 
 /// The seed bundle's supplement `s1`, in the order the `verify_supplement` target numbers its
-/// files, then the stray files it may add.
-const SUPPLEMENT: [&str; 10] = [
-    "s1-declines.csv",
-    "s1-late_applicants.csv",
-    "s1-commitments.json",
-    "s1-reveals.json",
-    "s1-beacon.json",
-    "s1-refills.csv",
-    "s1-late_results.csv",
-    "s1-manifest.json",
-    "s2-manifest.json",
-    "s2-declines.csv",
-];
+/// files (its manifest's order, the manifest last), then the stray files it may add.
+fn supplement_files() -> Vec<String> {
+    let mut names = lottery::supplement::file_names("s1").to_vec();
+    names.push("s1-manifest.json".into());
+    names.extend(["s2-manifest.json".into(), "s2-declines.csv".into()]);
+    names
+}
 
 #[test]
 fn verify_supplement() {
+    let names = supplement_files();
     let mut seeded = seed_bundle();
-    for n in &SUPPLEMENT[..8] {
-        seeded.insert(n.to_string(), seed(&format!("supplement/{n}")));
+    for n in &names[..8] {
+        seeded.insert(n.clone(), seed(&format!("supplement/{n}")));
     }
     // The seed bundle with its supplement verifies (so a changed file failing below is the
     // change's doing).
@@ -233,9 +228,9 @@ fn verify_supplement() {
         let Some((&which, bytes)) = data.split_first() else {
             continue;
         };
-        let file = SUPPLEMENT[usize::from(which) % SUPPLEMENT.len()];
+        let file = &names[usize::from(which) % names.len()];
         let mut files = seeded.clone();
-        let original = files.insert(file.to_string(), bytes.to_vec());
+        let original = files.insert(file.clone(), bytes.to_vec());
         if let Ok(r) = verify::verify(&files)
             && original.as_deref() != Some(bytes)
         {

@@ -557,41 +557,29 @@ fn rebuild_with_policy(base: &Path, policy: &str, shrink: bool, out: &Path) -> T
     rebuild(base, policy, shrink, None, out)
 }
 
-/// What a ceremony log of a rebuilt bundle names (PROTOCOL.md §8.4).
-struct LogValues {
-    round_id: String,
-    input_root: String,
-    tree_size: u64,
-    checkpoint_sha256: String,
-    /// (party, commitment hex, share hex).
-    parties: Vec<(String, String, String)>,
-    beacon: [String; 3],
-    seed: String,
-}
-
-/// Makes a ceremony log's entries from what they name.
-type LogMaker<'a> = &'a dyn Fn(&LogValues) -> Vec<Value>;
+/// Makes a ceremony log's entries from what they name (the bundle's facts, PROTOCOL.md §8.4).
+type LogMaker<'a> = &'a dyn Fn(&lottery::log::Facts) -> Vec<Value>;
 
 /// A ceremony log as `fairdraw ceremony` writes it: freeze, commitments, reveals, beacon, draw.
-fn ceremony_log(v: &LogValues) -> Vec<Value> {
+fn ceremony_log(f: &lottery::log::Facts) -> Vec<Value> {
     use serde_json::json;
     let mut e = vec![json!({
-        "step": "freeze", "round_id": v.round_id, "input_root": v.input_root,
-        "tree_size": v.tree_size, "checkpoint_sha256": v.checkpoint_sha256,
+        "step": "freeze", "round_id": f.round_id, "input_root": f.input_root,
+        "tree_size": f.tree_size, "checkpoint_sha256": f.checkpoint_sha256,
     })];
     e.extend(
-        v.parties
+        f.commitments
             .iter()
-            .map(|(p, c, _)| json!({"step": "commit", "party": p, "commitment": c})),
+            .map(|(p, c)| json!({"step": "commit", "party": p, "commitment": c})),
     );
     e.extend(
-        v.parties
+        f.reveals
             .iter()
-            .map(|(p, _, s)| json!({"step": "reveal", "party": p, "share": s})),
+            .map(|(p, s)| json!({"step": "reveal", "party": p, "share": s})),
     );
-    let [kind, source, value] = &v.beacon;
+    let [kind, source, value] = &f.beacon;
     e.push(json!({"step": "beacon", "kind": kind, "source": source, "value": value}));
-    e.push(json!({"step": "draw", "seed": v.seed}));
+    e.push(json!({"step": "draw", "seed": f.seed}));
     e
 }
 
@@ -662,16 +650,20 @@ fn rebuild(
         None => None,
         Some(entries) => {
             let seed = bundle::seed_for_round_id(&round, &rid, &root, size, &ceremony)?;
-            let values = LogValues {
+            let values = lottery::log::Facts {
                 round_id: rid.clone(),
                 input_root: root.to_hex(),
                 tree_size: size,
                 checkpoint_sha256: lottery::encoding::sha256(&checkpoint_file).to_hex(),
-                parties: ceremony
+                commitments: ceremony
                     .commitments
                     .iter()
-                    .zip(&ceremony.reveals)
-                    .map(|(c, r)| (c.party.clone(), c.commitment.to_hex(), hex::encode(r.share)))
+                    .map(|c| (c.party.clone(), c.commitment.to_hex()))
+                    .collect(),
+                reveals: ceremony
+                    .reveals
+                    .iter()
+                    .map(|r| (r.party.clone(), hex::encode(r.share)))
                     .collect(),
                 beacon: [
                     ceremony.beacon.kind.clone(),
@@ -755,7 +747,7 @@ fn python_verifier_checks_the_ceremony_log() -> TestResult {
         ),
     ];
     for (case, f) in cases {
-        let make = |v: &LogValues| {
+        let make = |v: &lottery::log::Facts| {
             let mut e = ceremony_log(v);
             f(&mut e);
             e
@@ -1044,15 +1036,7 @@ fn both_verifiers_judge_ceremony_logs_alike() -> TestResult {
         beacon: ["text".into(), "hall".into(), "3134".into()],
         seed: "ee".repeat(32),
     };
-    let ceremony = vec![
-        json!({"step": "freeze", "round_id": "r1", "input_root": facts.input_root, "tree_size": 7, "checkpoint_sha256": facts.checkpoint_sha256}),
-        json!({"step": "commit", "party": "bureau", "commitment": "01".repeat(32)}),
-        json!({"step": "commit", "party": "notary", "commitment": "02".repeat(32)}),
-        json!({"step": "reveal", "party": "bureau", "share": "11".repeat(32)}),
-        json!({"step": "reveal", "party": "notary", "share": "12".repeat(32)}),
-        json!({"step": "beacon", "kind": "text", "source": "hall", "value": "3134"}),
-        json!({"step": "draw", "seed": facts.seed}),
-    ];
+    let ceremony = ceremony_log(&facts);
     // xorshift64*: the same logs on every run.
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = |n: usize| {

@@ -802,13 +802,20 @@ fn run_stage(
         .filter(|&p| pref_start[p + 1] > pref_start[p])
         .collect();
     let everyone = listed.len() == participants.len();
-    let (some, start) = if everyone {
-        (participants.to_vec(), pref_start)
+    let (some, start): (std::borrow::Cow<'_, [u32]>, _) = if everyone {
+        (participants.into(), pref_start)
     } else {
         let mut start = Vec::with_capacity(listed.len() + 1);
         start.push(0);
         start.extend(listed.iter().map(|&p| pref_start[p + 1]));
-        (listed.iter().map(|&p| participants[p]).collect(), start)
+        (
+            listed
+                .iter()
+                .map(|&p| participants[p])
+                .collect::<Vec<_>>()
+                .into(),
+            start,
+        )
     };
     let stage_in = (stage, cx, cap, in_stage);
     let placed = run_instance(round, seed, out, k, stage_in, &some, start, pref_school)?;

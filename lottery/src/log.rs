@@ -152,8 +152,18 @@ pub fn check_entries(log: &[u8], facts: &Facts) -> Result<(), LogError> {
         .rposition(|(_, v)| step(v) == "abort")
         .map_or(0, |k| k + 1);
     let mut reached: Option<(u8, &str)> = None;
-    let mut committed: Vec<(usize, String)> = Vec::new();
-    let mut revealed: Vec<(usize, String)> = Vec::new();
+    // The entries that name a party's value: (step, field, the ceremony file, its pairs), and
+    // the (line, party) of each such entry of the final attempt.
+    let party_steps = [
+        (
+            "commit",
+            "commitment",
+            "commitments.json",
+            &facts.commitments,
+        ),
+        ("reveal", "share", "reveals.json", &facts.reveals),
+    ];
+    let mut seen: [Vec<(usize, String)>; 2] = Default::default();
     for (k, (line, v)) in entries.iter().enumerate() {
         let line = *line;
         let fail = |reason: String| Err(LogError::Line { line, reason });
@@ -205,44 +215,33 @@ pub fn check_entries(log: &[u8], facts: &Facts) -> Result<(), LogError> {
         if k < attempt {
             continue;
         }
-        let party = text(v, "party").flatten().unwrap_or_default();
-        let named = |list: &[(String, String)], field: &str, file: &str| {
-            let got = text(v, field)?;
-            let want = list.iter().find(|(p, _)| *p == party).map(|(_, x)| x);
-            match (got, want) {
-                (Some(g), Some(w)) if g == *w => None,
-                (_, None) => Some(format!(
-                    "the {st} entry names party {party:?}, which {file} does not list"
-                )),
-                (_, Some(w)) => Some(format!(
-                    "the {st} entry's {field} for party {party} is {}, {file} has {w}",
-                    v[field]
-                )),
+        if let Some(j) = party_steps.iter().position(|(s, ..)| *s == st) {
+            let (_, field, file, list) = party_steps[j];
+            let party = text(v, "party").flatten().unwrap_or_default();
+            if let Some(got) = text(v, field) {
+                match list.iter().find(|(p, _)| *p == party) {
+                    Some((_, w)) if got.as_deref() == Some(w.as_str()) => {}
+                    None => {
+                        return fail(format!(
+                            "the {st} entry names party {party:?}, which {file} does not list"
+                        ));
+                    }
+                    Some((_, w)) => {
+                        return fail(format!(
+                            "the {st} entry's {field} for party {party} is {}, {file} has {w}",
+                            v[field]
+                        ));
+                    }
+                }
             }
-        };
+            if v.get("party").is_some() {
+                if seen[j].iter().any(|(_, p)| *p == party) {
+                    return fail(format!("a second {st} entry for party {party}"));
+                }
+                seen[j].push((line, party));
+            }
+        }
         match st.as_str() {
-            "commit" => {
-                if let Some(r) = named(&facts.commitments, "commitment", "commitments.json") {
-                    return fail(r);
-                }
-                if v.get("party").is_some() {
-                    if committed.iter().any(|(_, p)| *p == party) {
-                        return fail(format!("a second commit entry for party {party}"));
-                    }
-                    committed.push((line, party));
-                }
-            }
-            "reveal" => {
-                if let Some(r) = named(&facts.reveals, "share", "reveals.json") {
-                    return fail(r);
-                }
-                if v.get("party").is_some() {
-                    if revealed.iter().any(|(_, p)| *p == party) {
-                        return fail(format!("a second reveal entry for party {party}"));
-                    }
-                    revealed.push((line, party));
-                }
-            }
             "beacon" => {
                 for (k, want) in ["kind", "source", "value"].iter().zip(&facts.beacon) {
                     if differs(k, want) {
@@ -263,10 +262,7 @@ pub fn check_entries(log: &[u8], facts: &Facts) -> Result<(), LogError> {
         }
     }
     // Entries that name parties name them all.
-    for (seen, list, st, file) in [
-        (&committed, &facts.commitments, "commit", "commitments.json"),
-        (&revealed, &facts.reveals, "reveal", "reveals.json"),
-    ] {
+    for ((st, _, file, list), seen) in party_steps.iter().zip(&seen) {
         if let Some(&(line, _)) = seen.last()
             && let Some((p, _)) = list.iter().find(|(p, _)| !seen.iter().any(|(_, s)| s == p))
         {

@@ -130,6 +130,29 @@ impl RecordError {
             RecordError::Policy(e) => e.to_string(),
         }
     }
+
+    /// The message without its file name: `line N, column C: reason` (for a file parsed in the
+    /// format of another, such as a supplement's late applicants).
+    pub fn located(&self) -> String {
+        match self {
+            RecordError::Field {
+                line,
+                column,
+                reason,
+                ..
+            } => format!("line {line}, column {column}: {reason}"),
+            RecordError::Line { line, reason, .. } => format!("line {line}: {reason}"),
+            RecordError::Policy(e) => e.to_string(),
+        }
+    }
+
+    /// The message naming `file` instead of its own file.
+    pub fn in_file(&self, file: &str) -> String {
+        match self {
+            RecordError::Policy(e) => e.to_string(),
+            _ => format!("{file}, {}", self.located()),
+        }
+    }
 }
 
 /// Splits a restricted-CSV file into rows of fields, checking the header and the shape.

@@ -709,7 +709,7 @@ fn verify_one(
     let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
     let declines = parse_declines(&names[0], get(&names[0]), round).map_err(|e| e.to_string())?;
     let late = crate::round::parse_applicants(get(&names[1]), &round.policy, &round.schools)
-        .map_err(|e| e.to_string().replacen("applicants.csv", &names[1], 1))?;
+        .map_err(|e| e.in_file(&names[1]))?;
     check_late(round, &late).map_err(|e| format!("{}: {e}", names[1]))?;
     let sup = Supplement {
         id: id.to_string(),

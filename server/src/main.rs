@@ -498,10 +498,12 @@ fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
         None => None,
     };
     let req = sup::Request {
-        id: None,
-        declines: &declines,
-        late,
-        salt_key,
+        inputs: sup::Inputs {
+            id: None,
+            declines: &declines,
+            late,
+            salt_key,
+        },
         shares,
         beacon: lottery::bundle::Beacon {
             kind: a.beacon_kind.clone(),
@@ -554,21 +556,13 @@ fn supplement_commit(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let req = sup::Request {
+    let inputs = sup::Inputs {
         id: None,
         declines: &declines,
         late,
         salt_key,
-        shares: Vec::new(),
-        beacon: lottery::bundle::Beacon {
-            kind: a.beacon_kind.clone(),
-            source: String::new(),
-            value: Vec::new(),
-        },
-        created: "",
-        commitments: None,
     };
-    let (bytes, c) = sup::commit(replayed, &req, party, &share, &existing)?;
+    let (bytes, c) = sup::commit(replayed, &inputs, party, &share, &existing)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -625,10 +619,12 @@ fn demo_supplement(dir: &std::path::Path, bundle: &std::path::Path) -> Result<bo
     let created = server::ceremony::now_rfc3339();
     let (_, key) = server::ceremony::keys::read_key(&dir.join("keys/bureau.key"))?;
     let mut req = sup::Request {
-        id: None,
-        declines: &declines,
-        late: Some(("late.csv".into(), late.as_bytes().to_vec())),
-        salt_key,
+        inputs: sup::Inputs {
+            id: None,
+            declines: &declines,
+            late: Some(("late.csv".into(), late.as_bytes().to_vec())),
+            salt_key,
+        },
         shares,
         beacon: lottery::bundle::Beacon {
             kind: "hall_digits".into(),
@@ -642,7 +638,7 @@ fn demo_supplement(dir: &std::path::Path, bundle: &std::path::Path) -> Result<bo
     // the beacon is drawn, and the draw holds every share to it.
     let mut commitments = Vec::new();
     for (party, share) in &req.shares {
-        (commitments, _) = sup::commit(&replayed, &req, party, share, &commitments)?;
+        (commitments, _) = sup::commit(&replayed, &req.inputs, party, share, &commitments)?;
     }
     req.commitments = Some(&commitments);
     let w = sup::build(&replayed, &req, &key)?;

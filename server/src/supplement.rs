@@ -98,8 +98,8 @@ pub fn canonical_declines(text: &str) -> String {
     out
 }
 
-/// The inputs of one supplement, as the command collects them.
-pub struct Request<'a> {
+/// What a supplement is about: the inputs its input root covers, which parties commit to.
+pub struct Inputs<'a> {
     /// Supplement id (`s1`, …); `None` = the next free one.
     pub id: Option<&'a str>,
     /// The clerk's declines list (text).
@@ -108,6 +108,12 @@ pub struct Request<'a> {
     pub late: Option<(String, Vec<u8>)>,
     /// The bureau's salt key for the late applicants' secrets.
     pub salt_key: [u8; 32],
+}
+
+/// One supplement's draw, as the command collects it.
+pub struct Request<'a> {
+    /// Its inputs.
+    pub inputs: Inputs<'a>,
     /// Shares: (party, 32 bytes).
     pub shares: Vec<(String, [u8; 32])>,
     /// The beacon.
@@ -148,9 +154,9 @@ pub struct Written {
     pub id: String,
 }
 
-/// The next supplement of a replayed bundle as `req` describes it, before any share: the
-/// declines and late applicants checked, the input root and round id computed.
-pub fn prepare(r: &Replayed, req: &Request<'_>) -> Result<Prepared> {
+/// The next supplement of a replayed bundle on `req`'s inputs, before any share: the declines
+/// and late applicants checked, the input root and round id computed.
+pub fn prepare(r: &Replayed, req: &Inputs<'_>) -> Result<Prepared> {
     let next = format!("s{}", r.existing.len() + 1);
     let id = req.id.unwrap_or(&next).to_string();
     if id != next {
@@ -227,7 +233,7 @@ pub fn prepare(r: &Replayed, req: &Request<'_>) -> Result<Prepared> {
 /// drawn, and publish the file; [`build`] then holds every share to it.
 pub fn commit(
     r: &Replayed,
-    req: &Request<'_>,
+    req: &Inputs<'_>,
     party: &str,
     share: &[u8; 32],
     existing: &[u8],
@@ -314,7 +320,7 @@ pub fn build(r: &Replayed, req: &Request<'_>, key: &SigningKey) -> Result<Writte
         late_private,
         root,
         rid,
-    } = prepare(r, req)?;
+    } = prepare(r, &req.inputs)?;
     let id = sup.id.clone();
     let domain: Domain = r.round.domain();
     if req.shares.is_empty() {

@@ -148,6 +148,9 @@ struct Manifest {
     /// Signed (every signature verifies, at least one), and for a supplement chained and signed
     /// first by the bureau.
     ok: bool,
+    /// For a supplement, the SHA-256 of the manifest before it in the chain (zero for the main
+    /// manifest).
+    previous: Digest,
 }
 
 impl Manifest {
@@ -197,6 +200,7 @@ fn read_manifest(
             doc: m.doc,
             signers,
             ok,
+            previous: Digest::default(),
         },
         first,
     ))
@@ -211,7 +215,7 @@ fn supplement_manifests(
     bureau: Option<[u8; 32]>,
 ) -> Result<Vec<(String, Manifest)>, Unusable> {
     let mut out = Vec::new();
-    let mut previous = MANIFEST_FILE.to_string();
+    let mut previous = files.get(MANIFEST_FILE).map(|p| sha256(p));
     for k in 1u32.. {
         let id = format!("s{k}");
         let name = format!("{id}-manifest.json");
@@ -219,12 +223,11 @@ fn supplement_manifests(
             break;
         };
         let (mut m, first) = read_manifest(raw, &name, "supplement", domain)?;
-        let chained = files
-            .get(&previous)
-            .is_some_and(|p| s(&m.doc, "previous_manifest") == sha256(p).to_hex());
+        let chained = previous.is_some_and(|p| s(&m.doc, "previous_manifest") == p.to_hex());
         m.ok &= chained && first.is_some() && first == bureau && s(&m.doc, "supplement") == id;
+        m.previous = previous.unwrap_or_default();
         out.push((id, m));
-        previous = name;
+        previous = Some(sha256(raw));
     }
     Ok(out)
 }
@@ -461,7 +464,6 @@ fn late_view<'m>(
 ) -> Result<Option<ApplicantView>, Unusable> {
     let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
     let domain = round.domain();
-    let mut previous = MANIFEST_FILE.to_string();
     for (sid, m) in sups {
         let [declines_file, late_file, _, _, _, _, results_file] = supplement::file_names(sid);
         let unreadable = |file: &str, reason: String| Unusable::Parse {
@@ -470,15 +472,10 @@ fn late_view<'m>(
         };
         // The late applicants have the applicants' format; an error names their own file.
         let late = crate::round::parse_applicants(get(&late_file), &round.policy, &round.schools)
-            .map_err(|e| {
-            let reason = e.to_string();
-            let reason = reason.strip_prefix("applicants.csv, ").unwrap_or(&reason);
-            unreadable(&late_file, reason.to_string())
-        })?;
+            .map_err(|e| unreadable(&late_file, e.located()))?;
         // Read whether or not it lists the applicant (an earlier supplement's list included).
         shown.push((m, late_file.clone()));
         let Some(p) = late.iter().position(|a| a.id == id) else {
-            previous = format!("{sid}-manifest.json");
             continue;
         };
         let declines = supplement::parse_declines(&declines_file, get(&declines_file), round)
@@ -486,7 +483,7 @@ fn late_view<'m>(
         let name = crate::draw::ticket_name_of(round, &late[p]);
         let sup = supplement::Supplement {
             id: sid.clone(),
-            previous: sha256(get(&previous)),
+            previous: m.previous,
             declines_bytes: get(&declines_file).to_vec(),
             declines,
             late,
