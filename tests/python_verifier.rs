@@ -655,21 +655,9 @@ fn rebuild(
                 input_root: root.to_hex(),
                 tree_size: size,
                 checkpoint_sha256: lottery::encoding::sha256(&checkpoint_file).to_hex(),
-                commitments: ceremony
-                    .commitments
-                    .iter()
-                    .map(|c| (c.party.clone(), c.commitment.to_hex()))
-                    .collect(),
-                reveals: ceremony
-                    .reveals
-                    .iter()
-                    .map(|r| (r.party.clone(), hex::encode(r.share)))
-                    .collect(),
-                beacon: [
-                    ceremony.beacon.kind.clone(),
-                    ceremony.beacon.source.clone(),
-                    hex::encode(&ceremony.beacon.value),
-                ],
+                commitments: ceremony.commitments_hex(),
+                reveals: ceremony.reveals_hex(),
+                beacon: ceremony.beacon_hex(),
                 seed: seed.to_hex(),
             };
             let mut bytes = Vec::new();

@@ -84,6 +84,33 @@ pub struct Ceremony {
     pub beacon: Beacon,
 }
 
+impl Ceremony {
+    /// The commitments as (party, commitment hex), in order.
+    pub fn commitments_hex(&self) -> Vec<(String, String)> {
+        self.commitments
+            .iter()
+            .map(|c| (c.party.clone(), c.commitment.to_hex()))
+            .collect()
+    }
+
+    /// The reveals as (party, share hex), in order.
+    pub fn reveals_hex(&self) -> Vec<(String, String)> {
+        self.reveals
+            .iter()
+            .map(|r| (r.party.clone(), hex::encode(r.share)))
+            .collect()
+    }
+
+    /// The beacon's kind, source and value (hex), as `beacon.json` writes them.
+    pub fn beacon_hex(&self) -> [String; 3] {
+        [
+            self.beacon.kind.clone(),
+            self.beacon.source.clone(),
+            hex::encode(&self.beacon.value),
+        ]
+    }
+}
+
 /// Canonical JSON bytes of a value (JCS); `Value`s built here are always inside the subset.
 pub fn canonical(v: &Value) -> Vec<u8> {
     jcs(v).unwrap_or_default()

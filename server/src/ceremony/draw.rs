@@ -242,21 +242,12 @@ pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
         schools: fr.round.schools.len() as u64,
         seats: fr.round.schools.iter().map(|s| u64::from(s.capacity)).sum(),
         placed: placed as u64,
-        commitments: ceremony
-            .commitments
-            .iter()
-            .map(|c| (c.party.clone(), c.commitment.to_hex()))
-            .collect(),
-        reveals: ceremony
-            .reveals
-            .iter()
-            .map(|r| (r.party.clone(), hex::encode(r.share)))
-            .collect(),
-        beacon: (
-            ceremony.beacon.kind.clone(),
-            ceremony.beacon.source.clone(),
-            hex::encode(&ceremony.beacon.value),
-        ),
+        commitments: ceremony.commitments_hex(),
+        reveals: ceremony.reveals_hex(),
+        beacon: {
+            let [kind, source, value] = ceremony.beacon_hex();
+            (kind, source, value)
+        },
         seed: seed.to_hex(),
         results_root: m["results_root"].as_str().unwrap_or("").to_string(),
         log_head: head.to_hex(),
