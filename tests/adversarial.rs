@@ -69,7 +69,7 @@ fn applicants_with_field(line: usize, k: usize, value: &str) -> String {
     applicants_with_line(line, &f.join(","))
 }
 
-fn parse_applicants(text: &str) -> Result<Vec<round::Applicant>, RecordError> {
+fn parse_applicants(text: &str) -> Result<round::Applicants, RecordError> {
     round::parse_applicants(text.as_bytes(), &policy(), &schools())
 }
 

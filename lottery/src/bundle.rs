@@ -137,13 +137,14 @@ pub fn checkpoint_with_root(round: &FrozenRound, root: &Digest, size: u64) -> Va
             vec![0u64; p.categories.len()],
         )
     };
-    let (first, listed, per_track, per_cat) = round
-        .applicants
-        .par_chunks(1 << 14)
+    let apps = &round.applicants;
+    const CHUNK: usize = 1 << 14;
+    let (first, listed, per_track, per_cat) = (0..apps.len().div_ceil(CHUNK))
+        .into_par_iter()
         .map(|chunk| {
             let (mut first, mut listed, mut per_track, mut per_cat) = zero();
-            for a in chunk {
-                for (r, c) in a.choices.iter().enumerate() {
+            for i in chunk * CHUNK..apps.len().min((chunk + 1) * CHUNK) {
+                for (r, c) in apps.choices(i).iter().enumerate() {
                     // An index out of range (never in a parsed or engine-built round) is skipped.
                     let s = *c as usize;
                     if s < listed.len() {
@@ -153,10 +154,11 @@ pub fn checkpoint_with_root(round: &FrozenRound, root: &Digest, size: u64) -> Va
                         }
                     }
                 }
-                if let Some(t) = p.tracks.iter().position(|t| *t == a.track) {
+                let track = apps.track(i);
+                if let Some(t) = p.tracks.iter().position(|t| t == track) {
                     per_track[t] += 1;
                 }
-                if let Some(best) = a.categories.iter().map(|(_, c)| *c).min() {
+                if let Some(best) = apps.categories(i).iter().map(|(_, c)| *c).min() {
                     per_cat[best as usize - 1] += 1;
                 }
             }

@@ -196,13 +196,13 @@ pub mod labels {
 /// The name an applicant's ticket is drawn under: the family (`family:ID`) for a joint family
 /// draw, else the application id.
 pub fn ticket_name(round: &FrozenRound, i: usize) -> String {
-    ticket_name_of(round, &round.applicants[i])
+    ticket_name_of(round, round.applicants.get(i))
 }
 
 /// [`ticket_name`] of an applicant under the round's policy, whether in the round or a late
 /// arrival of a supplement (PROTOCOL.md §11).
-pub fn ticket_name_of(round: &FrozenRound, a: &crate::round::Applicant) -> String {
-    match (&a.family, round.policy.families) {
+pub fn ticket_name_of(round: &FrozenRound, a: crate::round::ApplicantRef<'_>) -> String {
+    match (a.family, round.policy.families) {
         (Some(f), crate::policy::Families::Joint) => format!("family:{f}"),
         _ => a.id.to_string(),
     }
@@ -221,10 +221,10 @@ impl<'a> Names<'a> {
     fn new(round: &'a FrozenRound) -> Self {
         let (mut slot, mut joint) = (Vec::new(), Vec::new());
         if round.policy.families == crate::policy::Families::Joint
-            && round.applicants.iter().any(|a| a.family.is_some())
+            && (0..round.applicants.len()).any(|i| round.applicants.family(i).is_some())
         {
             slot = (0..round.applicants.len())
-                .map(|i| match &round.applicants[i].family {
+                .map(|i| match round.applicants.family(i) {
                     Some(_) => {
                         joint.push(ticket_name(round, i));
                         joint.len() as u32 - 1
@@ -239,7 +239,7 @@ impl<'a> Names<'a> {
     fn get(&self, i: usize) -> &str {
         match self.slot.get(i) {
             Some(&k) if k != u32::MAX => &self.joint[k as usize],
-            _ => &self.round.applicants[i].id,
+            _ => self.round.applicants.id(i),
         }
     }
 }
@@ -295,22 +295,22 @@ impl<'a> Compact<'a> {
     fn new(round: &'a FrozenRound) -> Self {
         use rayon::prelude::*;
         let m = round.schools.len() as u32;
-        let track: Vec<u32> = round
-            .applicants
-            .par_iter()
-            .map(|a| {
+        let apps = &round.applicants;
+        let track: Vec<u32> = (0..apps.len())
+            .into_par_iter()
+            .map(|i| {
+                let a = apps.track(i);
                 round
                     .policy
                     .tracks
                     .iter()
-                    .position(|t| *t == a.track)
+                    .position(|t| t == a)
                     .map_or(u32::MAX, |t| t as u32)
             })
             .collect();
-        let in_range = round
-            .applicants
-            .par_iter()
-            .all(|a| a.choices.iter().all(|&c| c < m) && a.categories.iter().all(|&(s, _)| s < m));
+        let in_range = (0..apps.len()).into_par_iter().all(|i| {
+            apps.choices(i).iter().all(|&c| c < m) && apps.categories(i).iter().all(|&(s, _)| s < m)
+        });
         Compact {
             round,
             names: Names::new(round),
@@ -322,7 +322,7 @@ impl<'a> Compact<'a> {
     fn choices(&self, i: usize) -> &[u32] {
         match &self.filtered {
             Some(f) => &f.choice_school[f.choice_start[i] as usize..f.choice_start[i + 1] as usize],
-            None => &self.round.applicants[i].choices,
+            None => self.round.applicants.choices(i),
         }
     }
 
@@ -330,7 +330,7 @@ impl<'a> Compact<'a> {
     fn category_at(&self, i: usize, s: u32) -> Option<u32> {
         let cats = match &self.filtered {
             Some(f) => &f.cat[f.cat_start[i] as usize..f.cat_start[i + 1] as usize],
-            None => &self.round.applicants[i].categories[..],
+            None => self.round.applicants.categories(i),
         };
         cats.iter().find(|(cs, _)| *cs == s).map(|(_, c)| *c)
     }
@@ -346,7 +346,7 @@ impl Filtered {
             cat_start: vec![0],
             cat: Vec::new(),
         };
-        for a in &round.applicants {
+        for a in round.applicants.iter() {
             f.choice_school
                 .extend(a.choices.iter().copied().filter(|&c| c < m));
             f.choice_start.push(f.choice_school.len() as u32);
@@ -411,19 +411,19 @@ pub fn draw_observed(
         use rayon::prelude::*;
         let first_error: std::sync::Mutex<Option<(usize, DrawError)>> = std::sync::Mutex::new(None);
         let mut points: Vec<Option<Box<Points>>> = Vec::new();
-        round
-            .applicants
-            .par_iter()
-            .enumerate()
-            .map(|(i, a)| {
-                if a.indicators.is_empty() {
+        let apps = &round.applicants;
+        (0..apps.len())
+            .into_par_iter()
+            .map(|i| {
+                let indicators = apps.indicators(i);
+                if indicators.is_empty() {
                     return None;
                 }
                 let values: Vec<i64> = policy
                     .points
                     .iter()
                     .map(|p| {
-                        a.indicators
+                        indicators
                             .iter()
                             .find(|(n, _)| *n == p.name)
                             .map_or(0, |(_, v)| *v)
@@ -442,7 +442,7 @@ pub fn draw_observed(
                             *g = Some((
                                 i,
                                 DrawError::Points {
-                                    applicant: a.id.to_string(),
+                                    applicant: apps.id(i).to_string(),
                                     reason: e.to_string(),
                                 },
                             ));
@@ -470,8 +470,8 @@ pub fn draw_observed(
         .map(|s| s.capacity - s.points_seats)
         .collect();
     let mut points_pool: Vec<u32> = round.schools.iter().map(|s| s.points_seats).collect();
-    for (i, a) in round.applicants.iter().enumerate() {
-        if let Some((sid, _)) = a.manual.as_deref() {
+    for i in 0..round.applicants.len() {
+        if let Some((sid, _)) = round.applicants.manual(i) {
             let Some(s) = crate::round::school_index(&round.schools, sid) else {
                 continue;
             };
@@ -483,7 +483,7 @@ pub fn draw_observed(
                 let manual = round
                     .applicants
                     .iter()
-                    .filter(|b| b.manual.as_deref().is_some_and(|(x, _)| x == sid))
+                    .filter(|b| b.manual.is_some_and(|(x, _)| x == sid))
                     .count();
                 return Err(DrawError::ManualOverCapacity {
                     school: sid.to_string(),
@@ -644,12 +644,7 @@ fn admit_siblings(
     // (family id, applicant) for the stage's participants who belong to a family.
     let mut fam: Vec<(&str, u32)> = participants
         .iter()
-        .filter_map(|&i| {
-            round.applicants[i as usize]
-                .family
-                .as_deref()
-                .map(|f| (f, i))
-        })
+        .filter_map(|&i| round.applicants.family(i as usize).map(|f| (f, i)))
         .collect();
     if fam.is_empty() {
         return;
@@ -677,7 +672,7 @@ fn admit_siblings(
                 out.school[j] = s;
                 out.stage[j] = stage;
                 out.detail[j] = Some(Detail::Family);
-                out.category[j] = round.applicants[j].category_at(s).unwrap_or(0);
+                out.category[j] = round.applicants.category_at(j, s).unwrap_or(0);
                 admitted.push((j as u32, s));
             }
         }
@@ -1032,8 +1027,8 @@ fn run_with_reserves(
     let mut entry_group = vec![mech::NO_GROUP; inst.pref_school.len()];
     let mut members: Vec<Vec<(u32, u32)>> = vec![Vec::new(); reserves.len()];
     for (p, &i) in participants.iter().enumerate() {
-        let a = &round.applicants[i as usize];
-        if a.priority.is_empty() {
+        let priority = round.applicants.priority(i as usize);
+        if priority.is_empty() {
             continue;
         }
         for e in inst.entries(p) {
@@ -1041,7 +1036,7 @@ fn run_with_reserves(
             let sid = &round.schools[s].id;
             if let Some(r) = reserves.iter().position(|r| {
                 r.school as usize == s
-                    && a.priority.iter().any(|(ps, pg)| {
+                    && priority.iter().any(|(ps, pg)| {
                         ps == sid && *pg == round.schools[s].reserved[r.group as usize].0
                     })
             }) {
@@ -1139,8 +1134,9 @@ fn run_reallocation(
             let applicants: Vec<Option<mech::Point>> = participants
                 .iter()
                 .map(|&i| {
-                    round.applicants[i as usize]
-                        .xy
+                    round
+                        .applicants
+                        .xy(i as usize)
                         .map(|(x, y)| mech::Point { x, y })
                 })
                 .collect();
@@ -1213,25 +1209,24 @@ fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Resu
             let students: Vec<Student> = list
                 .iter()
                 .map(|&i| {
-                    let a = &round.applicants[i as usize];
+                    let (apps, i) = (&round.applicants, i as usize);
                     let mut groups = 0u32;
                     for (b, g) in balance.iter().enumerate() {
-                        if a.groups.iter().any(|x| x == *g) {
+                        if apps.groups(i).iter().any(|x| x == *g) {
                             groups |= 1 << b;
                         }
                     }
-                    let family =
-                        a.family
-                            .as_deref()
-                            .map(|f| match fams.iter().position(|x| *x == f) {
-                                Some(p) => p as u32,
-                                None => {
-                                    fams.push(f);
-                                    fams.len() as u32 - 1
-                                }
-                            });
+                    let family = apps
+                        .family(i)
+                        .map(|f| match fams.iter().position(|x| *x == f) {
+                            Some(p) => p as u32,
+                            None => {
+                                fams.push(f);
+                                fams.len() as u32 - 1
+                            }
+                        });
                     Student {
-                        gender: match a.gender {
+                        gender: match apps.gender(i) {
                             Gender::F => classes::Gender::F,
                             Gender::M => classes::Gender::M,
                         },

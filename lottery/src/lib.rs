@@ -6,6 +6,7 @@
 //! Each module implements one section of `docs/PROTOCOL.md`, named as the spec names it.
 #![forbid(unsafe_code)]
 
+pub mod applicants;
 pub mod bundle;
 pub mod digest;
 pub mod draw;

@@ -85,9 +85,8 @@ const CHUNK: usize = 1 << 15;
 fn push_result_line(out: &mut String, round: &FrozenRound, o: &Outcome, i: usize) {
     let schools = &round.schools;
     let stages = &round.policy.stages;
-    let a = &round.applicants[i];
     let s = o.school[i];
-    out.push_str(&a.id);
+    out.push_str(round.applicants.id(i));
     out.push(',');
     if s != UNPLACED {
         out.push_str(&schools[s as usize].id);
@@ -115,7 +114,7 @@ fn push_result_line(out: &mut String, round: &FrozenRound, o: &Outcome, i: usize
         }
         Some(Detail::Manual) => {
             out.push_str("manual:");
-            out.push_str(a.manual.as_ref().map_or("", |m| m.1.as_str()));
+            out.push_str(round.applicants.manual(i).map_or("", |m| m.1.as_str()));
         }
         Some(d) => out.push_str(d.code()),
         None => {}
@@ -464,7 +463,7 @@ fn render_waitlists(round: &FrozenRound, out: &Outcome) -> String {
                 &mut waitlists,
                 school,
                 pos as u64 + 1,
-                &round.applicants[i as usize].id,
+                round.applicants.id(i as usize),
             );
         }
     }
@@ -491,7 +490,7 @@ fn render_classes(round: &FrozenRound, out: &Outcome) -> String {
                 &mut classes,
                 &schools[s].id,
                 u64::from(c) + 1,
-                &round.applicants[i as usize].id,
+                round.applicants.id(i as usize),
             );
         }
     }
@@ -614,20 +613,24 @@ mod tests {
             for xy in [None, Some((0, 0)), Some((-1500, 123_456))] {
                 let a = applicant(full, xy);
                 let mut row = String::new();
-                push_applicant_row(&mut row, &a, &schools);
-                assert_eq!(row, a.fields(&schools).join(","));
+                push_applicant_row(&mut row, a.view(), &schools);
+                assert_eq!(row, a.view().fields(&schools).join(","));
                 if full {
                     assert!(row.contains(",S1;S2,S1:1;S2:3,"), "{row}");
                 }
             }
         }
         let round_leaf = |a: &Applicant| {
-            crate::merkle::leaf_hash(&crate::round::applicant_leaf(Domain::Real, a, &schools))
+            crate::merkle::leaf_hash(&crate::round::applicant_leaf(
+                Domain::Real,
+                a.view(),
+                &schools,
+            ))
         };
         let apps = [applicant(true, None), applicant(false, Some((7, -8)))];
         for a in &apps {
             let mut row = String::new();
-            push_applicant_row(&mut row, a, &schools);
+            push_applicant_row(&mut row, a.view(), &schools);
             let fields: Vec<&[u8]> = row.split(',').map(str::as_bytes).collect();
             let enc = crate::encoding::encode_fields(&Domain::Real.tag("leaf/applicant"), &fields);
             assert_eq!(crate::merkle::leaf_hash(&enc), round_leaf(a));

@@ -11,6 +11,9 @@ use crate::merkle;
 use crate::policy::{Policy, PolicyError, is_id};
 use compact_str::CompactString;
 
+pub use crate::applicants::{ApplicantRef, Applicants};
+use crate::applicants::{BLOCK, Block, Scalars};
+
 /// Header of `schools.csv`.
 pub const SCHOOLS_HEADER: &str =
     "school_id,name,kind,capacity,reserved,points_seats,classes,x,y,graduates";
@@ -525,18 +528,18 @@ pub fn parse_applicants(
     bytes: &[u8],
     policy: &Policy,
     schools: &[School],
-) -> Result<Vec<Applicant>, RecordError> {
+) -> Result<Applicants, RecordError> {
     use rayon::prelude::*;
     const F: &str = "applicants.csv";
     const NCOL: usize = 13;
     let ids = SchoolIds::new(schools);
-    // The rows are parsed in parallel, each written in place in file order. Errors are exactly
-    // those of a serial parse: the file-level checks of `split_csv` first, then the first shape
+    // The rows are parsed in parallel, in blocks of `applicants::BLOCK` rows, each block into
+    // its own columns (`Applicants`). Errors are exactly those of a serial parse: the file-level checks of `split_csv` first, then the first shape
     // error (quotes, carriage returns, field count) in file order, then the first field error in
     // file order.
     let Some(body_text) = applicants_body(bytes) else {
         split_csv(F, bytes, APPLICANTS_HEADER)?;
-        return Ok(Vec::new());
+        return Ok(Applicants::new());
     };
     let body = body_text.as_bytes();
     // Start offsets of the lines in `body`, found per chunk in parallel.
@@ -572,8 +575,8 @@ pub fn parse_applicants(
             .get(starts[i]..starts[i + 1] - 1)
             .unwrap_or("\u{fffd}")
     };
-    // One row: its applicant, or its error (`true` for a shape error).
-    let row = |i: usize| -> Result<Applicant, (bool, RecordError)> {
+    // One row, appended to `block`; or its error (`true` for a shape error), the block as before.
+    let row = |i: usize, block: &mut Block| -> Result<(), (bool, RecordError)> {
         let line = i + 2;
         let l = text(i);
         // One pass over the bytes: the fields, and whether a carriage return or a quote occurs.
@@ -622,40 +625,51 @@ pub fn parse_applicants(
             let p = text(i - 1);
             p.split_once(',').map_or(p, |(id, _)| id)
         });
-        parse_applicant_row(line, &f, prev, policy, schools, &ids).map_err(|e| (false, e))
+        parse_applicant_row(line, &f, prev, policy, schools, &ids, block).map_err(|e| (false, e))
     };
-    // Every row in parallel, written in place in file order; a row with an error leaves an
-    // empty placeholder and its error competes for the first shape and the first field error
-    // (the lowest line of each, whatever the order the rows were parsed in).
-    let first: std::sync::Mutex<[Option<RecordError>; 2]> = std::sync::Mutex::new([None, None]);
+    // Every block in parallel; a row with an error is left out of its block (the round is
+    // refused anyway) and its error competes for the first shape and the first field error
+    // (the lowest line of each, whatever the order the blocks were parsed in).
     let line_of = |e: &RecordError| match e {
         RecordError::Line { line, .. } | RecordError::Field { line, .. } => *line,
         RecordError::Policy(_) => usize::MAX,
     };
-    let mut out: Vec<Applicant> = Vec::new();
-    // In pieces of at most 4,096 rows: the parse runs beside other work (the verifier hashes
-    // the files meanwhile), and a thread that finishes that work must find rows left to take.
-    (0..starts.len() - 1)
+    let rows = starts.len() - 1;
+    let per_block = policy.round.max_choices.min(32) as usize;
+    let parsed: Vec<(Block, [Option<RecordError>; 2])> = (0..rows.div_ceil(BLOCK))
         .into_par_iter()
-        .with_max_len(1 << 12)
-        .map(|i| match row(i) {
-            Ok(a) => a,
-            Err((shape, e)) => {
-                if let Ok(mut g) = first.lock() {
-                    let slot = &mut g[usize::from(!shape)];
-                    if slot.as_ref().is_none_or(|p| line_of(&e) < line_of(p)) {
+        .map(|b| {
+            let range = b * BLOCK..rows.min((b + 1) * BLOCK);
+            let mut block = Block::with_capacity(range.len(), per_block);
+            let mut first: [Option<RecordError>; 2] = [None, None];
+            for i in range {
+                if let Err((shape, e)) = row(i, &mut block) {
+                    let slot = &mut first[usize::from(!shape)];
+                    if slot.is_none() {
                         *slot = Some(e);
                     }
                 }
-                placeholder()
             }
+            (block, first)
         })
-        .collect_into_vec(&mut out);
-    let [shape, field] = first.into_inner().unwrap_or_default();
+        .collect();
+    let mut first: [Option<RecordError>; 2] = [None, None];
+    let mut blocks = Vec::with_capacity(parsed.len());
+    for (block, errors) in parsed {
+        for (slot, e) in first.iter_mut().zip(errors) {
+            if let Some(e) = e
+                && slot.as_ref().is_none_or(|p| line_of(&e) < line_of(p))
+            {
+                *slot = Some(e);
+            }
+        }
+        blocks.push(block);
+    }
+    let [shape, field] = first;
     if let Some(e) = shape.or(field) {
         return Err(e);
     }
-    Ok(out)
+    Ok(Applicants::from_blocks(blocks))
 }
 
 /// The rows of a well-formed `applicants.csv` (valid UTF-8, ending with a line break, with the
@@ -753,7 +767,30 @@ fn parse_applicant_row(
     policy: &Policy,
     schools: &[School],
     ids: &SchoolIds<'_>,
-) -> Result<Applicant, RecordError> {
+    block: &mut Block,
+) -> Result<(), RecordError> {
+    // The row's lists are pushed into the block as they are read; a row with an error is
+    // taken back.
+    let mark = block.mark();
+    let r = applicant_row_into(line, f, prev, policy, schools, ids, block, mark);
+    if r.is_err() {
+        block.rollback(mark);
+    }
+    r
+}
+
+/// [`parse_applicant_row`] before a failed row is taken back.
+#[allow(clippy::too_many_arguments)]
+fn applicant_row_into(
+    line: usize,
+    f: &[&str; 13],
+    prev: Option<&str>,
+    policy: &Policy,
+    schools: &[School],
+    ids: &SchoolIds<'_>,
+    block: &mut Block,
+    mark: crate::applicants::Mark,
+) -> Result<(), RecordError> {
     const F: &str = "applicants.csv";
     let id = f[0];
     if !is_id(id) {
@@ -787,7 +824,7 @@ fn parse_applicant_row(
         "M" => Gender::M,
         _ => return Err(field_err(F, line, "gender", "expected F or M")),
     };
-    // The number of items in a `;`-separated list field (exact capacity for its vector).
+    // The number of items in a `;`-separated list field.
     let count = |field: &str| {
         if field.is_empty() {
             0
@@ -795,14 +832,14 @@ fn parse_applicant_row(
             1 + field.bytes().filter(|b| *b == b';').count()
         }
     };
-    let mut groups = Vec::with_capacity(count(f[3]));
     for g in items(f[3]) {
         if !policy.groups.iter().any(|p| p == g) {
             return Err(field_err(F, line, "groups", format!("unknown group {g:?}")));
         }
-        if groups
+        if block
+            .open_groups(mark)
             .last()
-            .is_some_and(|p: &CompactString| p.as_str() >= g)
+            .is_some_and(|p| p.as_str() >= g)
         {
             return Err(field_err(
                 F,
@@ -811,7 +848,7 @@ fn parse_applicant_row(
                 "groups must be sorted and not repeated",
             ));
         }
-        groups.push(CompactString::new(g));
+        block.push_group(g);
     }
     // Counted before the duplicate check, which is quadratic in the list's length.
     let listed = count(f[4]);
@@ -826,7 +863,6 @@ fn parse_applicant_row(
             ),
         ));
     }
-    let mut choices: Vec<u32> = Vec::with_capacity(listed);
     // The school index of each choice so far: equal ids have equal indices and distinct ids
     // distinct ones, so the duplicate check compares integers, not strings (on the stack for
     // usual list lengths).
@@ -856,9 +892,8 @@ fn parse_applicant_row(
             ));
         }
         seen[k] = si;
-        choices.push(si);
+        block.push_choice(si);
     }
-    let mut categories: Vec<(u32, u32)> = Vec::with_capacity(count(f[5]));
     for item in items(f[5]) {
         let (s, c) = split_at_byte(item, b':')
             .ok_or_else(|| field_err(F, line, "categories", "expected SCHOOL:NUMBER;…"))?;
@@ -881,7 +916,11 @@ fn parse_applicant_row(
                 )
             })?;
         // Indices order as ids do: the schools are sorted by id.
-        if categories.last().is_some_and(|(p, _)| *p >= si) {
+        if block
+            .open_categories(mark)
+            .last()
+            .is_some_and(|(p, _)| *p >= si)
+        {
             return Err(field_err(
                 F,
                 line,
@@ -889,9 +928,8 @@ fn parse_applicant_row(
                 "entries must be sorted by school and not repeated",
             ));
         }
-        categories.push((si, n as u32));
+        block.push_category(si, n as u32);
     }
-    let mut indicators: Vec<(CompactString, i64)> = Vec::with_capacity(count(f[6]));
     for item in items(f[6]) {
         let (n, v) = split_at_byte(item, b'=')
             .ok_or_else(|| field_err(F, line, "indicators", "expected name=value;…"))?;
@@ -911,7 +949,11 @@ fn parse_applicant_row(
                 format!("{n}: expected a whole number 0..=1000000"),
             )
         })?;
-        if indicators.last().is_some_and(|(p, _)| p.as_str() >= n) {
+        if block
+            .open_indicators(mark)
+            .last()
+            .is_some_and(|(p, _)| p.as_str() >= n)
+        {
             return Err(field_err(
                 F,
                 line,
@@ -919,14 +961,13 @@ fn parse_applicant_row(
                 "entries must be sorted by name and not repeated",
             ));
         }
-        indicators.push((CompactString::new(n), v as i64));
+        block.push_indicator(n, v as i64);
     }
     let family = match f[7] {
         "" => None,
-        fam if is_id(fam) => Some(CompactString::new(fam)),
+        fam if is_id(fam) => Some(fam),
         _ => return Err(field_err(F, line, "family", "invalid family id")),
     };
-    let mut priority: Vec<(CompactString, CompactString)> = Vec::with_capacity(count(f[8]));
     for item in items(f[8]) {
         let (s, g) = split_at_byte(item, b':')
             .ok_or_else(|| field_err(F, line, "priority", "expected SCHOOL:GROUP;…"))?;
@@ -946,7 +987,8 @@ fn parse_applicant_row(
                 format!("school {s} reserves no seats for {g:?}"),
             ));
         }
-        if priority
+        if block
+            .open_priority(mark)
             .last()
             .is_some_and(|(ps, pg)| (ps.as_str(), pg.as_str()) >= (s, g))
         {
@@ -957,7 +999,7 @@ fn parse_applicant_row(
                 "entries must be sorted and not repeated",
             ));
         }
-        priority.push((CompactString::new(s), CompactString::new(g)));
+        block.push_priority(s, g);
     }
     let manual = match f[9] {
         "" => None,
@@ -986,23 +1028,24 @@ fn parse_applicant_row(
     let xy = parse_xy(F, line, f[10], f[11])?;
     let private_hash =
         Digest::from_hex(f[12]).map_err(|e| field_err(F, line, "private_hash", e.to_string()))?;
-    Ok(Applicant {
-        id: CompactString::new(id),
-        track: CompactString::new(f[1]),
-        gender,
-        groups: groups.into_boxed_slice(),
-        choices: choices.into_boxed_slice(),
-        categories: categories.into_boxed_slice(),
-        indicators: indicators.into_boxed_slice(),
-        family,
-        priority: priority.into_boxed_slice(),
-        manual: manual.map(Box::new),
-        xy,
-        private_hash,
-    })
+    block
+        .end_row(Scalars {
+            id,
+            track: f[1],
+            gender,
+            family,
+            manual,
+            xy,
+            private_hash,
+        })
+        .map_err(|e| RecordError::Line {
+            file: F,
+            line,
+            reason: e.to_string(),
+        })
 }
 
-impl Applicant {
+impl ApplicantRef<'_> {
     /// The columns of the public file, in header order. `schools` are the round's schools (which
     /// the choice and category indices point into).
     pub fn fields(&self, schools: &[School]) -> [String; 13] {
@@ -1030,29 +1073,19 @@ impl Applicant {
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect::<Vec<_>>()
                 .join(";"),
-            self.family.as_deref().unwrap_or_default().to_string(),
+            self.family.unwrap_or_default().to_string(),
             self.priority
                 .iter()
                 .map(|(s, g)| format!("{s}:{g}"))
                 .collect::<Vec<_>>()
                 .join(";"),
             self.manual
-                .as_deref()
                 .map(|(s, r)| format!("{s}:{r}"))
                 .unwrap_or_default(),
             x,
             y,
             self.private_hash.to_hex(),
         ]
-    }
-
-    /// Category at a school, given by its index in the round's schools (None when the applicant
-    /// has none there).
-    pub fn category_at(&self, school: u32) -> Option<u32> {
-        self.categories
-            .binary_search_by_key(&school, |(s, _)| *s)
-            .ok()
-            .map(|i| self.categories[i].1)
     }
 }
 
@@ -1068,7 +1101,7 @@ fn school_id_at(schools: &[School], index: u32) -> &str {
 /// Appends one `applicants.csv` row (its 13 columns joined by `,`, without the line break):
 /// exactly `a.fields(schools).join(",")`, written without intermediate strings. `schools` are the
 /// round's schools (which the choice and category indices point into).
-pub fn push_applicant_row(out: &mut String, a: &Applicant, schools: &[School]) {
+pub fn push_applicant_row(out: &mut String, a: ApplicantRef<'_>, schools: &[School]) {
     use std::fmt::Write as _;
     fn join<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
         for (k, x) in items.iter().enumerate() {
@@ -1078,44 +1111,42 @@ pub fn push_applicant_row(out: &mut String, a: &Applicant, schools: &[School]) {
             f(out, x);
         }
     }
-    out.push_str(&a.id);
+    out.push_str(a.id);
     out.push(',');
-    out.push_str(&a.track);
+    out.push_str(a.track);
     out.push(',');
     out.push_str(match a.gender {
         Gender::F => "F",
         Gender::M => "M",
     });
     out.push(',');
-    join(out, &a.groups, |o, g| o.push_str(g));
+    join(out, a.groups, |o, g| o.push_str(g));
     out.push(',');
-    join(out, &a.choices, |o, c| {
-        o.push_str(school_id_at(schools, *c))
-    });
+    join(out, a.choices, |o, c| o.push_str(school_id_at(schools, *c)));
     out.push(',');
-    join(out, &a.categories, |o, (s, c)| {
+    join(out, a.categories, |o, (s, c)| {
         o.push_str(school_id_at(schools, *s));
         o.push(':');
         let _ = write!(o, "{c}");
     });
     out.push(',');
-    join(out, &a.indicators, |o, (n, v)| {
+    join(out, a.indicators, |o, (n, v)| {
         o.push_str(n);
         o.push('=');
         let _ = write!(o, "{v}");
     });
     out.push(',');
-    if let Some(f) = &a.family {
+    if let Some(f) = a.family {
         out.push_str(f);
     }
     out.push(',');
-    join(out, &a.priority, |o, (s, g)| {
+    join(out, a.priority, |o, (s, g)| {
         o.push_str(s);
         o.push(':');
         o.push_str(g);
     });
     out.push(',');
-    if let Some((s, r)) = a.manual.as_deref() {
+    if let Some((s, r)) = a.manual {
         out.push_str(s);
         out.push(':');
         out.push_str(r);
@@ -1136,15 +1167,17 @@ pub fn push_applicant_row(out: &mut String, a: &Applicant, schools: &[School]) {
 /// Writes the public `applicants.csv` (rows in the given order, which must be id order). Rows are
 /// rendered in parallel chunks joined in order: the bytes do not depend on the thread count.
 /// `schools` are the round's schools (which the choice and category indices point into).
-pub fn write_applicants(applicants: &[Applicant], schools: &[School]) -> String {
+pub fn write_applicants(applicants: &Applicants, schools: &[School]) -> String {
     use rayon::prelude::*;
     const CHUNK: usize = 1 << 15;
-    let chunks: Vec<String> = applicants
-        .par_chunks(CHUNK)
+    let n = applicants.len();
+    let chunks: Vec<String> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
         .map(|c| {
-            let mut s = String::with_capacity(c.len() * 170);
-            for a in c {
-                push_applicant_row(&mut s, a, schools);
+            let rows = c * CHUNK..n.min((c + 1) * CHUNK);
+            let mut s = String::with_capacity(rows.len() * 170);
+            for i in rows {
+                push_applicant_row(&mut s, applicants.get(i), schools);
                 s.push('\n');
             }
             s
@@ -1155,7 +1188,7 @@ pub fn write_applicants(applicants: &[Applicant], schools: &[School]) -> String 
 
 /// Leaf data of an applicant: `enc(tag "leaf/applicant", field_1, …, field_13)` with the 13 public
 /// columns as written in `applicants.csv` (PROTOCOL.md §3.2). `schools` are the round's schools.
-pub fn applicant_leaf(domain: Domain, a: &Applicant, schools: &[School]) -> Vec<u8> {
+pub fn applicant_leaf(domain: Domain, a: ApplicantRef<'_>, schools: &[School]) -> Vec<u8> {
     let f = a.fields(schools);
     let refs: Vec<&[u8]> = f.iter().map(|s| s.as_bytes()).collect();
     crate::encoding::encode_fields(&domain.tag("leaf/applicant"), &refs)
@@ -1165,7 +1198,7 @@ pub fn applicant_leaf(domain: Domain, a: &Applicant, schools: &[School]) -> Vec<
 /// fields hashed by `enc` (tag `leaf/applicant`) through the scratch `buf`.
 fn applicant_leaf_hash(
     enc: &LeafEncoder,
-    a: &Applicant,
+    a: ApplicantRef<'_>,
     schools: &[School],
     (row, buf): &mut (String, Vec<u8>),
 ) -> Digest {
@@ -1223,7 +1256,7 @@ pub struct FrozenRound {
     /// Teachers, sorted by id.
     pub teachers: Vec<Teacher>,
     /// Applicants, sorted by id.
-    pub applicants: Vec<Applicant>,
+    pub applicants: Applicants,
 }
 
 /// Input-file names, in leaf order (PROTOCOL.md §3.2).
@@ -1296,7 +1329,7 @@ impl FrozenRound {
     /// Leaf index of an applicant (3 + position in id order).
     pub fn applicant_leaf_index(&self, id: &str) -> Option<u64> {
         self.applicants
-            .binary_search_by(|a| a.id.as_bytes().cmp(id.as_bytes()))
+            .binary_search_id(id)
             .ok()
             .map(|i| i as u64 + INPUT_FILES.len() as u64)
     }
@@ -1329,25 +1362,6 @@ impl std::hash::Hasher for IdHasher {
     }
     fn finish(&self) -> u64 {
         self.0
-    }
-}
-
-/// An applicant with every field empty: what a row that does not parse stands as until its
-/// error is reported.
-fn placeholder() -> Applicant {
-    Applicant {
-        id: CompactString::default(),
-        track: CompactString::default(),
-        gender: Gender::F,
-        groups: Box::default(),
-        choices: Box::default(),
-        categories: Box::default(),
-        indicators: Box::default(),
-        family: None,
-        priority: Box::default(),
-        manual: None,
-        xy: None,
-        private_hash: Digest([0; 32]),
     }
 }
 
@@ -1584,9 +1598,10 @@ teachers = true
         let ids = SchoolIds::new(schools);
         let rows = split_csv("applicants.csv", bytes, APPLICANTS_HEADER)?;
         let mut prev: Option<&str> = None;
+        let mut block = Block::default();
         for (line, f) in &rows {
             let f: [&str; 13] = std::array::from_fn(|k| f[k]);
-            parse_applicant_row(*line, &f, prev, policy, schools, &ids)?;
+            parse_applicant_row(*line, &f, prev, policy, schools, &ids, &mut block)?;
             prev = Some(f[0]);
         }
         Ok(rows.len())
@@ -1612,7 +1627,7 @@ teachers = true
         let parse = |choices: &str| {
             let file = format!("{APPLICANTS_HEADER}\nA1,local,F,,{choices},,,,,,,,{hash}\n");
             parse_applicants(file.as_bytes(), &policy, &schools).map(|v| {
-                v[0].choices
+                v.choices(0)
                     .iter()
                     .map(|c| schools[*c as usize].id.to_string())
                     .collect::<Vec<_>>()

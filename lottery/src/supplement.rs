@@ -33,7 +33,7 @@ use crate::draw::{Detail, Outcome};
 use crate::encoding::Domain;
 use crate::mechanism::{self as mech, Instance, UNPLACED};
 use crate::merkle;
-use crate::round::{Applicant, FrozenRound, School, applicant_leaf, file_leaf};
+use crate::round::{ApplicantRef, Applicants, FrozenRound, School, applicant_leaf, file_leaf};
 use crate::seed::purpose_key;
 use crate::ticket;
 
@@ -58,7 +58,7 @@ pub struct Supplement {
     /// Declined applicants (indices into the main round's applicants), in processing order.
     pub declines: Vec<u32>,
     /// Late applicants, sorted by id, ids distinct from the main round's.
-    pub late: Vec<Applicant>,
+    pub late: Applicants,
 }
 
 /// Why a supplement cannot be built or run.
@@ -131,11 +131,7 @@ pub fn parse_declines(
     let mut seen = vec![false; round.applicants.len()];
     for (k, id) in lines.enumerate() {
         let line = k + 2;
-        let Some(i) = round
-            .applicants
-            .binary_search_by(|a| a.id.as_bytes().cmp(id.as_bytes()))
-            .ok()
-        else {
+        let Some(i) = round.applicants.binary_search_id(id).ok() else {
             return Err(err(
                 line,
                 format!("{id:?} is not an applicant of the round"),
@@ -153,16 +149,16 @@ pub fn parse_declines(
 pub fn write_declines(round: &FrozenRound, declines: &[u32]) -> String {
     let mut s = format!("{DECLINES_HEADER}\n");
     for &i in declines {
-        s.push_str(&round.applicants[i as usize].id);
+        s.push_str(round.applicants.id(i as usize));
         s.push('\n');
     }
     s
 }
 
 /// Checks late applicants against the main round: ids unused there.
-pub fn check_late(round: &FrozenRound, late: &[Applicant]) -> Result<(), SupplementError> {
-    for a in late {
-        if round.applicant_leaf_index(&a.id).is_some() {
+pub fn check_late(round: &FrozenRound, late: &Applicants) -> Result<(), SupplementError> {
+    for a in late.iter() {
+        if round.applicant_leaf_index(a.id).is_some() {
             return Err(SupplementError::Late(format!(
                 "late applicant {} already has an application in the main round",
                 a.id
@@ -272,7 +268,7 @@ pub fn run(
     let m = round.schools.len();
     let n = round.applicants.len();
     let mut cur = current.to_vec();
-    let choice_idx = |a: &Applicant| -> Vec<u32> {
+    let choice_idx = |a: ApplicantRef<'_>| -> Vec<u32> {
         a.choices
             .iter()
             .copied()
@@ -311,7 +307,7 @@ pub fn run(
         while cursor[s as usize] < list.len() {
             let j = list[cursor[s as usize]] as usize;
             cursor[s as usize] += 1;
-            let a = &round.applicants[j];
+            let a = round.applicants.get(j);
             if gone[j] || a.manual.is_some() {
                 continue;
             }
@@ -435,7 +431,7 @@ pub fn render(
             "{},{},{},{}\n",
             k + 1,
             sid(r.school),
-            round.applicants[r.applicant as usize].id,
+            round.applicants.id(r.applicant as usize),
             sid(r.vacated)
         ));
     }

@@ -47,7 +47,7 @@ fn check_outcome(round: &FrozenRound, out: &Outcome) -> Result<(), TestCaseError
             _ => {}
         }
         // Manual placements are honoured.
-        if let Some((sid, _)) = a.manual.as_deref() {
+        if let Some((sid, _)) = a.manual {
             let s = out.school[i];
             prop_assert!(s != UNPLACED && round.schools[s as usize].id == *sid);
             prop_assert_eq!(out.detail[i], Some(Detail::Manual));
@@ -198,13 +198,15 @@ proptest! {
         let Some(round) = build(&caps, &specs) else { return Err(TestCaseError::fail("policy")) };
         let mut bad = round.clone();
         let m = bad.schools.len() as u32;
-        let a = &mut bad.applicants[who % specs.len()];
+        let mut list = bad.applicants.to_vec();
+        let a = &mut list[who % specs.len()];
         let mut choices = a.choices.to_vec();
         choices.insert(choices.len() / 2, m + 3);
         a.choices = choices.into();
         let mut cats = a.categories.to_vec();
         cats.push((m, 1));
         a.categories = cats.into();
+        bad.applicants = lottery::round::Applicants::from_applicants(&list).unwrap();
         let (x, y) = (draw(&round, &Digest(seed)), draw(&bad, &Digest(seed)));
         match (x, y) {
             (Ok(x), Ok(y)) => {
@@ -227,7 +229,7 @@ proptest! {
         let Some(round) = build(&caps, &specs) else { return Err(TestCaseError::fail("policy")) };
         if let Ok(out) = draw(&round, &Digest(seed)) {
             for i in 1..round.applicants.len() {
-                let (a, b) = (&round.applicants[i - 1], &round.applicants[i]);
+                let (a, b) = (round.applicants.get(i - 1), round.applicants.get(i));
                 if a.family.is_some() && a.family == b.family {
                     prop_assert_eq!(out.tickets[i - 1], out.tickets[i]);
                     // Joint draw: consecutive lottery numbers.
@@ -239,8 +241,8 @@ proptest! {
                         let choice_stage = out.stage[x] != u32::MAX
                             && round.policy.stages[out.stage[x] as usize].name != "reallocation";
                         // (A member placed elsewhere by the same stage took a school of its own.)
-                        if s != UNPLACED && choice_stage && round.applicants[y].manual.is_none()
-                            && round.applicants[y].choices.contains(&s)
+                        if s != UNPLACED && choice_stage && round.applicants.get(y).manual.is_none()
+                            && round.applicants.choices(y).contains(&s)
                         {
                             prop_assert!(
                                 out.school[y] != UNPLACED && out.stage[y] <= out.stage[x],

@@ -40,7 +40,7 @@ fn sup_for(round: &FrozenRound, declines: Vec<u32>, late: Vec<Applicant>) -> Sup
         previous: Digest([1; 32]),
         declines_bytes: supplement::write_declines(round, &declines).into_bytes(),
         declines,
-        late,
+        late: lottery::round::Applicants::from_applicants(&late).unwrap(),
     }
 }
 
@@ -71,7 +71,7 @@ proptest! {
             if declines.contains(&(i as u32)) {
                 prop_assert_eq!(after, UNPLACED);
             } else if after != before {
-                let a = &round.applicants[i];
+                let a = round.applicants.get(i);
                 let rank = |s: u32| a.choices.iter().position(|c| *c == s);
                 prop_assert!(after != UNPLACED, "{} lost a seat", a.id);
                 let ra = rank(after);

@@ -267,7 +267,7 @@ fn leaf_vectors() -> R {
             .find(|a| a.id == id)
             .ok_or("applicant missing")?;
         assert_eq!(
-            a.private_hash, h,
+            *a.private_hash, h,
             "leaves.json: private record {id} matches applicants.csv"
         );
     }

@@ -363,7 +363,8 @@ pub fn generate_with(
         policy,
         schools: school_list,
         teachers,
-        applicants: list,
+        applicants: lottery::round::Applicants::from_applicants(&list)
+            .map_err(|e| e.to_string())?,
     })
 }
 

@@ -439,7 +439,7 @@ pub fn simulate(
         }
         let s = r.base.school[i];
         if s != lottery::mechanism::UNPLACED && r.round.schools[s as usize].private {
-            list.push_str(&a.id);
+            list.push_str(a.id);
             list.push('\n');
         }
     }
@@ -502,7 +502,7 @@ pub fn simulate(
         previous,
         declines_bytes: declines_text.into_bytes(),
         declines: declines_idx,
-        late: late_sup,
+        late: lottery::round::Applicants::from_applicants(&late_sup)?,
     };
     let domain = r.round.domain();
     let (root, _) = supplement::input_root(domain, &sup, &r.round.schools);

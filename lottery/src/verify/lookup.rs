@@ -480,7 +480,7 @@ fn late_view<'m>(
         };
         let declines = supplement::parse_declines(&declines_file, get(&declines_file), round)
             .map_err(|e| unreadable(&declines_file, e.to_string()))?;
-        let name = crate::draw::ticket_name_of(round, &late[p]);
+        let name = crate::draw::ticket_name_of(round, late.get(p));
         let sup = supplement::Supplement {
             id: sid.clone(),
             previous: m.previous,

@@ -231,6 +231,6 @@ pub fn build(caps: &[(u32, u32)], specs: &[Spec]) -> Option<FrozenRound> {
         policy,
         schools,
         teachers,
-        applicants,
+        applicants: lottery::round::Applicants::from_applicants(&applicants).ok()?,
     })
 }

@@ -1909,11 +1909,20 @@ fn build(
         applicants.push(a);
         private.push(e);
     }
+    let refused = |e: &dyn std::fmt::Display| {
+        vec![Problem::file(
+            &files.applicants.0,
+            K::Internal,
+            format!("导入结果被引擎拒绝（这是软件缺陷，请报告）：{e}"),
+            format!("the engine refuses the imported files (a bug, please report it): {e}"),
+        )]
+    };
+    let listed = round::Applicants::from_applicants(&applicants).map_err(|e| refused(&e))?;
     let public = PublicFiles {
         policy: files.policy.1.clone(),
         schools: round::write_schools(&sch).into_bytes(),
         teachers: round::write_teachers(&teachers).into_bytes(),
-        applicants: round::write_applicants(&applicants, &sch).into_bytes(),
+        applicants: round::write_applicants(&listed, &sch).into_bytes(),
     };
     // The engine's own parser must accept what we wrote.
     let frozen = FrozenRound::parse(
@@ -1922,14 +1931,7 @@ fn build(
         &public.teachers,
         &public.applicants,
     )
-    .map_err(|e| {
-        vec![Problem::file(
-            &files.applicants.0,
-            K::Internal,
-            format!("导入结果被引擎拒绝（这是软件缺陷，请报告）：{e}"),
-            format!("the engine refuses the imported files (a bug, please report it): {e}"),
-        )]
-    })?;
+    .map_err(|e| refused(&e))?;
     Ok(ValidatedRound {
         public,
         private,

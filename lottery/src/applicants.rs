@@ -1,0 +1,649 @@
+//! The applicants of a frozen round, stored by column (docs/PERFORMANCE.md, "compact round").
+//!
+//! A million applicants as a `Vec` of records took ≈ 350 bytes each: a 224-byte record of inline
+//! strings and list headers, plus two heap allocations (choices, categories) per applicant. Here
+//! they are held in blocks of [`BLOCK`] rows, each block a set of columns: ids inline, the track
+//! and rare strings as indices into small per-block tables, and every list (choices, categories,
+//! groups, indicators, priority groups) as one array with row offsets — ≈ 170 bytes per applicant
+//! with ten choices and no allocation per row. Blocks have a fixed size, so row `i` is row
+//! `i % BLOCK` of block `i / BLOCK`: O(1) access, and a block is what one thread parses.
+//!
+//! Nothing here changes a published byte: rows read back through [`ApplicantRef`] exactly as
+//! they were pushed.
+
+use crate::digest::Digest;
+use crate::round::{Applicant, Gender};
+use compact_str::CompactString;
+
+/// Rows per block (a power of two).
+pub const BLOCK: usize = 1 << BLOCK_BITS;
+const BLOCK_BITS: u32 = 12;
+/// "None" in an index column.
+const NONE: u32 = u32::MAX;
+
+/// One applicant's public record, borrowed from [`Applicants`] or from an [`Applicant`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplicantRef<'a> {
+    /// Application id.
+    pub id: &'a str,
+    /// Track (policy `tracks`).
+    pub track: &'a str,
+    /// Gender.
+    pub gender: Gender,
+    /// Policy groups, sorted.
+    pub groups: &'a [CompactString],
+    /// Ranked choices, best first: indices into the round's schools.
+    pub choices: &'a [u32],
+    /// (school index, category number, 1 = best) per school, sorted by school index.
+    pub categories: &'a [(u32, u32)],
+    /// Points indicator values, sorted by name.
+    pub indicators: &'a [(CompactString, i64)],
+    /// Family id linking twins and siblings.
+    pub family: Option<&'a str>,
+    /// Reserve-group memberships at schools, sorted: (school, group).
+    pub priority: &'a [(CompactString, CompactString)],
+    /// Manual placement (一人一案): (school, reason code).
+    pub manual: Option<&'a (CompactString, CompactString)>,
+    /// Grid coordinates in metres (rounded by the bureau), when known.
+    pub xy: Option<(i64, i64)>,
+    /// Salted hash of the private record (PROTOCOL.md §3.3).
+    pub private_hash: &'a Digest,
+}
+
+impl ApplicantRef<'_> {
+    /// An owned copy.
+    pub fn to_applicant(&self) -> Applicant {
+        Applicant {
+            id: CompactString::new(self.id),
+            track: CompactString::new(self.track),
+            gender: self.gender,
+            groups: self.groups.into(),
+            choices: self.choices.into(),
+            categories: self.categories.into(),
+            indicators: self.indicators.into(),
+            family: self.family.map(CompactString::new),
+            priority: self.priority.into(),
+            manual: self.manual.map(|m| Box::new(m.clone())),
+            xy: self.xy,
+            private_hash: *self.private_hash,
+        }
+    }
+
+    /// Category at a school, given by its index in the round's schools (None when the applicant
+    /// has none there).
+    pub fn category_at(&self, school: u32) -> Option<u32> {
+        self.categories
+            .binary_search_by_key(&school, |(s, _)| *s)
+            .ok()
+            .map(|i| self.categories[i].1)
+    }
+}
+
+impl Applicant {
+    /// The record borrowed as an [`ApplicantRef`].
+    pub fn view(&self) -> ApplicantRef<'_> {
+        ApplicantRef {
+            id: &self.id,
+            track: &self.track,
+            gender: self.gender,
+            groups: &self.groups,
+            choices: &self.choices,
+            categories: &self.categories,
+            indicators: &self.indicators,
+            family: self.family.as_deref(),
+            priority: &self.priority,
+            manual: self.manual.as_deref(),
+            xy: self.xy,
+            private_hash: &self.private_hash,
+        }
+    }
+}
+
+/// A block would hold more list entries than its 32-bit offsets can count (more than 4 billion
+/// in 4,096 rows: never a round that fits in memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many list entries for one block of 4,096 applicants")]
+pub struct TooLarge;
+
+/// A list column: every row's items in one array, row `r` at `items[start[r]..start[r + 1]]`.
+#[derive(Debug, Clone)]
+struct List<T> {
+    start: Vec<u32>,
+    items: Vec<T>,
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List {
+            start: vec![0],
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone> List<T> {
+    fn with_capacity(rows: usize, items: usize) -> Self {
+        let mut start = Vec::with_capacity(rows + 1);
+        start.push(0);
+        List {
+            start,
+            items: Vec::with_capacity(items),
+        }
+    }
+
+    fn row(&self, r: usize) -> &[T] {
+        &self.items[self.start[r] as usize..self.start[r + 1] as usize]
+    }
+
+    /// Ends the current row (the items pushed since the last end).
+    fn end_row(&mut self) -> Result<(), TooLarge> {
+        self.start
+            .push(u32::try_from(self.items.len()).map_err(|_| TooLarge)?);
+        Ok(())
+    }
+}
+
+/// An optional string column: an index per row into a table of the block's distinct values
+/// (consecutive equal values share an entry), [`NONE`] for none.
+#[derive(Debug, Clone, Default)]
+struct Interned<T> {
+    index: Vec<u32>,
+    table: Vec<T>,
+}
+
+impl<T: PartialEq> Interned<T> {
+    fn get(&self, r: usize) -> Option<&T> {
+        match self.index[r] {
+            NONE => None,
+            k => self.table.get(k as usize),
+        }
+    }
+
+    fn push(&mut self, v: Option<T>) -> Result<(), TooLarge> {
+        let k = match v {
+            None => NONE,
+            // Tracks repeat across rows; other values are rare or distinct: the last few
+            // entries only are looked at, so a push stays O(1).
+            Some(v) => match self.table.iter().rev().take(8).position(|t| *t == v) {
+                Some(back) => (self.table.len() - 1 - back) as u32,
+                None => {
+                    self.table.push(v);
+                    u32::try_from(self.table.len() - 1)
+                        .ok()
+                        .filter(|k| *k != NONE)
+                        .ok_or(TooLarge)?
+                }
+            },
+        };
+        self.index.push(k);
+        Ok(())
+    }
+}
+
+/// Up to [`BLOCK`] consecutive applicants, by column.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Block {
+    id: Vec<CompactString>,
+    track: Interned<CompactString>,
+    gender: Vec<Gender>,
+    groups: List<CompactString>,
+    choices: List<u32>,
+    categories: List<(u32, u32)>,
+    indicators: List<(CompactString, i64)>,
+    family: Interned<CompactString>,
+    priority: List<(CompactString, CompactString)>,
+    manual: Interned<(CompactString, CompactString)>,
+    xy: Vec<Option<(i64, i64)>>,
+    private_hash: Vec<Digest>,
+}
+
+/// Where a block's list columns ended before a row was begun (see [`Block::rollback`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark([usize; 5]);
+
+impl Block {
+    /// A block for `rows` rows of about `choices` choices each.
+    pub(crate) fn with_capacity(rows: usize, choices: usize) -> Self {
+        Block {
+            id: Vec::with_capacity(rows),
+            track: Interned {
+                index: Vec::with_capacity(rows),
+                table: Vec::new(),
+            },
+            gender: Vec::with_capacity(rows),
+            groups: List::with_capacity(rows, 0),
+            choices: List::with_capacity(rows, rows * choices),
+            categories: List::with_capacity(rows, rows),
+            indicators: List::with_capacity(rows, 0),
+            family: Interned {
+                index: Vec::with_capacity(rows),
+                table: Vec::new(),
+            },
+            priority: List::with_capacity(rows, 0),
+            manual: Interned {
+                index: Vec::with_capacity(rows),
+                table: Vec::new(),
+            },
+            xy: Vec::with_capacity(rows),
+            private_hash: Vec::with_capacity(rows),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.id.len()
+    }
+
+    pub(crate) fn get(&self, r: usize) -> ApplicantRef<'_> {
+        ApplicantRef {
+            id: &self.id[r],
+            track: self.track.get(r).map_or("", |t| t.as_str()),
+            gender: self.gender[r],
+            groups: self.groups.row(r),
+            choices: self.choices.row(r),
+            categories: self.categories.row(r),
+            indicators: self.indicators.row(r),
+            family: self.family.get(r).map(|f| f.as_str()),
+            priority: self.priority.row(r),
+            manual: self.manual.get(r),
+            xy: self.xy[r],
+            private_hash: &self.private_hash[r],
+        }
+    }
+
+    /// The lists' lengths now: a row that fails half-way is taken back with [`Block::rollback`].
+    pub(crate) fn mark(&self) -> Mark {
+        Mark([
+            self.groups.items.len(),
+            self.choices.items.len(),
+            self.categories.items.len(),
+            self.indicators.items.len(),
+            self.priority.items.len(),
+        ])
+    }
+
+    /// Drops the list items pushed since `m` (by a row that is not ended).
+    pub(crate) fn rollback(&mut self, m: Mark) {
+        self.groups.items.truncate(m.0[0]);
+        self.choices.items.truncate(m.0[1]);
+        self.categories.items.truncate(m.0[2]);
+        self.indicators.items.truncate(m.0[3]);
+        self.priority.items.truncate(m.0[4]);
+    }
+
+    // The row being parsed: its lists are pushed item by item, then the row is ended with its
+    // other columns (`end_row`).
+    pub(crate) fn push_group(&mut self, g: &str) {
+        self.groups.items.push(CompactString::new(g));
+    }
+    pub(crate) fn push_choice(&mut self, s: u32) {
+        self.choices.items.push(s);
+    }
+    pub(crate) fn push_category(&mut self, s: u32, c: u32) {
+        self.categories.items.push((s, c));
+    }
+    pub(crate) fn push_indicator(&mut self, n: &str, v: i64) {
+        self.indicators.items.push((CompactString::new(n), v));
+    }
+    pub(crate) fn push_priority(&mut self, s: &str, g: &str) {
+        self.priority
+            .items
+            .push((CompactString::new(s), CompactString::new(g)));
+    }
+    /// The row's groups and choices so far (for the parser's order and duplicate checks).
+    pub(crate) fn open_groups(&self, m: Mark) -> &[CompactString] {
+        &self.groups.items[m.0[0]..]
+    }
+    pub(crate) fn open_categories(&self, m: Mark) -> &[(u32, u32)] {
+        &self.categories.items[m.0[2]..]
+    }
+    pub(crate) fn open_indicators(&self, m: Mark) -> &[(CompactString, i64)] {
+        &self.indicators.items[m.0[3]..]
+    }
+    pub(crate) fn open_priority(&self, m: Mark) -> &[(CompactString, CompactString)] {
+        &self.priority.items[m.0[4]..]
+    }
+
+    /// Ends the row whose lists were pushed since the last one, with its other columns.
+    pub(crate) fn end_row(&mut self, r: Scalars<'_>) -> Result<(), TooLarge> {
+        // The fallible parts first, so that a failure leaves every column as it was.
+        for len in [
+            self.groups.items.len(),
+            self.choices.items.len(),
+            self.categories.items.len(),
+            self.indicators.items.len(),
+            self.priority.items.len(),
+        ] {
+            u32::try_from(len).map_err(|_| TooLarge)?;
+        }
+        self.track.push(Some(CompactString::new(r.track)))?;
+        self.family.push(r.family.map(CompactString::new))?;
+        self.manual.push(r.manual)?;
+        self.groups.end_row()?;
+        self.choices.end_row()?;
+        self.categories.end_row()?;
+        self.indicators.end_row()?;
+        self.priority.end_row()?;
+        self.id.push(CompactString::new(r.id));
+        self.gender.push(r.gender);
+        self.xy.push(r.xy);
+        self.private_hash.push(r.private_hash);
+        Ok(())
+    }
+
+    fn push(&mut self, a: ApplicantRef<'_>) -> Result<(), TooLarge> {
+        let m = self.mark();
+        self.groups.items.extend_from_slice(a.groups);
+        self.choices.items.extend_from_slice(a.choices);
+        self.categories.items.extend_from_slice(a.categories);
+        self.indicators.items.extend_from_slice(a.indicators);
+        self.priority.items.extend_from_slice(a.priority);
+        let r = self.end_row(Scalars {
+            id: a.id,
+            track: a.track,
+            gender: a.gender,
+            family: a.family,
+            manual: a.manual.cloned(),
+            xy: a.xy,
+            private_hash: *a.private_hash,
+        });
+        if r.is_err() {
+            self.rollback(m);
+        }
+        r
+    }
+}
+
+/// A row's columns other than its lists (see [`Block::end_row`]).
+pub(crate) struct Scalars<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) track: &'a str,
+    pub(crate) gender: Gender,
+    pub(crate) family: Option<&'a str>,
+    pub(crate) manual: Option<(CompactString, CompactString)>,
+    pub(crate) xy: Option<(i64, i64)>,
+    pub(crate) private_hash: Digest,
+}
+
+/// The applicants of a round, in id order, by column in blocks of [`BLOCK`] rows.
+#[derive(Debug, Clone, Default)]
+pub struct Applicants {
+    /// Every block full except the last.
+    blocks: Vec<Block>,
+    len: usize,
+}
+
+impl Applicants {
+    /// No applicants.
+    pub fn new() -> Self {
+        Applicants::default()
+    }
+
+    /// From blocks that are all full except the last.
+    pub(crate) fn from_blocks(blocks: Vec<Block>) -> Self {
+        let len = blocks.iter().map(Block::len).sum();
+        Applicants { blocks, len }
+    }
+
+    /// From records (in id order), a block per thread.
+    pub fn from_applicants(list: &[Applicant]) -> Result<Self, TooLarge> {
+        use rayon::prelude::*;
+        let blocks = list
+            .par_chunks(BLOCK)
+            .map(|rows| {
+                let choices: usize = rows.iter().map(|a| a.choices.len()).sum();
+                let mut b = Block::with_capacity(rows.len(), choices.div_ceil(rows.len()));
+                for a in rows {
+                    b.push(a.view())?;
+                }
+                Ok(b)
+            })
+            .collect::<Result<Vec<_>, TooLarge>>()?;
+        Ok(Self::from_blocks(blocks))
+    }
+
+    /// From borrowed records (in id order).
+    pub fn from_rows<'a>(
+        rows: impl IntoIterator<Item = ApplicantRef<'a>>,
+    ) -> Result<Self, TooLarge> {
+        let mut all = Applicants::new();
+        for a in rows {
+            all.push(a)?;
+        }
+        Ok(all)
+    }
+
+    /// Appends a record (the caller keeps id order).
+    pub fn push(&mut self, a: ApplicantRef<'_>) -> Result<(), TooLarge> {
+        if self.blocks.last().is_none_or(|b| b.len() == BLOCK) {
+            self.blocks.push(Block::with_capacity(0, 0));
+        }
+        if let Some(b) = self.blocks.last_mut() {
+            b.push(a)?;
+            self.len += 1;
+        }
+        Ok(())
+    }
+
+    /// Number of applicants.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Applicant `i` (in id order). Panics when `i` is out of range, as indexing a slice does.
+    pub fn get(&self, i: usize) -> ApplicantRef<'_> {
+        self.blocks[i >> BLOCK_BITS].get(i & (BLOCK - 1))
+    }
+
+    /// Applicant `i`, or `None` when out of range.
+    pub fn try_get(&self, i: usize) -> Option<ApplicantRef<'_>> {
+        (i < self.len).then(|| self.get(i))
+    }
+
+    /// The id of applicant `i`.
+    pub fn id(&self, i: usize) -> &str {
+        &self.blocks[i >> BLOCK_BITS].id[i & (BLOCK - 1)]
+    }
+
+    /// The choices of applicant `i`.
+    pub fn choices(&self, i: usize) -> &[u32] {
+        self.blocks[i >> BLOCK_BITS].choices.row(i & (BLOCK - 1))
+    }
+
+    /// The categories of applicant `i`.
+    pub fn categories(&self, i: usize) -> &[(u32, u32)] {
+        self.blocks[i >> BLOCK_BITS].categories.row(i & (BLOCK - 1))
+    }
+
+    /// The category of applicant `i` at a school (as [`ApplicantRef::category_at`]).
+    pub fn category_at(&self, i: usize, school: u32) -> Option<u32> {
+        let c = self.categories(i);
+        c.binary_search_by_key(&school, |(s, _)| *s)
+            .ok()
+            .map(|k| c[k].1)
+    }
+
+    /// The family of applicant `i`.
+    pub fn family(&self, i: usize) -> Option<&str> {
+        self.blocks[i >> BLOCK_BITS]
+            .family
+            .get(i & (BLOCK - 1))
+            .map(|f| f.as_str())
+    }
+
+    /// The track of applicant `i`.
+    pub fn track(&self, i: usize) -> &str {
+        self.blocks[i >> BLOCK_BITS]
+            .track
+            .get(i & (BLOCK - 1))
+            .map_or("", |t| t.as_str())
+    }
+
+    /// The gender of applicant `i`.
+    pub fn gender(&self, i: usize) -> Gender {
+        self.blocks[i >> BLOCK_BITS].gender[i & (BLOCK - 1)]
+    }
+
+    /// The groups of applicant `i`.
+    pub fn groups(&self, i: usize) -> &[CompactString] {
+        self.blocks[i >> BLOCK_BITS].groups.row(i & (BLOCK - 1))
+    }
+
+    /// The points indicators of applicant `i`.
+    pub fn indicators(&self, i: usize) -> &[(CompactString, i64)] {
+        self.blocks[i >> BLOCK_BITS].indicators.row(i & (BLOCK - 1))
+    }
+
+    /// The reserve-group memberships of applicant `i`.
+    pub fn priority(&self, i: usize) -> &[(CompactString, CompactString)] {
+        self.blocks[i >> BLOCK_BITS].priority.row(i & (BLOCK - 1))
+    }
+
+    /// The manual placement of applicant `i`.
+    pub fn manual(&self, i: usize) -> Option<&(CompactString, CompactString)> {
+        self.blocks[i >> BLOCK_BITS].manual.get(i & (BLOCK - 1))
+    }
+
+    /// The coordinates of applicant `i`.
+    pub fn xy(&self, i: usize) -> Option<(i64, i64)> {
+        self.blocks[i >> BLOCK_BITS].xy[i & (BLOCK - 1)]
+    }
+
+    /// Every applicant, in id order.
+    pub fn iter(
+        &self,
+    ) -> impl ExactSizeIterator<Item = ApplicantRef<'_>> + DoubleEndedIterator + Clone + '_ {
+        (0..self.len).map(move |i| self.get(i))
+    }
+
+    /// Every applicant, in parallel (indexed: results collect in id order).
+    pub fn par_iter(
+        &self,
+    ) -> impl rayon::iter::IndexedParallelIterator<Item = ApplicantRef<'_>> + '_ {
+        use rayon::prelude::*;
+        (0..self.len).into_par_iter().map(move |i| self.get(i))
+    }
+
+    /// The position of an id (`Err`: where it would be), as `binary_search` on ids.
+    pub fn binary_search_id(&self, id: &str) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.id(mid).as_bytes().cmp(id.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    /// Owned copies of every record.
+    pub fn to_vec(&self) -> Vec<Applicant> {
+        self.iter().map(|a| a.to_applicant()).collect()
+    }
+}
+
+impl PartialEq for Applicants {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Applicants {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applicant(k: usize) -> Applicant {
+        Applicant {
+            id: CompactString::new(format!("A{k:06}")),
+            track: CompactString::new(if k.is_multiple_of(3) {
+                "migrant"
+            } else {
+                "local"
+            }),
+            gender: if k.is_multiple_of(2) {
+                Gender::F
+            } else {
+                Gender::M
+            },
+            groups: (0..k % 3)
+                .map(|g| CompactString::new(format!("g{g}")))
+                .collect(),
+            choices: (0..(k % 11) as u32)
+                .map(|c| (c * 7 + k as u32) % 50)
+                .collect(),
+            categories: (0..(k % 4) as u32).map(|c| (c, 1 + c % 2)).collect(),
+            indicators: (0..k % 2)
+                .map(|_| (CompactString::new("years"), k as i64))
+                .collect(),
+            family: k
+                .is_multiple_of(5)
+                .then(|| CompactString::new(format!("F{}", k / 10))),
+            priority: (0..k % 2)
+                .map(|_| (CompactString::new("P1"), CompactString::new("staff")))
+                .collect(),
+            manual: k
+                .is_multiple_of(97)
+                .then(|| Box::new((CompactString::new("S1"), CompactString::new("care")))),
+            xy: (!k.is_multiple_of(7)).then_some((k as i64, -(k as i64))),
+            private_hash: Digest([(k % 251) as u8; 32]),
+        }
+    }
+
+    #[test]
+    fn rows_read_back_as_pushed_across_blocks() {
+        let list: Vec<Applicant> = (0..2 * BLOCK + 17).map(applicant).collect();
+        let all = Applicants::from_applicants(&list).unwrap();
+        assert_eq!(all.len(), list.len());
+        for (i, a) in list.iter().enumerate() {
+            assert_eq!(all.get(i), a.view(), "row {i}");
+            assert_eq!(all.id(i), a.id.as_str());
+            assert_eq!(all.choices(i), &a.choices[..]);
+            assert_eq!(all.categories(i), &a.categories[..]);
+            assert_eq!(all.family(i), a.family.as_deref());
+        }
+        assert_eq!(all.to_vec(), list);
+        assert_eq!(all.iter().len(), list.len());
+        assert!(all.try_get(list.len()).is_none());
+        assert_eq!(all.binary_search_id("A000005"), Ok(5));
+        assert_eq!(all.binary_search_id("A0000055"), Err(6));
+        assert_eq!(all.binary_search_id("Z"), Err(list.len()));
+        use rayon::prelude::*;
+        let ids: Vec<&str> = all.par_iter().map(|a| a.id).collect();
+        assert_eq!(ids, list.iter().map(|a| a.id.as_str()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_row_taken_back_leaves_the_block_as_it_was() {
+        let mut b = Block::with_capacity(4, 2);
+        b.push(applicant(1).view()).unwrap();
+        let m = b.mark();
+        b.push_choice(3);
+        b.push_group("x");
+        b.rollback(m);
+        b.push(applicant(2).view()).unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.get(1), applicant(2).view());
+        assert_eq!(b.get(0), applicant(1).view());
+    }
+
+    #[test]
+    fn equality_is_by_rows() {
+        let list: Vec<Applicant> = (0..40).map(applicant).collect();
+        let a = Applicants::from_applicants(&list).unwrap();
+        let mut b = Applicants::new();
+        for x in &list {
+            b.push(x.view()).unwrap();
+        }
+        assert_eq!(a, b);
+        let c = Applicants::from_applicants(&list[1..]).unwrap();
+        assert_ne!(a, c);
+    }
+}
