@@ -72,11 +72,16 @@ impl ApplicantRef<'_> {
     /// Category at a school, given by its index in the round's schools (None when the applicant
     /// has none there).
     pub fn category_at(&self, school: u32) -> Option<u32> {
-        self.categories
-            .binary_search_by_key(&school, |(s, _)| *s)
-            .ok()
-            .map(|i| self.categories[i].1)
+        category_in(self.categories, school)
     }
+}
+
+/// The category at `school` in a list of (school index, category) sorted by school.
+fn category_in(categories: &[(u32, u32)], school: u32) -> Option<u32> {
+    categories
+        .binary_search_by_key(&school, |(s, _)| *s)
+        .ok()
+        .map(|i| categories[i].1)
 }
 
 impl Applicant {
@@ -134,13 +139,6 @@ impl<T: Clone> List<T> {
     fn row(&self, r: usize) -> &[T] {
         &self.items[self.start[r] as usize..self.start[r + 1] as usize]
     }
-
-    /// Ends the current row (the items pushed since the last end).
-    fn end_row(&mut self) -> Result<(), TooLarge> {
-        self.start
-            .push(u32::try_from(self.items.len()).map_err(|_| TooLarge)?);
-        Ok(())
-    }
 }
 
 /// An optional string column: an index per row into a table of the block's distinct values
@@ -159,7 +157,9 @@ impl<T: PartialEq> Interned<T> {
         }
     }
 
-    fn push(&mut self, v: Option<T>) -> Result<(), TooLarge> {
+    /// Appends a row's value. A block has at most [`BLOCK`] rows, so the table at most
+    /// [`BLOCK`] entries: an index always fits (and is never [`NONE`]).
+    fn push(&mut self, v: Option<T>) {
         let k = match v {
             None => NONE,
             // Tracks repeat across rows; other values are rare or distinct: the last few
@@ -168,15 +168,11 @@ impl<T: PartialEq> Interned<T> {
                 Some(back) => (self.table.len() - 1 - back) as u32,
                 None => {
                     self.table.push(v);
-                    u32::try_from(self.table.len() - 1)
-                        .ok()
-                        .filter(|k| *k != NONE)
-                        .ok_or(TooLarge)?
+                    (self.table.len() - 1) as u32
                 }
             },
         };
         self.index.push(k);
-        Ok(())
     }
 }
 
@@ -305,24 +301,23 @@ impl Block {
 
     /// Ends the row whose lists were pushed since the last one, with its other columns.
     pub(crate) fn end_row(&mut self, r: Scalars<'_>) -> Result<(), TooLarge> {
-        // The fallible parts first, so that a failure leaves every column as it was.
-        for len in [
-            self.groups.items.len(),
-            self.choices.items.len(),
-            self.categories.items.len(),
-            self.indicators.items.len(),
-            self.priority.items.len(),
-        ] {
-            u32::try_from(len).map_err(|_| TooLarge)?;
-        }
-        self.track.push(Some(CompactString::new(r.track)))?;
-        self.family.push(r.family.map(CompactString::new))?;
-        self.manual.push(r.manual)?;
-        self.groups.end_row()?;
-        self.choices.end_row()?;
-        self.categories.end_row()?;
-        self.indicators.end_row()?;
-        self.priority.end_row()?;
+        // The lists' ends first: a row too large leaves every column as it was.
+        let end = |len: usize| u32::try_from(len).map_err(|_| TooLarge);
+        let ends = [
+            end(self.groups.items.len())?,
+            end(self.choices.items.len())?,
+            end(self.categories.items.len())?,
+            end(self.indicators.items.len())?,
+            end(self.priority.items.len())?,
+        ];
+        self.groups.start.push(ends[0]);
+        self.choices.start.push(ends[1]);
+        self.categories.start.push(ends[2]);
+        self.indicators.start.push(ends[3]);
+        self.priority.start.push(ends[4]);
+        self.track.push(Some(CompactString::new(r.track)));
+        self.family.push(r.family.map(CompactString::new));
+        self.manual.push(r.manual);
         self.id.push(CompactString::new(r.id));
         self.gender.push(r.gender);
         self.xy.push(r.xy);
@@ -461,10 +456,7 @@ impl Applicants {
 
     /// The category of applicant `i` at a school (as [`ApplicantRef::category_at`]).
     pub fn category_at(&self, i: usize, school: u32) -> Option<u32> {
-        let c = self.categories(i);
-        c.binary_search_by_key(&school, |(s, _)| *s)
-            .ok()
-            .map(|k| c[k].1)
+        category_in(self.categories(i), school)
     }
 
     /// The family of applicant `i`.

@@ -534,9 +534,9 @@ pub fn parse_applicants(
     const NCOL: usize = 13;
     let ids = SchoolIds::new(schools);
     // The rows are parsed in parallel, in blocks of `applicants::BLOCK` rows, each block into
-    // its own columns (`Applicants`). Errors are exactly those of a serial parse: the file-level checks of `split_csv` first, then the first shape
-    // error (quotes, carriage returns, field count) in file order, then the first field error in
-    // file order.
+    // its own columns (`Applicants`). Errors are exactly those of a serial parse: the file-level
+    // checks of `split_csv` first, then the first shape error (quotes, carriage returns, field
+    // count) in file order, then the first field error in file order.
     let Some(body_text) = applicants_body(bytes) else {
         split_csv(F, bytes, APPLICANTS_HEADER)?;
         return Ok(Applicants::new());
