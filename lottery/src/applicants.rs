@@ -246,8 +246,22 @@ impl Block {
         }
     }
 
-    /// The lists' lengths now: a row that fails half-way is taken back with [`Block::rollback`].
-    pub(crate) fn mark(&self) -> Mark {
+    /// Runs `row`, which pushes one row's list items (from `Mark` on) and ends the row; when it
+    /// fails, the items it pushed are taken back and the block is as it was.
+    pub(crate) fn try_row<E>(
+        &mut self,
+        row: impl FnOnce(&mut Block, Mark) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let m = self.mark();
+        let r = row(self, m);
+        if r.is_err() {
+            self.rollback(m);
+        }
+        r
+    }
+
+    /// The lists' lengths now.
+    fn mark(&self) -> Mark {
         Mark([
             self.groups.items.len(),
             self.choices.items.len(),
@@ -258,7 +272,7 @@ impl Block {
     }
 
     /// Drops the list items pushed since `m` (by a row that is not ended).
-    pub(crate) fn rollback(&mut self, m: Mark) {
+    fn rollback(&mut self, m: Mark) {
         self.groups.items.truncate(m.0[0]);
         self.choices.items.truncate(m.0[1]);
         self.categories.items.truncate(m.0[2]);
@@ -326,25 +340,22 @@ impl Block {
     }
 
     fn push(&mut self, a: ApplicantRef<'_>) -> Result<(), TooLarge> {
-        let m = self.mark();
-        self.groups.items.extend_from_slice(a.groups);
-        self.choices.items.extend_from_slice(a.choices);
-        self.categories.items.extend_from_slice(a.categories);
-        self.indicators.items.extend_from_slice(a.indicators);
-        self.priority.items.extend_from_slice(a.priority);
-        let r = self.end_row(Scalars {
-            id: a.id,
-            track: a.track,
-            gender: a.gender,
-            family: a.family,
-            manual: a.manual.cloned(),
-            xy: a.xy,
-            private_hash: *a.private_hash,
-        });
-        if r.is_err() {
-            self.rollback(m);
-        }
-        r
+        self.try_row(|b, _| {
+            b.groups.items.extend_from_slice(a.groups);
+            b.choices.items.extend_from_slice(a.choices);
+            b.categories.items.extend_from_slice(a.categories);
+            b.indicators.items.extend_from_slice(a.indicators);
+            b.priority.items.extend_from_slice(a.priority);
+            b.end_row(Scalars {
+                id: a.id,
+                track: a.track,
+                gender: a.gender,
+                family: a.family,
+                manual: a.manual.cloned(),
+                xy: a.xy,
+                private_hash: *a.private_hash,
+            })
+        })
     }
 }
 
@@ -616,10 +627,12 @@ mod tests {
     fn a_row_taken_back_leaves_the_block_as_it_was() {
         let mut b = Block::with_capacity(4, 2);
         b.push(applicant(1).view()).unwrap();
-        let m = b.mark();
-        b.push_choice(3);
-        b.push_group("x");
-        b.rollback(m);
+        let r: Result<(), ()> = b.try_row(|b, _| {
+            b.push_choice(3);
+            b.push_group("x");
+            Err(())
+        });
+        assert!(r.is_err());
         b.push(applicant(2).view()).unwrap();
         assert_eq!(b.len(), 2);
         assert_eq!(b.get(1), applicant(2).view());

@@ -626,7 +626,9 @@ pub fn parse_applicants(
                 let p = text(i - 1);
                 p.split_once(',').map_or(p, |(id, _)| id)
             });
-            parse_applicant_row(line, &f, prev, policy, schools, ids, block).map_err(|e| (false, e))
+            block
+                .try_row(|b, m| parse_applicant_row(line, &f, prev, policy, schools, ids, b, m))
+                .map_err(|e| (false, e))
         };
     // Every block in parallel; a row with an error is left out of its block (the round is
     // refused anyway) and its error competes for the first shape and the first field error
@@ -762,28 +764,11 @@ fn split_at_byte(s: &str, b: u8) -> Option<(&str, &str)> {
     Some((s.get(..k)?, s.get(k + 1..)?))
 }
 
-fn parse_applicant_row(
-    line: usize,
-    f: &[&str; 13],
-    prev: Option<&str>,
-    policy: &Policy,
-    schools: &[School],
-    ids: &mut CachedIds<'_>,
-    block: &mut Block,
-) -> Result<(), RecordError> {
-    // The row's lists are pushed into the block as they are read; a row with an error is
-    // taken back.
-    let mark = block.mark();
-    let r = applicant_row_into(line, f, prev, policy, schools, ids, block, mark);
-    if r.is_err() {
-        block.rollback(mark);
-    }
-    r
-}
-
-/// [`parse_applicant_row`] before a failed row is taken back.
+/// Parses one row of `applicants.csv` into `block`: its list items as they are read (`mark`:
+/// where the row's own begin), then the row's end. Run through [`Block::try_row`], which takes
+/// a failed row's items back.
 #[allow(clippy::too_many_arguments)]
-fn applicant_row_into(
+fn parse_applicant_row(
     line: usize,
     f: &[&str; 13],
     prev: Option<&str>,
@@ -1642,15 +1627,10 @@ teachers = true
         let mut block = Block::default();
         for (line, f) in &rows {
             let f: [&str; 13] = std::array::from_fn(|k| f[k]);
-            parse_applicant_row(
-                *line,
-                &f,
-                prev,
-                policy,
-                schools,
-                &mut CachedIds::new(&ids),
-                &mut block,
-            )?;
+            let mut cached = CachedIds::new(&ids);
+            block.try_row(|b, m| {
+                parse_applicant_row(*line, &f, prev, policy, schools, &mut cached, b, m)
+            })?;
             prev = Some(f[0]);
         }
         Ok(rows.len())
