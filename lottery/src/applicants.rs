@@ -639,6 +639,92 @@ mod tests {
         assert_eq!(b.get(0), applicant(1).view());
     }
 
+    fn arb_applicant() -> impl proptest::strategy::Strategy<Value = Applicant> {
+        use proptest::prelude::*;
+        let name = || "[a-z]{1,3}".prop_map(CompactString::from);
+        (
+            (0u32..1_000_000, "[a-z]{1,30}", any::<bool>()),
+            proptest::collection::vec(name(), 0..3),
+            proptest::collection::vec(0u32..6000, 0..12),
+            proptest::collection::vec((0u32..6000, 1u32..4), 0..4),
+            proptest::collection::vec((name(), any::<i64>()), 0..3),
+            proptest::option::of(name()),
+            proptest::collection::vec((name(), name()), 0..3),
+            proptest::option::of((name(), name())),
+            proptest::option::of((any::<i64>(), any::<i64>())),
+            any::<[u8; 32]>(),
+        )
+            .prop_map(
+                |(
+                    (k, track, f),
+                    groups,
+                    choices,
+                    categories,
+                    indicators,
+                    family,
+                    priority,
+                    manual,
+                    xy,
+                    h,
+                )| {
+                    Applicant {
+                        id: CompactString::new(format!("A{k:07}")),
+                        track: CompactString::new(track),
+                        gender: if f { Gender::F } else { Gender::M },
+                        groups: groups.into(),
+                        choices: choices.into(),
+                        categories: categories.into(),
+                        indicators: indicators.into(),
+                        family,
+                        priority: priority.into(),
+                        manual: manual.map(Box::new),
+                        xy,
+                        private_hash: Digest(h),
+                    }
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Whatever the records and however many blocks they fill, every row reads back as it
+        /// was given, by row and by column, built at once or pushed one by one.
+        #[test]
+        fn any_records_read_back(
+            seed in proptest::collection::vec(arb_applicant(), 1..40),
+            copies in 1usize..300,
+        ) {
+            // Many rows from a few distinct records: several blocks without generating them all.
+            let list: Vec<Applicant> = (0..seed.len() * copies).map(|i| seed[i % seed.len()].clone()).collect();
+            let all = Applicants::from_applicants(&list).unwrap();
+            let mut pushed = Applicants::new();
+            for (i, a) in list.iter().enumerate() {
+                pushed.push(a.view()).unwrap();
+                proptest::prop_assert_eq!(pushed.len(), i + 1);
+            }
+            proptest::prop_assert_eq!(&all, &pushed);
+            for (i, a) in list.iter().enumerate() {
+                let v = a.view();
+                proptest::prop_assert_eq!(all.get(i), v);
+                proptest::prop_assert_eq!(all.track(i), v.track);
+                proptest::prop_assert_eq!(all.gender(i), v.gender);
+                proptest::prop_assert_eq!(all.groups(i), v.groups);
+                proptest::prop_assert_eq!(all.indicators(i), v.indicators);
+                proptest::prop_assert_eq!(all.priority(i), v.priority);
+                proptest::prop_assert_eq!(all.manual(i), v.manual);
+                proptest::prop_assert_eq!(all.xy(i), v.xy);
+                // The lookup by school needs the sorted lists a parsed round has.
+                if v.categories.windows(2).all(|w| w[0].0 < w[1].0) {
+                    for &(s, c) in v.categories {
+                        proptest::prop_assert_eq!(all.category_at(i, s), Some(c));
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(all.to_vec(), list);
+        }
+    }
+
     #[test]
     fn equality_is_by_rows() {
         let list: Vec<Applicant> = (0..40).map(applicant).collect();
