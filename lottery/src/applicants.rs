@@ -392,14 +392,31 @@ impl Applicants {
 
     /// From records (in id order), a block per thread.
     pub fn from_applicants(list: &[Applicant]) -> Result<Self, TooLarge> {
+        Self::build(list.len(), |i, b| b.push(list[i].view()))
+    }
+
+    /// From `n` records made by `row(0)`, `row(1)`, … (in id order), in parallel, a block per
+    /// task; each record is dropped once it is stored, so they are never all held at once.
+    pub fn par_from_fn(
+        n: usize,
+        row: impl Fn(usize) -> Applicant + Sync,
+    ) -> Result<Self, TooLarge> {
+        Self::build(n, |i, b| b.push(row(i).view()))
+    }
+
+    /// Blocks of rows `0..n`, built in parallel by `push(i, block)`.
+    fn build(
+        n: usize,
+        push: impl Fn(usize, &mut Block) -> Result<(), TooLarge> + Sync,
+    ) -> Result<Self, TooLarge> {
         use rayon::prelude::*;
-        let blocks = list
-            .par_chunks(BLOCK)
-            .map(|rows| {
-                let choices: usize = rows.iter().map(|a| a.choices.len()).sum();
-                let mut b = Block::with_capacity(rows.len(), choices.div_ceil(rows.len()));
-                for a in rows {
-                    b.push(a.view())?;
+        let blocks = (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|k| {
+                let rows = k * BLOCK..n.min((k + 1) * BLOCK);
+                let mut b = Block::with_capacity(rows.len(), 0);
+                for i in rows {
+                    push(i, &mut b)?;
                 }
                 Ok(b)
             })

@@ -350,12 +350,10 @@ pub fn generate_with(
             progress(k / 2);
         }
     }
-    let list: Vec<Applicant> = {
-        use rayon::prelude::*;
-        raws.par_iter()
-            .map(|r| build_applicant(r, &school_list, &seed, domain))
-            .collect()
-    };
+    let list = lottery::round::Applicants::par_from_fn(raws.len(), |i| {
+        build_applicant(&raws[i], &school_list, &seed, domain)
+    })
+    .map_err(|e| e.to_string())?;
     progress(applicants);
     let policy = lottery::policy::Policy::parse(&policy_bytes).map_err(|e| e.to_string())?;
     Ok(FrozenRound {
@@ -363,8 +361,7 @@ pub fn generate_with(
         policy,
         schools: school_list,
         teachers,
-        applicants: lottery::round::Applicants::from_applicants(&list)
-            .map_err(|e| e.to_string())?,
+        applicants: list,
     })
 }
 
