@@ -4,7 +4,7 @@
 //! strings and list headers, plus two heap allocations (choices, categories) per applicant. Here
 //! they are held in blocks of [`BLOCK`] rows, each block a set of columns: ids inline, the track
 //! and rare strings as indices into small per-block tables, and every list (choices, categories,
-//! groups, indicators, priority groups) as one array with row offsets — ≈ 170 bytes per applicant
+//! groups, indicators, priority groups) as one array with row offsets — ≈ 180 bytes per applicant
 //! with ten choices and no allocation per row. Blocks have a fixed size, so row `i` is row
 //! `i % BLOCK` of block `i / BLOCK`: O(1) access, and a block is what one thread parses.
 //!
@@ -193,7 +193,7 @@ pub(crate) struct Block {
     private_hash: Vec<Digest>,
 }
 
-/// Where a block's list columns ended before a row was begun (see [`Block::rollback`]).
+/// Where a block's list columns ended before a row was begun (see [`Block::try_row`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark([usize; 5]);
 

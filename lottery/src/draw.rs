@@ -326,7 +326,7 @@ impl<'a> Compact<'a> {
         }
     }
 
-    /// Category of applicant `i` at school `s` (as [`crate::round::Applicant::category_at`]).
+    /// Category of applicant `i` at school `s` (as [`crate::round::ApplicantRef::category_at`]).
     fn category_at(&self, i: usize, s: u32) -> Option<u32> {
         let cats = match &self.filtered {
             Some(f) => &f.cat[f.cat_start[i] as usize..f.cat_start[i + 1] as usize],

@@ -14,9 +14,9 @@
 //!
 //! | mechanism | module | PROTOCOL.md |
 //! |---|---|---|
-//! | student-proposing deferred acceptance | [`deferred_acceptance`] | §Mechanisms, Deferred acceptance |
-//! | first choice first (immediate acceptance) | [`first_choice_first`] | §Mechanisms, First choice first |
-//! | serial dictatorship | [`serial_dictatorship`] | §Mechanisms, Serial dictatorship |
+//! | student-proposing deferred acceptance | [`deferred_acceptance`](mod@deferred_acceptance) | §Mechanisms, Deferred acceptance |
+//! | first choice first (immediate acceptance) | [`first_choice_first`](mod@first_choice_first) | §Mechanisms, First choice first |
+//! | serial dictatorship | [`serial_dictatorship`](mod@serial_dictatorship) | §Mechanisms, Serial dictatorship |
 //! | reserved seats for priority groups | [`reserve`] | §Mechanisms, Reserved seats |
 //! | waitlists and refill (递补) | [`waitlist`] | §Mechanisms, Waitlists and refill |
 //! | points-based ranking (积分入学) | [`points`] | §Mechanisms, Points |
