@@ -453,18 +453,19 @@ fn render_waitlists(round: &FrozenRound, out: &Outcome) -> String {
     );
     waitlists.push_str(WAITLISTS_HEADER);
     waitlists.push('\n');
+    let order: Vec<u32> = out
+        .waitlists
+        .iter()
+        .flat_map(|w| w.applicants.iter().copied())
+        .collect();
+    let mut ids = round.applicants.ids_of(&order).into_iter();
     for w in &out.waitlists {
         let stage = &stages[w.stage as usize].name;
         let school = &schools[w.school as usize].id;
-        for (pos, &i) in w.applicants.iter().enumerate() {
+        for (pos, id) in (1..).zip(ids.by_ref().take(w.applicants.len())) {
             waitlists.push_str(stage);
             waitlists.push(',');
-            push_id_number_id(
-                &mut waitlists,
-                school,
-                pos as u64 + 1,
-                round.applicants.id(i as usize),
-            );
+            push_id_number_id(&mut waitlists, school, pos, id);
         }
     }
     waitlists
@@ -483,15 +484,17 @@ fn render_classes(round: &FrozenRound, out: &Outcome) -> String {
     let mut classes = String::with_capacity(64 + n * 24);
     classes.push_str(CLASSES_HEADER);
     classes.push('\n');
-    for (s, list) in per_school.iter_mut().enumerate() {
+    for list in per_school.iter_mut() {
         list.sort_unstable();
-        for &(c, i) in list.iter() {
-            push_id_number_id(
-                &mut classes,
-                &schools[s].id,
-                u64::from(c) + 1,
-                round.applicants.id(i as usize),
-            );
+    }
+    let order: Vec<u32> = per_school
+        .iter()
+        .flat_map(|l| l.iter().map(|&(_, i)| i))
+        .collect();
+    let mut ids = round.applicants.ids_of(&order).into_iter();
+    for (s, list) in per_school.iter().enumerate() {
+        for (&(c, _), id) in list.iter().zip(ids.by_ref()) {
+            push_id_number_id(&mut classes, &schools[s].id, u64::from(c) + 1, id);
         }
     }
     classes
