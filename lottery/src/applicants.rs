@@ -126,7 +126,7 @@ impl<T> Default for List<T> {
     }
 }
 
-impl<T: Clone> List<T> {
+impl<T> List<T> {
     fn with_capacity(rows: usize, items: usize) -> Self {
         let mut start = Vec::with_capacity(rows + 1);
         start.push(0);
@@ -141,8 +141,9 @@ impl<T: Clone> List<T> {
     }
 }
 
-/// An optional string column: an index per row into a table of the block's distinct values
-/// (consecutive equal values share an entry), [`NONE`] for none.
+/// An optional value column: an index per row into a table of the block's values ([`NONE`] for
+/// none), where a value equal to one of the last eight entries shares it (a track is stored
+/// once per block, a family's members once per family, a rare value once per row).
 #[derive(Debug, Clone, Default)]
 struct Interned<T> {
     index: Vec<u32>,
