@@ -425,17 +425,6 @@ impl Applicants {
         Ok(Self::from_blocks(blocks))
     }
 
-    /// From borrowed records (in id order).
-    pub fn from_rows<'a>(
-        rows: impl IntoIterator<Item = ApplicantRef<'a>>,
-    ) -> Result<Self, TooLarge> {
-        let mut all = Applicants::new();
-        for a in rows {
-            all.push(a)?;
-        }
-        Ok(all)
-    }
-
     /// Appends a record (the caller keeps id order).
     pub fn push(&mut self, a: ApplicantRef<'_>) -> Result<(), TooLarge> {
         if self.blocks.last().is_none_or(|b| b.len() == BLOCK) {

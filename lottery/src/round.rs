@@ -641,21 +641,25 @@ pub fn parse_applicants(
     let per_block = policy.round.max_choices.min(32) as usize;
     let parsed: Vec<(Block, [Option<RecordError>; 2])> = (0..rows.div_ceil(BLOCK))
         .into_par_iter()
-        .map(|b| {
-            let range = b * BLOCK..rows.min((b + 1) * BLOCK);
-            let mut block = Block::with_capacity(range.len(), per_block);
-            let mut cached = CachedIds::new(&ids);
-            let mut first: [Option<RecordError>; 2] = [None, None];
-            for i in range {
-                if let Err((shape, e)) = row(i, &mut cached, &mut block) {
-                    let slot = &mut first[usize::from(!shape)];
-                    if slot.is_none() {
-                        *slot = Some(e);
+        // The id cache is made once per task that rayon splits off, not once per block: it
+        // stays filled across the blocks a thread takes.
+        .map_init(
+            || CachedIds::new(&ids),
+            |cached, b| {
+                let range = b * BLOCK..rows.min((b + 1) * BLOCK);
+                let mut block = Block::with_capacity(range.len(), per_block);
+                let mut first: [Option<RecordError>; 2] = [None, None];
+                for i in range {
+                    if let Err((shape, e)) = row(i, cached, &mut block) {
+                        let slot = &mut first[usize::from(!shape)];
+                        if slot.is_none() {
+                            *slot = Some(e);
+                        }
                     }
                 }
-            }
-            (block, first)
-        })
+                (block, first)
+            },
+        )
         .collect();
     let mut first: [Option<RecordError>; 2] = [None, None];
     let mut blocks = Vec::with_capacity(parsed.len());
