@@ -1,8 +1,9 @@
 //! The four public input files, split out of the input at ASCII record separators (0x1E):
 //! `policy ␞ schools ␞ teachers ␞ applicants` → `FrozenRound::parse`; a round that parses is drawn
 //! with a fixed seed, its input root, checkpoint and result files computed. Oracles: the CSV files
-//! are canonical, and the input root hashed from the files' bytes (the verifier's) is the parsed
-//! round's. cargo-fuzz builds with debug assertions, so the draw's by-construction shortcuts
+//! are canonical; `applicants.csv` parsed in pieces of lines with the input root hashed beside
+//! (the verifier's way) gives the same applicants or the same error, and the parsed round's root.
+//! cargo-fuzz builds with debug assertions, so the draw's by-construction shortcuts
 //! (`Instance::validate_ranked`, the reserve expansion) are checked against full validation too.
 #![no_main]
 
@@ -15,8 +16,44 @@ fuzz_target!(|data: &[u8]| {
     let schools = parts.next().unwrap_or(&[]);
     let teachers = parts.next().unwrap_or(&[]);
     let applicants = parts.next().unwrap_or(&[]);
-    let Ok(r) = FrozenRound::parse(policy, schools, teachers, applicants) else {
-        return;
+    let whole = FrozenRound::parse(policy, schools, teachers, applicants);
+    // The verifier's parse: applicants.csv in pieces of `k` lines, the input root beside it;
+    // the same result or error, whatever the pieces.
+    let streamed = (|| {
+        let pol = lottery::policy::Policy::parse(policy)?;
+        let sch = round::parse_schools(schools)?;
+        let _ = round::parse_teachers(teachers, &sch)?;
+        let k = 1 + data.len() % 5;
+        let mut parser = round::ApplicantsParser::new(&pol, &sch).with_input_root(
+            pol.domain(),
+            policy,
+            schools,
+            teachers,
+        );
+        let lines: Vec<&[u8]> = applicants.split_inclusive(|b| *b == b'\n').collect();
+        for piece in lines.chunks(k) {
+            parser.feed(&piece.concat());
+        }
+        parser.finish()
+    })();
+    let r = match (whole, streamed) {
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "the parse in pieces found another error");
+            return;
+        }
+        (Ok(r), Ok((applicants, root))) => {
+            assert!(
+                applicants == r.applicants,
+                "the parse in pieces read other applicants"
+            );
+            assert_eq!(
+                root,
+                Some(r.input_root()),
+                "the streamed input root differs from the parsed round's"
+            );
+            r
+        }
+        (a, b) => panic!("whole {:?}, in pieces {:?}", a.err(), b.err()),
     };
     assert_eq!(
         round::write_schools(&r.schools).as_bytes(),
@@ -34,12 +71,6 @@ fuzz_target!(|data: &[u8]| {
         "applicants.csv is not canonical"
     );
     let (root, size) = r.input_root();
-    // The verifier hashes the input root straight from the files' bytes.
-    assert_eq!(
-        round::input_root_of_files(r.domain(), policy, schools, teachers, applicants),
-        (root, size),
-        "input root from the files differs from the parsed round's"
-    );
     let _ = lottery::bundle::checkpoint_with_root(&r, &root, size);
     if let Ok(outcome) = lottery::draw::draw(&r, &lottery::Digest([7; 32])) {
         let files = lottery::results::render(&r, &outcome);

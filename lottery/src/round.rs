@@ -529,20 +529,324 @@ pub fn parse_applicants(
     policy: &Policy,
     schools: &[School],
 ) -> Result<Applicants, RecordError> {
+    let mut p = ApplicantsParser::new(policy, schools);
+    p.feed(bytes);
+    p.finish().map(|(a, _)| a)
+}
+
+/// `applicants.csv` parsed as it is read, in pieces of whole lines (the verifier does not hold
+/// the file: at a million applicants it is 200 MB, more than the parsed round). Each piece's
+/// rows are parsed in parallel, a block of [`BLOCK`] rows per task, into the round's columns
+/// ([`Applicants`]); the block a piece leaves unfinished is continued by the next piece.
+///
+/// The result, and the error, never depend on how the file is cut into pieces: they are those of
+/// one serial pass, with its order of checks — the whole file valid UTF-8 (the first invalid
+/// byte's line), ending with a line break, the exact header, then the first row of a bad shape
+/// (quotes, carriage returns, field count) in file order, then the first field error in file
+/// order.
+///
+/// With [`with_input_root`](Self::with_input_root) it also hashes the input tree as it goes:
+/// each row's leaf over its 13 fields as they stand in the file, which is the leaf of the parsed
+/// record because the parser accepts only canonical rows (`write_applicants(parse(b)) == b`;
+/// the fuzz target `bundle_csv` asserts it).
+pub struct ApplicantsParser<'a> {
+    policy: &'a Policy,
+    schools: &'a [School],
+    ids: SchoolIds<'a>,
+    /// The input tree: its three whole-file leaves, then a leaf per row so far.
+    tree: Option<(LeafEncoder, merkle::Streamed)>,
+    /// Line breaks so far.
+    breaks: usize,
+    /// Whether the bytes so far end with a line break.
+    ends_with_break: bool,
+    /// The line of the first byte that is not UTF-8.
+    not_utf8: Option<usize>,
+    /// Whether the first line is the header (`None` before it is read).
+    header: Option<bool>,
+    /// Rows so far, and the last one's first field (the id the next must follow).
+    rows: usize,
+    prev: String,
+    /// Choices per row the blocks make room for.
+    per_row: usize,
+    blocks: Vec<Block>,
+    /// The block of the latest rows while it is not full.
+    open: Option<Block>,
+    /// The first shape error and the first field error so far.
+    first: [Option<RecordError>; 2],
+}
+
+/// One block's share of a piece: the rows parsed into it, its first shape and field errors, and
+/// its rows' leaf hashes.
+type BlockPart = (Block, [Option<RecordError>; 2], Vec<Digest>);
+
+impl<'a> ApplicantsParser<'a> {
+    /// A parser of `applicants.csv` for this policy and (parsed) school list.
+    pub fn new(policy: &'a Policy, schools: &'a [School]) -> Self {
+        ApplicantsParser {
+            policy,
+            schools,
+            ids: SchoolIds::new(schools),
+            tree: None,
+            breaks: 0,
+            ends_with_break: false,
+            not_utf8: None,
+            header: None,
+            rows: 0,
+            prev: String::new(),
+            per_row: policy.round.max_choices.min(32) as usize,
+            blocks: Vec::new(),
+            open: None,
+            first: [None, None],
+        }
+    }
+
+    /// Also computes the input root (PROTOCOL.md §3.2) of these three input files' bytes and
+    /// the rows read, returned by [`finish`](Self::finish) when the file parses.
+    pub fn with_input_root(
+        mut self,
+        domain: Domain,
+        policy: &[u8],
+        schools: &[u8],
+        teachers: &[u8],
+    ) -> Self {
+        let mut tree = merkle::Streamed::default();
+        tree.push(&file_leaves(domain, policy, schools, teachers));
+        self.tree = Some((LeafEncoder::new(&domain.tag("leaf/applicant"), &[]), tree));
+        self
+    }
+
+    /// Reads the next piece of the file: whole lines, each ending with a line break, except at
+    /// the end of the file (the pieces of [`crate::lines::read_lines`]). Empty pieces are
+    /// ignored.
+    pub fn feed(&mut self, piece: &[u8]) {
+        if piece.is_empty() || self.not_utf8.is_some() {
+            return;
+        }
+        // The pieces end at line breaks, so never inside a character.
+        let text = match std::str::from_utf8(piece) {
+            Ok(t) => t,
+            Err(e) => {
+                self.not_utf8 = Some(
+                    self.breaks + 1 + memchr::memchr_iter(b'\n', &piece[..e.valid_up_to()]).count(),
+                );
+                return;
+            }
+        };
+        self.ends_with_break = text.ends_with('\n');
+        let mut body = text;
+        if self.header.is_none() {
+            // No line break: the file is one line that does not end with one.
+            let Some((h, rest)) = text.split_once('\n') else {
+                return;
+            };
+            self.header = Some(h == APPLICANTS_HEADER);
+            self.breaks += 1;
+            body = rest;
+        }
+        if body.is_empty() {
+            return;
+        }
+        if self.header != Some(true) || !body.ends_with('\n') {
+            // The rows are not read: the header is wrong, or this is the end of a file that
+            // does not end with a line break; either is reported before any row.
+            self.breaks += memchr::memchr_iter(b'\n', body.as_bytes()).count();
+            return;
+        }
+        self.rows_of(body);
+    }
+
+    /// Parses the rows of `body` (whole lines, each ending with `\n`).
+    fn rows_of(&mut self, body_text: &str) {
+        use rayon::prelude::*;
+        const NCOL: usize = 13;
+        let body = body_text.as_bytes();
+        let starts = line_starts_of(body);
+        let n = starts.len() - 1;
+        // The line text without its line break (a line break never splits a character).
+        let text = |i: usize| -> &str {
+            body_text
+                .get(starts[i]..starts[i + 1] - 1)
+                .unwrap_or("\u{fffd}")
+        };
+        let (r0, line0) = (self.rows, self.breaks + 1);
+        let prev0 = (r0 > 0).then_some(self.prev.as_str());
+        let (policy, schools, ids) = (self.policy, self.schools, &self.ids);
+        let enc = self.tree.as_ref().map(|(enc, _)| enc);
+        // One row, appended to `block` (and its leaf to `leaves`); or its error (`true` for a
+        // shape error), the block as before.
+        let row = |i: usize,
+                   cached: &mut CachedIds<'_>,
+                   block: &mut Block,
+                   leaves: &mut Vec<Digest>,
+                   buf: &mut Vec<u8>|
+         -> Result<(), (bool, RecordError)> {
+            let line = line0 + i;
+            let l = text(i);
+            // One pass over the bytes: the fields, and whether a carriage return or a quote occurs.
+            let mut f = [""; NCOL];
+            let mut k = 0;
+            let mut start = 0;
+            let mut bad = false;
+            for at in memchr::memchr3_iter(b',', b'\r', b'"', l.as_bytes()) {
+                if l.as_bytes()[at] == b',' {
+                    if k < NCOL {
+                        f[k] = &l[start..at];
+                    }
+                    k += 1;
+                    start = at + 1;
+                } else {
+                    bad = true;
+                }
+            }
+            if k < NCOL {
+                f[k] = &l[start..];
+            }
+            k += 1;
+            let shape = |reason: String| {
+                (
+                    true,
+                    RecordError::Line {
+                        file: APPLICANTS,
+                        line,
+                        reason,
+                    },
+                )
+            };
+            if bad {
+                return Err(shape("carriage returns and quotes are not allowed".into()));
+            }
+            if k != NCOL {
+                return Err(shape(format!("expected {NCOL} fields, found {k}")));
+            }
+            if let Some(enc) = enc {
+                leaves.push(enc.hash(buf, f.iter().map(|s| s.as_bytes())));
+            }
+            // The previous row's id (only its first field is read: a row with a bad shape is
+            // reported before any field error anyway).
+            let prev = match i {
+                0 => prev0,
+                _ => {
+                    let p = text(i - 1);
+                    Some(p.split_once(',').map_or(p, |(id, _)| id))
+                }
+            };
+            block
+                .try_row(|b, m| parse_applicant_row(line, &f, prev, policy, schools, cached, b, m))
+                .map_err(|e| (false, e))
+        };
+        // The piece's rows by block of the whole file: the first continues the open block.
+        let mut parts: Vec<(Block, std::ops::Range<usize>)> = Vec::new();
+        let mut at = 0;
+        while at < n {
+            let g = r0 + at;
+            let room = BLOCK - g % BLOCK;
+            let block = match (g % BLOCK, self.open.take()) {
+                (0, _) | (_, None) => Block::with_capacity(room, self.per_row),
+                (_, Some(b)) => b,
+            };
+            parts.push((block, at..n.min(at + room)));
+            at += room;
+        }
+        // Every block in parallel; a row with an error is left out of its block (the round is
+        // refused anyway) and its error competes for the first shape and the first field error
+        // (the lowest line of each, whatever the order the blocks were parsed in).
+        let wants_leaves = enc.is_some();
+        let done: Vec<BlockPart> = parts
+            .into_par_iter()
+            // The id cache is made once per task that rayon splits off, not once per block: it
+            // stays filled across the blocks a thread takes.
+            .map_init(
+                || (CachedIds::new(ids), Vec::with_capacity(512)),
+                |(cached, buf), (mut block, range)| {
+                    let mut first: [Option<RecordError>; 2] = [None, None];
+                    let mut leaves = Vec::with_capacity(if wants_leaves { range.len() } else { 0 });
+                    for i in range {
+                        if let Err((shape, e)) = row(i, cached, &mut block, &mut leaves, buf) {
+                            let slot = &mut first[usize::from(!shape)];
+                            if slot.is_none() {
+                                *slot = Some(e);
+                            }
+                        }
+                    }
+                    (block, first, leaves)
+                },
+            )
+            .collect();
+        let last = text(n - 1);
+        self.prev = last.split_once(',').map_or(last, |(id, _)| id).to_string();
+        self.rows += n;
+        self.breaks += n;
+        let full = self.rows.is_multiple_of(BLOCK);
+        let count = done.len();
+        let mut leaves = Vec::new();
+        for (k, (block, errors, l)) in done.into_iter().enumerate() {
+            for (slot, e) in self.first.iter_mut().zip(errors) {
+                if let Some(e) = e
+                    && slot.as_ref().is_none_or(|p| line_of(&e) < line_of(p))
+                {
+                    *slot = Some(e);
+                }
+            }
+            if k + 1 < count || full {
+                self.blocks.push(block);
+            } else {
+                self.open = Some(block);
+            }
+            leaves.extend(l);
+        }
+        if let Some((_, tree)) = &mut self.tree {
+            tree.push(&leaves);
+        }
+    }
+
+    /// The applicants, and the input root and tree size when asked for; or the file's first
+    /// error.
+    pub fn finish(mut self) -> Result<(Applicants, Option<(Digest, u64)>), RecordError> {
+        let line = |line: usize, reason: String| RecordError::Line {
+            file: APPLICANTS,
+            line,
+            reason,
+        };
+        if let Some(l) = self.not_utf8 {
+            return Err(line(l, "not valid UTF-8".into()));
+        }
+        if !self.ends_with_break {
+            // As `split_csv` counts them: the lines of a text that does not end with a break.
+            return Err(line(
+                self.breaks + 1,
+                "the file must end with a line break".into(),
+            ));
+        }
+        if self.header != Some(true) {
+            return Err(line(
+                1,
+                format!("header must be exactly {APPLICANTS_HEADER:?}"),
+            ));
+        }
+        let [shape, field] = std::mem::take(&mut self.first);
+        if let Some(e) = shape.or(field) {
+            return Err(e);
+        }
+        self.blocks.extend(self.open.take());
+        let root = self.tree.take().map(|(_, tree)| tree.finish());
+        Ok((Applicants::from_blocks(self.blocks), root))
+    }
+}
+
+const APPLICANTS: &str = "applicants.csv";
+
+/// The line of a row's error (a policy error sorts last).
+fn line_of(e: &RecordError) -> usize {
+    match e {
+        RecordError::Line { line, .. } | RecordError::Field { line, .. } => *line,
+        RecordError::Policy(_) => usize::MAX,
+    }
+}
+
+/// Start offsets of the lines of `body` (whole lines, each ending with `\n`), then its length;
+/// found in parallel chunks.
+fn line_starts_of(body: &[u8]) -> Vec<usize> {
     use rayon::prelude::*;
-    const F: &str = "applicants.csv";
-    const NCOL: usize = 13;
-    let ids = SchoolIds::new(schools);
-    // The rows are parsed in parallel, in blocks of `applicants::BLOCK` rows, each block into
-    // its own columns (`Applicants`). Errors are exactly those of a serial parse: the file-level
-    // checks of `split_csv` first, then the first shape error (quotes, carriage returns, field
-    // count) in file order, then the first field error in file order.
-    let Some(body_text) = applicants_body(bytes) else {
-        split_csv(F, bytes, APPLICANTS_HEADER)?;
-        return Ok(Applicants::new());
-    };
-    let body = body_text.as_bytes();
-    // Start offsets of the lines in `body`, found per chunk in parallel.
     let chunks = line_chunks(body, 1 << 20);
     let mut offset = 0;
     let bases: Vec<usize> = chunks
@@ -569,128 +873,7 @@ pub fn parse_applicants(
         starts.extend(v);
     }
     starts.push(body.len());
-    // The line text without its line break (a line break never splits a character).
-    let text = |i: usize| -> &str {
-        body_text
-            .get(starts[i]..starts[i + 1] - 1)
-            .unwrap_or("\u{fffd}")
-    };
-    // One row, appended to `block`; or its error (`true` for a shape error), the block as before.
-    let row =
-        |i: usize, ids: &mut CachedIds<'_>, block: &mut Block| -> Result<(), (bool, RecordError)> {
-            let line = i + 2;
-            let l = text(i);
-            // One pass over the bytes: the fields, and whether a carriage return or a quote occurs.
-            let mut f = [""; NCOL];
-            let mut n = 0;
-            let mut start = 0;
-            let mut bad = false;
-            for k in memchr::memchr3_iter(b',', b'\r', b'"', l.as_bytes()) {
-                if l.as_bytes()[k] == b',' {
-                    if n < NCOL {
-                        f[n] = &l[start..k];
-                    }
-                    n += 1;
-                    start = k + 1;
-                } else {
-                    bad = true;
-                }
-            }
-            if n < NCOL {
-                f[n] = &l[start..];
-            }
-            n += 1;
-            if bad {
-                return Err((
-                    true,
-                    RecordError::Line {
-                        file: F,
-                        line,
-                        reason: "carriage returns and quotes are not allowed".into(),
-                    },
-                ));
-            }
-            if n != NCOL {
-                return Err((
-                    true,
-                    RecordError::Line {
-                        file: F,
-                        line,
-                        reason: format!("expected {NCOL} fields, found {n}"),
-                    },
-                ));
-            }
-            // The previous row's id (only its first field is read: a row with a bad shape is
-            // reported before any field error anyway).
-            let prev = (i > 0).then(|| {
-                let p = text(i - 1);
-                p.split_once(',').map_or(p, |(id, _)| id)
-            });
-            block
-                .try_row(|b, m| parse_applicant_row(line, &f, prev, policy, schools, ids, b, m))
-                .map_err(|e| (false, e))
-        };
-    // Every block in parallel; a row with an error is left out of its block (the round is
-    // refused anyway) and its error competes for the first shape and the first field error
-    // (the lowest line of each, whatever the order the blocks were parsed in).
-    let line_of = |e: &RecordError| match e {
-        RecordError::Line { line, .. } | RecordError::Field { line, .. } => *line,
-        RecordError::Policy(_) => usize::MAX,
-    };
-    let rows = starts.len() - 1;
-    let per_block = policy.round.max_choices.min(32) as usize;
-    let parsed: Vec<(Block, [Option<RecordError>; 2])> = (0..rows.div_ceil(BLOCK))
-        .into_par_iter()
-        // The id cache is made once per task that rayon splits off, not once per block: it
-        // stays filled across the blocks a thread takes.
-        .map_init(
-            || CachedIds::new(&ids),
-            |cached, b| {
-                let range = b * BLOCK..rows.min((b + 1) * BLOCK);
-                let mut block = Block::with_capacity(range.len(), per_block);
-                let mut first: [Option<RecordError>; 2] = [None, None];
-                for i in range {
-                    if let Err((shape, e)) = row(i, cached, &mut block) {
-                        let slot = &mut first[usize::from(!shape)];
-                        if slot.is_none() {
-                            *slot = Some(e);
-                        }
-                    }
-                }
-                (block, first)
-            },
-        )
-        .collect();
-    let mut first: [Option<RecordError>; 2] = [None, None];
-    let mut blocks = Vec::with_capacity(parsed.len());
-    for (block, errors) in parsed {
-        for (slot, e) in first.iter_mut().zip(errors) {
-            if let Some(e) = e
-                && slot.as_ref().is_none_or(|p| line_of(&e) < line_of(p))
-            {
-                *slot = Some(e);
-            }
-        }
-        blocks.push(block);
-    }
-    let [shape, field] = first;
-    if let Some(e) = shape.or(field) {
-        return Err(e);
-    }
-    Ok(Applicants::from_blocks(blocks))
-}
-
-/// The rows of a well-formed `applicants.csv` (valid UTF-8, ending with a line break, with the
-/// exact header) after the header line, each ending with `\n`; `None` when the file fails one of
-/// those checks (then `split_csv` reports the error).
-fn applicants_body(bytes: &[u8]) -> Option<&str> {
-    let h = APPLICANTS_HEADER.len();
-    if bytes.len() <= h || &bytes[..h] != APPLICANTS_HEADER.as_bytes() || bytes[h] != b'\n' {
-        return None;
-    }
-    // Checked as UTF-8 once, whole (the lines are then slices of it, not checked again).
-    let body = std::str::from_utf8(&bytes[h + 1..]).ok()?;
-    (body.is_empty() || body.ends_with('\n')).then_some(body)
+    starts
 }
 
 /// A CSV file: its header line, then the chunks of lines in order.
@@ -1513,45 +1696,6 @@ fn file_leaves(domain: Domain, policy: &[u8], schools: &[u8], teachers: &[u8]) -
         .collect()
 }
 
-/// The fields of a restricted-CSV line: its text between commas.
-fn fields(l: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut at = 0;
-    memchr::memchr_iter(b',', l)
-        .chain(std::iter::once(l.len()))
-        .map(move |end| {
-            let f = &l[at..end];
-            at = end + 1;
-            f
-        })
-}
-
-/// The input root and tree size computed straight from the four input files' bytes, without
-/// re-rendering the parsed records: each applicant's leaf hashes the 13 fields of its line as
-/// they stand in the file.
-///
-/// Equal to `FrozenRound::parse(policy, schools, teachers, applicants)?.input_root()` whenever
-/// that parse succeeds, because the parsers accept only canonical files (`write_*(parse_*(b))
-/// == b`; the fuzz target `bundle_csv` asserts it). Call it only after a successful parse.
-pub fn input_root_of_files(
-    domain: Domain,
-    policy: &[u8],
-    schools: &[u8],
-    teachers: &[u8],
-    applicants: &[u8],
-) -> (Digest, u64) {
-    let fixed = file_leaves(domain, policy, schools, teachers);
-    let enc = LeafEncoder::new(&domain.tag("leaf/applicant"), &[]);
-    let body = applicants
-        .iter()
-        .position(|b| *b == b'\n')
-        .map_or(&[][..], |p| &applicants[p + 1..]);
-    // One leaf per line after the header, its fields as they stand; hashed block by block
-    // without holding the leaves.
-    merkle::root_of_lines(&fixed, &[body], |_, line, buf| {
-        enc.hash(buf, fields(line.strip_suffix(b"\n").unwrap_or(line)))
-    })
-}
-
 /// A school with only an id (one seat), for unit tests.
 #[cfg(test)]
 pub(crate) fn bare_school(id: &str) -> School {
@@ -1738,6 +1882,15 @@ teachers = true
         let bad_field = format!("A{:06},local,X,,S0,,,,,,,,{hash}", 3000);
         let bad_field2 = format!("A{:06},local,F,,S9,,,,,,,,{hash}", 4100);
         let repeated = format!("A{:06},local,F,,S0,,,,,,,,{hash}", 2047);
+        // In pieces: a row out of id order just after a piece's end (line 2,050 starts the
+        // second piece of 2,049 lines), a shape error after a field error.
+        for r in [
+            rows.clone(),
+            with(&[(2048, &repeated)]),
+            with(&[(3000, &bad_field), (4500, "a,b")]),
+        ] {
+            assert_pieces_agree(&file(&r), &policy, &schools);
+        }
         for r in [
             with(&[(3000, &bad_field), (4500, "a,b")]),
             with(&[(3000, &bad_field), (4100, &bad_field2)]),
@@ -1759,7 +1912,82 @@ teachers = true
                 parse_applicants(&bytes, &policy, &schools).map(|v| v.len()),
                 serial(&bytes, &policy, &schools)
             );
+            assert_pieces_agree(&bytes, &policy, &schools);
         }
+    }
+
+    /// `bytes` cut after every `k`-th line break (the rest as the last piece).
+    fn pieces(bytes: &[u8], k: usize) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        let (mut from, mut seen) = (0, 0);
+        for at in memchr::memchr_iter(b'\n', bytes) {
+            seen += 1;
+            if seen % k == 0 {
+                out.push(&bytes[from..=at]);
+                from = at + 1;
+            }
+        }
+        out.push(&bytes[from..]);
+        out
+    }
+
+    /// Fed in pieces of 7, 2,049, 4,096 and 4,097 lines (the first piece, with the header, then
+    /// ends one row short of a block, or at its end), or read through `lines::read_lines` in
+    /// small pieces, the parser gives the whole file's result or error, and its input root is
+    /// the parsed round's.
+    fn assert_pieces_agree(bytes: &[u8], policy: &Policy, schools: &[School]) {
+        let domain = policy.domain();
+        let (p, s, t) = (b"policy", b"schools", b"teachers");
+        // The tree only when the file parses (hashing is slow in a debug build).
+        let parses = parse_applicants(bytes, policy, schools).is_ok();
+        let parser = || match parses {
+            true => ApplicantsParser::new(policy, schools).with_input_root(domain, p, s, t),
+            false => ApplicantsParser::new(policy, schools),
+        };
+        let whole = {
+            let mut w = parser();
+            w.feed(bytes);
+            w.finish()
+        };
+        if let Ok((applicants, root)) = &whole {
+            let leaves: Vec<Digest> = file_leaves(domain, p, s, t)
+                .into_iter()
+                .chain(applicants.iter().map(|a| {
+                    applicant_leaf_hash(
+                        &LeafEncoder::new(&domain.tag("leaf/applicant"), &[]),
+                        a,
+                        schools,
+                        &mut (String::new(), Vec::new()),
+                    )
+                }))
+                .collect();
+            let want = (merkle::root_from_leaf_hashes(&leaves), leaves.len() as u64);
+            assert_eq!(*root, Some(want));
+        }
+        let same = |got: Result<(Applicants, Option<(Digest, u64)>), RecordError>, how: &str| match (
+            &whole, got,
+        ) {
+            (Ok((a, r)), Ok((b, q))) => {
+                assert!(a == &b, "{how}: other applicants");
+                assert_eq!(r, &q, "{how}: other root");
+            }
+            (Err(a), Err(b)) => assert_eq!(a, &b, "{how}"),
+            (a, b) => panic!("{how}: {:?} against {:?}", a.as_ref().err(), b.err()),
+        };
+        for k in [7, 2049, 4096, 4097] {
+            let mut w = parser();
+            for piece in pieces(bytes, k) {
+                w.feed(piece);
+            }
+            same(w.finish(), &format!("pieces of {k} lines"));
+        }
+        let mut w = parser();
+        let read = crate::lines::read_lines(&mut &bytes[..], 20_000, |piece| {
+            w.feed(piece);
+            true
+        });
+        assert!(matches!(read, Ok(Some(_))));
+        same(w.finish(), "read_lines");
     }
 
     /// Thousands of ids (the table's probe chains), with repeats: the first of equal ids wins, as

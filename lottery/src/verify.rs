@@ -601,16 +601,17 @@ pub fn verify_with_progress(
             )));
         }
     }
-    // Every listed file but the result files is read for this stage (the large ones in
-    // parallel) and let go of at its end. The result files are read in pieces, never held: beside
-    // the replay for their hashes and root, after it to compare them with the replay.
+    // Every listed file but the large ones is read for this stage and let go of at its end.
+    // `applicants.csv` is read in pieces, parsed and hashed as they come; the result files are
+    // read in pieces too, never held: beside the replay for their hashes and root, after it to
+    // compare them with the replay.
     progress(Stage::InputRoot);
-    let is_result = |n: &str| crate::results::RESULT_FILES.contains(&n);
+    let in_pieces = |n: &str| crate::results::RESULT_FILES.contains(&n) || n == APPLICANTS;
     let held: Vec<Cow<'_, [u8]>> = {
         use rayon::prelude::*;
         listed
             .par_iter()
-            .map(|(n, _, _)| match is_result(n) {
+            .map(|(n, _, _)| match in_pieces(n) {
                 true => Ok(Cow::Borrowed(&[][..])),
                 false => c.load(n).map(Option::unwrap_or_default),
             })
@@ -618,44 +619,28 @@ pub fn verify_with_progress(
     };
     let at = |n: &str| listed.iter().position(|(l, _, _)| l == n);
     let get = |n: &str| -> &[u8] { at(n).map_or(&[], |k| &held[k]) };
-    // The inputs' domain, which their leaves are hashed under, is the policy's (when the policy
-    // does not parse, neither do the inputs, and the root is not used).
-    let input_domain = crate::policy::Policy::parse(get("policy.toml"))
-        .map(|p| p.domain())
-        .unwrap_or(domain);
-    // Hash every listed file while the inputs parse, and the input root alongside: hashed from
-    // the input files' bytes, used only when the parse accepts them, and then they are canonical
-    // and hash as the parsed records would.
-    let (hashes, (parsed, (root, size))) = rayon::join(
+    // Hash every held file while the inputs parse.
+    let (mut hashes, inputs) = rayon::join(
         || {
             use rayon::prelude::*;
             held.par_iter()
                 .zip(&listed)
-                .map(|(b, (n, _, _))| (!is_result(n)).then(|| (sha256(b), b.len() as u64)))
+                .map(|(b, (n, _, _))| (!in_pieces(n)).then(|| (sha256(b), b.len() as u64)))
                 .collect::<Vec<_>>()
         },
         || {
-            rayon::join(
-                || {
-                    FrozenRound::parse(
-                        get("policy.toml"),
-                        get("schools.csv"),
-                        get("teachers.csv"),
-                        get("applicants.csv"),
-                    )
-                },
-                || {
-                    crate::round::input_root_of_files(
-                        input_domain,
-                        get("policy.toml"),
-                        get("schools.csv"),
-                        get("teachers.csv"),
-                        get("applicants.csv"),
-                    )
-                },
+            read_inputs(
+                &c,
+                get("policy.toml"),
+                get("schools.csv"),
+                get("teachers.csv"),
             )
         },
     );
+    let (parsed, applicants_read) = inputs?;
+    if let Some(k) = at(APPLICANTS) {
+        hashes[k] = Some((applicants_read.sha256, applicants_read.bytes));
+    }
     drop(held);
     // The files found to differ from the manifest so far (the result files' are known after
     // the replay, when V1 is reported).
@@ -850,6 +835,7 @@ pub fn verify_with_progress(
         v11(&mut c, None, None, None);
         return Ok(finish(c, report, None));
     };
+    let (round, (root, size)) = round;
     report.applicants = round.applicants.len() as u64;
     report.schools = round.schools.len() as u64;
     report.input_root = root.to_hex();
@@ -1271,6 +1257,73 @@ impl PendingV1 {
 
 /// The five result files opened to be read in pieces (an absent one reads as empty: V1 has
 /// found it missing already).
+/// The name of the applicant list, the one input file read in pieces.
+const APPLICANTS: &str = "applicants.csv";
+
+/// A parsed round with its input root and tree size, or the inputs' first error.
+type ParsedInputs = Result<(FrozenRound, (Digest, u64)), RecordError>;
+
+/// Parses the input files (the three small ones given, `applicants.csv` read in pieces and
+/// parsed as it is read) and computes the input root beside the parse: the round, or the first
+/// error in the order of [`FrozenRound::parse`]; and `applicants.csv`'s hash and length, read to
+/// its end whatever the other files hold. Unusable when `applicants.csv` cannot be read.
+fn read_inputs(
+    c: &Ctx<'_>,
+    policy: &[u8],
+    schools: &[u8],
+    teachers: &[u8],
+) -> Result<(ParsedInputs, Hashed), Unusable> {
+    let front = || -> Result<_, RecordError> {
+        let pol = crate::policy::Policy::parse(policy)?;
+        let sch = crate::round::parse_schools(schools)?;
+        let tea = crate::round::parse_teachers(teachers, &sch)?;
+        Ok((pol, sch, tea))
+    };
+    let unusable = |reason: String| Unusable::Parse {
+        file: APPLICANTS.to_string(),
+        reason,
+    };
+    let mut src = c
+        .files
+        .open(APPLICANTS)
+        .map_err(unusable)?
+        .unwrap_or_else(|| Box::new(std::io::empty()));
+    let mut read = |each: &mut (dyn FnMut(&[u8]) + Send)| {
+        crate::lines::read_lines(&mut *src, crate::lines::PIECE, |piece| {
+            each(piece);
+            true
+        })
+        .map_err(|e| unusable(e.to_string()))?
+        .ok_or_else(|| unusable("not read to its end".into()))
+    };
+    match front() {
+        Err(e) => Ok((Err(e), read(&mut |_| {})?)),
+        Ok((pol, sch, tea)) => {
+            let mut parser = crate::round::ApplicantsParser::new(&pol, &sch).with_input_root(
+                pol.domain(),
+                policy,
+                schools,
+                teachers,
+            );
+            let hashed = read(&mut |piece| parser.feed(piece))?;
+            let parsed = parser
+                .finish()
+                .map(|(app, root)| (app, root.unwrap_or_default()));
+            let parsed = parsed.map(|(applicants, root)| {
+                let round = FrozenRound {
+                    policy_bytes: policy.to_vec(),
+                    policy: pol,
+                    schools: sch,
+                    teachers: tea,
+                    applicants,
+                };
+                (round, root)
+            });
+            Ok((parsed, hashed))
+        }
+    }
+}
+
 fn open_results<'a>(c: &Ctx<'a>) -> Result<[Box<dyn std::io::Read + Send + 'a>; 5], Unusable> {
     let [a, b, d, e, f] = crate::results::RESULT_FILES.map(|n| {
         c.files

@@ -164,11 +164,13 @@ proptest! {
         }
     }
 
-    /// The verifier's input root, hashed from the files' bytes, is the parsed round's.
+    /// The verifier's input root, hashed from the files' lines as `applicants.csv` is parsed
+    /// in pieces (of `k` lines), is the parsed round's.
     #[test]
-    fn input_root_of_files_equals_the_parsed_rounds(
+    fn streamed_input_root_equals_the_parsed_rounds(
         caps in proptest::collection::vec((1u32..8, 0u32..3), 6),
         specs in proptest::collection::vec(spec(), 0..60),
+        k in 1usize..9,
     ) {
         let Some(round) = build(&caps, &specs) else { return Err(TestCaseError::fail("policy")) };
         let files = [
@@ -179,10 +181,14 @@ proptest! {
         ];
         let parsed = FrozenRound::parse(&files[0], &files[1], &files[2], &files[3])
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(
-            lottery::round::input_root_of_files(round.domain(), &files[0], &files[1], &files[2], &files[3]),
-            parsed.input_root()
-        );
+        let mut parser = lottery::round::ApplicantsParser::new(&parsed.policy, &parsed.schools)
+            .with_input_root(round.domain(), &files[0], &files[1], &files[2]);
+        for piece in files[3].split_inclusive(|b| *b == b'\n').collect::<Vec<_>>().chunks(k) {
+            parser.feed(&piece.concat());
+        }
+        let (applicants, root) = parser.finish().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(applicants == parsed.applicants);
+        prop_assert_eq!(root, Some(parsed.input_root()));
         prop_assert_eq!(parsed.input_root(), round.input_root());
     }
 
