@@ -201,6 +201,12 @@ pub(crate) struct Mark([usize; 5]);
 impl Block {
     /// A block for `rows` rows of about `choices` choices each.
     pub(crate) fn with_capacity(rows: usize, choices: usize) -> Self {
+        Block::with_room(rows, [0, rows * choices, rows, 0, 0])
+    }
+
+    /// A block for `rows` rows and `items` list entries (groups, choices, categories,
+    /// indicators, priority groups).
+    pub(crate) fn with_room(rows: usize, items: [usize; 5]) -> Self {
         Block {
             id: Vec::with_capacity(rows),
             track: Interned {
@@ -208,15 +214,15 @@ impl Block {
                 table: Vec::new(),
             },
             gender: Vec::with_capacity(rows),
-            groups: List::with_capacity(rows, 0),
-            choices: List::with_capacity(rows, rows * choices),
-            categories: List::with_capacity(rows, rows),
-            indicators: List::with_capacity(rows, 0),
+            groups: List::with_capacity(rows, items[0]),
+            choices: List::with_capacity(rows, items[1]),
+            categories: List::with_capacity(rows, items[2]),
+            indicators: List::with_capacity(rows, items[3]),
             family: Interned {
                 index: Vec::with_capacity(rows),
                 table: Vec::new(),
             },
-            priority: List::with_capacity(rows, 0),
+            priority: List::with_capacity(rows, items[4]),
             manual: Interned {
                 index: Vec::with_capacity(rows),
                 table: Vec::new(),
@@ -259,6 +265,11 @@ impl Block {
             self.rollback(m);
         }
         r
+    }
+
+    /// The list entries held (in the order of [`with_room`](Self::with_room)).
+    pub(crate) fn items(&self) -> [usize; 5] {
+        self.mark().0
     }
 
     /// The lists' lengths now.

@@ -566,8 +566,12 @@ pub struct ApplicantsParser<'a> {
     /// Rows so far, and the last one's first field (the id the next must follow).
     rows: usize,
     prev: String,
-    /// Choices per row the blocks make room for.
+    /// Choices per row a block makes room for before any is full.
     per_row: usize,
+    /// The list entries of the full blocks so far, and their rows (the rate new blocks are
+    /// sized by).
+    items: [usize; 5],
+    counted: usize,
     blocks: Vec<Block>,
     /// The block of the latest rows while it is not full.
     open: Option<Block>,
@@ -594,6 +598,8 @@ impl<'a> ApplicantsParser<'a> {
             rows: 0,
             prev: String::new(),
             per_row: policy.round.max_choices.min(32) as usize,
+            items: [0; 5],
+            counted: 0,
             blocks: Vec::new(),
             open: None,
             first: [None, None],
@@ -735,43 +741,69 @@ impl<'a> ApplicantsParser<'a> {
                 .map_err(|e| (false, e))
         };
         // The piece's rows by block of the whole file: the first continues the open block.
-        let mut parts: Vec<(Block, std::ops::Range<usize>)> = Vec::new();
+        let mut parts: Vec<(Result<Block, usize>, std::ops::Range<usize>)> = Vec::new();
         let mut at = 0;
         while at < n {
             let g = r0 + at;
             let room = BLOCK - g % BLOCK;
-            let block = match (g % BLOCK, self.open.take()) {
-                (0, _) | (_, None) => Block::with_capacity(room, self.per_row),
-                (_, Some(b)) => b,
+            // A new block has room for all its rows, also those of the next pieces.
+            let block = match g % BLOCK {
+                0 => Err(room),
+                _ => self.open.take().ok_or(room),
             };
             parts.push((block, at..n.min(at + room)));
             at += room;
         }
-        // Every block in parallel; a row with an error is left out of its block (the round is
-        // refused anyway) and its error competes for the first shape and the first field error
-        // (the lowest line of each, whatever the order the blocks were parsed in).
+        // A new block has room for its rows' list entries at the rate of the full blocks so far
+        // (a vector that grows is copied, and its old memory is not the new one's), plus a
+        // sixteenth; with no full block yet, for `per_row` choices and a category a row.
+        let room = |(items, rows): ([usize; 5], usize), n: usize| -> [usize; 5] {
+            match rows {
+                0 => [0, n * self.per_row, n, 0, 0],
+                _ => items.map(|k| k * n / rows + k * n / rows / 16 + 4),
+            }
+        };
         let wants_leaves = enc.is_some();
-        let done: Vec<BlockPart> = parts
-            .into_par_iter()
-            // The id cache is made once per task that rayon splits off, not once per block: it
-            // stays filled across the blocks a thread takes.
-            .map_init(
-                || (CachedIds::new(ids), Vec::with_capacity(512)),
-                |(cached, buf), (mut block, range)| {
-                    let mut first: [Option<RecordError>; 2] = [None, None];
-                    let mut leaves = Vec::with_capacity(if wants_leaves { range.len() } else { 0 });
-                    for i in range {
-                        if let Err((shape, e)) = row(i, cached, &mut block, &mut leaves, buf) {
-                            let slot = &mut first[usize::from(!shape)];
-                            if slot.is_none() {
-                                *slot = Some(e);
-                            }
-                        }
+        // One block's rows; a row with an error is left out of its block (the round is refused
+        // anyway) and its error competes for the first shape and the first field error (the
+        // lowest line of each, whatever the order the blocks were parsed in).
+        let part = |(block, range): (Result<Block, usize>, std::ops::Range<usize>),
+                    rate: ([usize; 5], usize),
+                    cached: &mut CachedIds<'_>,
+                    buf: &mut Vec<u8>|
+         -> BlockPart {
+            let mut block = block.unwrap_or_else(|rows| Block::with_room(rows, room(rate, rows)));
+            let mut first: [Option<RecordError>; 2] = [None, None];
+            let mut leaves = Vec::with_capacity(if wants_leaves { range.len() } else { 0 });
+            for i in range {
+                if let Err((shape, e)) = row(i, cached, &mut block, &mut leaves, buf) {
+                    let slot = &mut first[usize::from(!shape)];
+                    if slot.is_none() {
+                        *slot = Some(e);
                     }
-                    (block, first, leaves)
-                },
-            )
-            .collect();
+                }
+            }
+            (block, first, leaves)
+        };
+        let mut rate = (self.items, self.counted);
+        let mut parts = parts.into_iter();
+        let mut done: Vec<BlockPart> = Vec::with_capacity(parts.len());
+        if rate.1 == 0 && parts.len() > 1 {
+            // Nothing to size blocks by yet: the first (whole) block is parsed alone first.
+            if let Some(p) = parts.next() {
+                let first = part(p, rate, &mut CachedIds::new(ids), &mut Vec::new());
+                if first.0.len() == BLOCK {
+                    rate = (first.0.items(), BLOCK);
+                }
+                done.push(first);
+            }
+        }
+        // The other blocks in parallel. The id cache is made once per task that rayon splits
+        // off, not once per block: it stays filled across the blocks a thread takes.
+        done.par_extend(parts.collect::<Vec<_>>().into_par_iter().map_init(
+            || (CachedIds::new(ids), Vec::with_capacity(512)),
+            |(cached, buf), p| part(p, rate, cached, buf),
+        ));
         let last = text(n - 1);
         self.prev = last.split_once(',').map_or(last, |(id, _)| id).to_string();
         self.rows += n;
@@ -788,6 +820,10 @@ impl<'a> ApplicantsParser<'a> {
                 }
             }
             if k + 1 < count || full {
+                for (sum, k) in self.items.iter_mut().zip(block.items()) {
+                    *sum += k;
+                }
+                self.counted += block.len();
                 self.blocks.push(block);
             } else {
                 self.open = Some(block);
