@@ -19,6 +19,19 @@ use i18n::Lang;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Asks Linux for ordinary 4 KiB pages only (`PR_SET_THP_DISABLE`), before the first large
+/// allocation. mimalloc asks for transparent huge pages for its memory, which speeds a process
+/// whose memory is already in place, but a verification is a short process whose every page is
+/// fresh: each first touch of a 2 MiB page zeroes all of it at once, and on a virtual machine
+/// whose host has taken its free memory back, faults it in from the host first. At a million
+/// applicants that made the runs that found no memory warm (a notary's laptop, or any run a few
+/// seconds after the last) take 2.9–3.0 s instead of 2.2–2.3 s (docs/PERFORMANCE.md, tenth
+/// pass). Best effort: a kernel without the option verifies as before.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
+}
+
 /// Verify a Fairdraw bundle: signatures, commitments, input root, seed derivation and every
 /// placement, byte for byte.
 #[derive(Parser)]
@@ -64,6 +77,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    no_huge_pages();
     let cli = Cli::parse();
     let lang = Lang::pick(cli.lang.as_deref());
     match cli.command {
