@@ -1,7 +1,7 @@
 //! The four public input files, split out of the input at ASCII record separators (0x1E):
 //! `policy ␞ schools ␞ teachers ␞ applicants` → `FrozenRound::parse`; a round that parses is drawn
 //! with a fixed seed, its input root, checkpoint and result files computed. Oracles: the CSV files
-//! are canonical; `applicants.csv` parsed in pieces of lines with the input root hashed beside
+//! are canonical; `applicants.csv` parsed in pieces (of lines, or of bytes cut anywhere) with the input root hashed beside
 //! (the verifier's way) gives the same applicants or the same error, and the parsed round's root.
 //! cargo-fuzz builds with debug assertions, so the draw's by-construction shortcuts
 //! (`Instance::validate_ranked`, the reserve expansion) are checked against full validation too.
@@ -23,16 +23,23 @@ fuzz_target!(|data: &[u8]| {
         let pol = lottery::policy::Policy::parse(policy)?;
         let sch = round::parse_schools(schools)?;
         let _ = round::parse_teachers(teachers, &sch)?;
-        let k = 1 + data.len() % 5;
         let mut parser = round::ApplicantsParser::new(&pol, &sch).with_input_root(
             pol.domain(),
             policy,
             schools,
             teachers,
         );
-        let lines: Vec<&[u8]> = applicants.split_inclusive(|b| *b == b'\n').collect();
-        for piece in lines.chunks(k) {
-            parser.feed(&piece.concat());
+        // Pieces of 1–5 whole lines, or of 1–97 bytes cut anywhere (inside a character too).
+        let k = 1 + data.len() % 97;
+        if data.len() % 2 == 0 {
+            let lines: Vec<&[u8]> = applicants.split_inclusive(|b| *b == b'\n').collect();
+            for piece in lines.chunks(1 + k % 5) {
+                parser.feed(&piece.concat());
+            }
+        } else {
+            for piece in applicants.chunks(k) {
+                parser.feed(piece);
+            }
         }
         parser.finish()
     })();

@@ -557,8 +557,8 @@ pub struct ApplicantsParser<'a> {
     tree: Option<(LeafEncoder, merkle::Streamed)>,
     /// Line breaks so far.
     breaks: usize,
-    /// Whether the bytes so far end with a line break.
-    ends_with_break: bool,
+    /// What follows the last line break so far.
+    tail: Vec<u8>,
     /// The line of the first byte that is not UTF-8.
     not_utf8: Option<usize>,
     /// Whether the first line is the header (`None` before it is read).
@@ -592,7 +592,7 @@ impl<'a> ApplicantsParser<'a> {
             ids: SchoolIds::new(schools),
             tree: None,
             breaks: 0,
-            ends_with_break: false,
+            tail: Vec::new(),
             not_utf8: None,
             header: None,
             rows: 0,
@@ -621,14 +621,34 @@ impl<'a> ApplicantsParser<'a> {
         self
     }
 
-    /// Reads the next piece of the file: whole lines, each ending with a line break, except at
-    /// the end of the file (the pieces of [`crate::lines::read_lines`]). Empty pieces are
-    /// ignored.
+    /// Reads the next piece of the file. A piece may end anywhere: what follows its last line
+    /// break is kept and read with the next piece (the pieces of [`crate::lines::read_lines`]
+    /// end at line breaks, and are read without a copy).
     pub fn feed(&mut self, piece: &[u8]) {
-        if piece.is_empty() || self.not_utf8.is_some() {
+        if piece.is_empty() {
             return;
         }
-        // The pieces end at line breaks, so never inside a character.
+        let mut joined = std::mem::take(&mut self.tail);
+        let bytes = if joined.is_empty() {
+            piece
+        } else {
+            joined.extend_from_slice(piece);
+            &joined[..]
+        };
+        let cut = memchr::memrchr(b'\n', bytes).map_or(0, |p| p + 1);
+        let (lines, tail) = bytes.split_at(cut);
+        self.tail = tail.to_vec();
+        if !lines.is_empty() {
+            self.lines(lines);
+        }
+    }
+
+    /// Reads whole lines, the last ending with a line break.
+    fn lines(&mut self, piece: &[u8]) {
+        if self.not_utf8.is_some() {
+            return;
+        }
+        // The text up to a line break never ends inside a character.
         let text = match std::str::from_utf8(piece) {
             Ok(t) => t,
             Err(e) => {
@@ -638,13 +658,9 @@ impl<'a> ApplicantsParser<'a> {
                 return;
             }
         };
-        self.ends_with_break = text.ends_with('\n');
         let mut body = text;
         if self.header.is_none() {
-            // No line break: the file is one line that does not end with one.
-            let Some((h, rest)) = text.split_once('\n') else {
-                return;
-            };
+            let (h, rest) = text.split_once('\n').unwrap_or((text, ""));
             self.header = Some(h == APPLICANTS_HEADER);
             self.breaks += 1;
             body = rest;
@@ -652,9 +668,8 @@ impl<'a> ApplicantsParser<'a> {
         if body.is_empty() {
             return;
         }
-        if self.header != Some(true) || !body.ends_with('\n') {
-            // The rows are not read: the header is wrong, or this is the end of a file that
-            // does not end with a line break; either is reported before any row.
+        if self.header != Some(true) {
+            // The rows are not read: a wrong header is reported before any row.
             self.breaks += memchr::memchr_iter(b'\n', body.as_bytes()).count();
             return;
         }
@@ -843,10 +858,15 @@ impl<'a> ApplicantsParser<'a> {
             line,
             reason,
         };
+        // A last line without a line break: its text is checked as UTF-8 (it holds no break).
+        let last_line = !self.tail.is_empty();
+        if last_line && self.not_utf8.is_none() && std::str::from_utf8(&self.tail).is_err() {
+            self.not_utf8 = Some(self.breaks + 1);
+        }
         if let Some(l) = self.not_utf8 {
             return Err(line(l, "not valid UTF-8".into()));
         }
-        if !self.ends_with_break {
+        if last_line || self.breaks == 0 {
             // As `split_csv` counts them: the lines of a text that does not end with a break.
             return Err(line(
                 self.breaks + 1,
@@ -1950,6 +1970,32 @@ teachers = true
             );
             assert_pieces_agree(&bytes, &policy, &schools);
         }
+        // Pieces of 1 to 5 bytes, cutting characters in two: the same result or error.
+        let small = |edit: &str| {
+            let mut r = rows[..20].to_vec();
+            r[7] = edit.to_string();
+            file(&r)
+        };
+        for bytes in [
+            file(&rows[..20]),
+            small(&format!("A000007é,local,F,,S0,,,,,,,,{hash}")),
+            small("中文,b"),
+            [file(&rows[..20]), "中".as_bytes().to_vec()].concat(),
+            [file(&rows[..20]), vec![0xe4, 0xb8]].concat(),
+        ] {
+            let whole = parse_applicants(&bytes, &policy, &schools);
+            for size in 1..=5 {
+                let mut w = ApplicantsParser::new(&policy, &schools);
+                for piece in bytes.chunks(size) {
+                    w.feed(piece);
+                }
+                let got = w.finish().map(|(a, _)| a);
+                match (&whole, &got) {
+                    (Ok(a), Ok(b)) => assert!(a == b, "pieces of {size} bytes"),
+                    (a, b) => assert_eq!(a.as_ref().err(), b.as_ref().err(), "pieces of {size}"),
+                }
+            }
+        }
     }
 
     /// `bytes` cut after every `k`-th line break (the rest as the last piece).
@@ -2016,6 +2062,13 @@ teachers = true
                 w.feed(piece);
             }
             same(w.finish(), &format!("pieces of {k} lines"));
+        }
+        for size in [1000, 4093] {
+            let mut w = parser();
+            for piece in bytes.chunks(size) {
+                w.feed(piece);
+            }
+            same(w.finish(), &format!("pieces of {size} bytes"));
         }
         let mut w = parser();
         let read = crate::lines::read_lines(&mut &bytes[..], 20_000, |piece| {

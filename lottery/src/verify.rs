@@ -1255,8 +1255,6 @@ impl PendingV1 {
     }
 }
 
-/// The five result files opened to be read in pieces (an absent one reads as empty: V1 has
-/// found it missing already).
 /// The name of the applicant list, the one input file read in pieces.
 const APPLICANTS: &str = "applicants.csv";
 
@@ -1324,6 +1322,8 @@ fn read_inputs(
     }
 }
 
+/// The five result files opened to be read in pieces (an absent one reads as empty: V1 has
+/// found it missing already).
 fn open_results<'a>(c: &Ctx<'a>) -> Result<[Box<dyn std::io::Read + Send + 'a>; 5], Unusable> {
     let [a, b, d, e, f] = crate::results::RESULT_FILES.map(|n| {
         c.files
