@@ -534,8 +534,8 @@ pub fn parse_applicants(
     p.finish().map(|(a, _)| a)
 }
 
-/// `applicants.csv` parsed as it is read, in pieces of whole lines (the verifier does not hold
-/// the file: at a million applicants it is 200 MB, more than the parsed round). Each piece's
+/// `applicants.csv` parsed as it is read, in pieces (the verifier does not hold the file: at a
+/// million applicants it is 200 MB, more than the parsed round). Each piece's
 /// rows are parsed in parallel, a block of [`BLOCK`] rows per task, into the round's columns
 /// ([`Applicants`]); the block a piece leaves unfinished is continued by the next piece.
 ///
@@ -625,22 +625,22 @@ impl<'a> ApplicantsParser<'a> {
     /// break is kept and read with the next piece (the pieces of [`crate::lines::read_lines`]
     /// end at line breaks, and are read without a copy).
     pub fn feed(&mut self, piece: &[u8]) {
-        if piece.is_empty() {
+        // Only the new bytes are searched (the kept part holds no line break): a line of any
+        // length fed in any pieces is read in linear time.
+        let Some(p) = memchr::memrchr(b'\n', piece) else {
+            self.tail.extend_from_slice(piece);
             return;
-        }
-        let mut joined = std::mem::take(&mut self.tail);
-        let bytes = if joined.is_empty() {
-            piece
-        } else {
-            joined.extend_from_slice(piece);
-            &joined[..]
         };
-        let cut = memchr::memrchr(b'\n', bytes).map_or(0, |p| p + 1);
-        let (lines, tail) = bytes.split_at(cut);
-        self.tail = tail.to_vec();
-        if !lines.is_empty() {
-            self.lines(lines);
+        let (head, rest) = piece.split_at(p + 1);
+        if self.tail.is_empty() {
+            self.lines(head);
+        } else {
+            let mut joined = std::mem::take(&mut self.tail);
+            joined.extend_from_slice(head);
+            self.lines(&joined);
         }
+        self.tail.clear();
+        self.tail.extend_from_slice(rest);
     }
 
     /// Reads whole lines, the last ending with a line break.
