@@ -839,78 +839,65 @@ fn run_instance(
     let domain = round.domain();
     let m = round.schools.len();
     // Ranks: the global lottery number, or a per-school draw among the stage's applicants there.
-    let mut rank = vec![0u32; pref_school.len()];
-    match stage.tie_breaking {
-        TieBreaking::Single => {
-            for (p, &i) in participants.iter().enumerate() {
-                for e in pref_start[p]..pref_start[p + 1] {
-                    rank[e as usize] = out.numbers[i as usize];
-                }
+    // A per-school rank is put where the entry's key goes, and the key made from it in place.
+    let mut pref_key = vec![0u64; pref_school.len()];
+    let per_school = stage.tie_breaking == TieBreaking::PerSchool;
+    if per_school {
+        // Each school's lottery (PROTOCOL.md §5.1): every entry's ticket is hashed in
+        // participant order, so the ticket names are read front to back, and its first 8 bytes
+        // put in the entry's key slot; then each school's entries are ranked, the schools in
+        // parallel, exactly as `rank_order` ranks a list of them.
+        use rayon::prelude::*;
+        let lotteries: Vec<ticket::Lottery> = round
+            .schools
+            .par_iter()
+            .map(|school| {
+                let label = labels::school_lottery(&school.id);
+                ticket::Lottery::new(domain, &purpose_key(domain, seed, &label))
+            })
+            .collect();
+        let name = |i: u32| cx.names.get(i as usize);
+        each_entry(participants, &pref_start, &mut pref_key, |i, e, key| {
+            let s = pref_school[e] as usize;
+            *key = ticket::prefix(&lotteries[s].ticket(name(i)));
+        });
+        // (ticket prefix, applicant, entry) by school, in participant order.
+        let mut by_school: Vec<Vec<(u64, u32, u32)>> = vec![Vec::new(); m];
+        for (p, &i) in participants.iter().enumerate() {
+            for e in pref_start[p]..pref_start[p + 1] {
+                by_school[pref_school[e as usize] as usize].push((pref_key[e as usize], i, e));
             }
         }
-        TieBreaking::PerSchool => {
-            let mut by_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); m];
-            for (p, &i) in participants.iter().enumerate() {
-                for e in pref_start[p]..pref_start[p + 1] {
-                    by_school[pref_school[e as usize] as usize].push((i, e));
-                }
-            }
-            // Each school's lottery is independent of the others': drawn in parallel.
-            use rayon::prelude::*;
-            let ranks: Vec<Vec<u32>> = by_school
-                .par_iter()
-                .enumerate()
-                .map(|(s, list)| {
-                    if list.is_empty() {
-                        return Vec::new();
-                    }
-                    let label = labels::school_lottery(&round.schools[s].id);
-                    lottery_ranks(domain, &purpose_key(domain, seed, &label), cx, list)
-                })
-                .collect();
-            for (list, r) in by_school.iter().zip(&ranks) {
-                for (r, &(_, e)) in r.iter().zip(list) {
-                    rank[e as usize] = *r;
-                }
+        by_school.par_iter_mut().enumerate().for_each(|(s, list)| {
+            ticket::sort_keyed(list, |&(_, i, _)| lotteries[s].ticket(name(i)));
+        });
+        for list in &by_school {
+            for (r, &(_, _, e)) in (1..).zip(list) {
+                pref_key[e as usize] = r;
             }
         }
     }
-    // Keys filled in place, in parallel over blocks of participants (each block's entries are
-    // one contiguous range).
-    let mut pref_key = vec![0u64; pref_school.len()];
+    // Keys filled in place.
     {
-        use rayon::prelude::*;
-        const BLOCK: usize = 1 << 12;
         let out = &*out;
-        let mut blocks: Vec<(usize, &mut [u64])> = Vec::new();
-        let mut rest: &mut [u64] = &mut pref_key;
-        for p0 in (0..participants.len()).step_by(BLOCK) {
-            let p1 = (p0 + BLOCK).min(participants.len());
-            let len = (pref_start[p1] - pref_start[p0]) as usize;
-            let (block, tail) = rest.split_at_mut(len);
-            blocks.push((p0, block));
-            rest = tail;
-        }
-        blocks.par_iter_mut().for_each(|(p0, block)| {
-            let p1 = (*p0 + BLOCK).min(participants.len());
-            let base = pref_start[*p0] as usize;
-            for p in *p0..p1 {
-                for e in pref_start[p] as usize..pref_start[p + 1] as usize {
-                    block[e - base] = priority_key(
-                        round,
-                        cx,
-                        out,
-                        stage.priority,
-                        participants[p] as usize,
-                        pref_school[e] as usize,
-                        rank[e],
-                    );
-                }
-            }
+        each_entry(participants, &pref_start, &mut pref_key, |i, e, key| {
+            // A per-school rank is below 2^32 (it counts the school's entries).
+            let rank = if per_school {
+                *key as u32
+            } else {
+                out.numbers[i as usize]
+            };
+            *key = priority_key(
+                round,
+                cx,
+                out,
+                stage.priority,
+                i as usize,
+                pref_school[e] as usize,
+                rank,
+            );
         });
     }
-    // The ranks are in the keys now: let go of them before the mechanism runs.
-    drop(rank);
     let inst = Instance {
         capacity: cap.to_vec(),
         pref_start,
@@ -985,6 +972,37 @@ fn run_instance(
         }
     }
     Ok(assignment.into_iter().zip(detail).collect())
+}
+
+/// Calls `f(applicant, entry, &mut keys[entry])` for every entry of every participant `p`
+/// (entries `pref_start[p]..pref_start[p + 1]`), in parallel over blocks of participants (each
+/// block's entries are one contiguous range of `keys`).
+fn each_entry(
+    participants: &[u32],
+    pref_start: &[u32],
+    keys: &mut [u64],
+    f: impl Fn(u32, usize, &mut u64) + Sync,
+) {
+    use rayon::prelude::*;
+    const BLOCK: usize = 1 << 12;
+    let mut blocks: Vec<(usize, &mut [u64])> = Vec::new();
+    let mut rest: &mut [u64] = keys;
+    for p0 in (0..participants.len()).step_by(BLOCK) {
+        let p1 = (p0 + BLOCK).min(participants.len());
+        let len = (pref_start[p1] - pref_start[p0]) as usize;
+        let (block, tail) = rest.split_at_mut(len);
+        blocks.push((p0, block));
+        rest = tail;
+    }
+    blocks.par_iter_mut().for_each(|(p0, block)| {
+        let p1 = (*p0 + BLOCK).min(participants.len());
+        let base = pref_start[*p0] as usize;
+        for p in *p0..p1 {
+            for e in pref_start[p] as usize..pref_start[p + 1] as usize {
+                f(participants[p], e, &mut block[e - base]);
+            }
+        }
+    });
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -282,8 +282,14 @@ pub fn reproduces_in(
         || results_reproduce(round, out, results, piece, chunk),
         || {
             rayon::join(
-                || text_reproduces(f1, &render_waitlists(round, out), waitlists, piece),
-                || text_reproduces(f2, &render_classes(round, out), classes, piece),
+                || {
+                    let lines = waitlists_lines(round, out);
+                    chunks_reproduce(f1, WAITLISTS_HEADER, &lines, waitlists, piece)
+                },
+                || {
+                    let lines = classes_lines(round, out);
+                    chunks_reproduce(f2, CLASSES_HEADER, &lines, classes, piece)
+                },
             )
         },
     );
@@ -299,17 +305,56 @@ fn text_reproduces(
     src: &mut (dyn std::io::Read + Send),
     piece: usize,
 ) -> Result<bool, ReadError> {
-    let text = text.as_bytes();
-    let mut at = 0;
+    parts_reproduce(file, &[text.as_bytes()], src, piece)
+}
+
+/// Whether `src` holds exactly the file of `header` and the chunks of lines `lines`.
+fn chunks_reproduce(
+    file: &'static str,
+    header: &str,
+    lines: &[String],
+    src: &mut (dyn std::io::Read + Send),
+    piece: usize,
+) -> Result<bool, ReadError> {
+    let parts: Vec<&[u8]> = [header, "\n"]
+        .into_iter()
+        .chain(lines.iter().map(String::as_str))
+        .map(str::as_bytes)
+        .collect();
+    parts_reproduce(file, &parts, src, piece)
+}
+
+/// Whether `src` holds exactly the bytes of `parts`, one after the other.
+fn parts_reproduce(
+    file: &'static str,
+    parts: &[&[u8]],
+    src: &mut (dyn std::io::Read + Send),
+    piece: usize,
+) -> Result<bool, ReadError> {
+    // Not yet compared: `parts[k][at..]`, then the parts after it.
+    let (mut k, mut at) = (0, 0);
     let read = of_file(
         file,
-        crate::lines::read_lines_unhashed(src, piece, |p| {
-            let same = text.get(at..at + p.len()) == Some(p);
-            at += p.len();
-            same
+        crate::lines::read_lines_unhashed(src, piece, |mut p| {
+            while !p.is_empty() {
+                let Some(part) = parts.get(k) else {
+                    return false;
+                };
+                let n = (part.len() - at).min(p.len());
+                if part[at..at + n] != p[..n] {
+                    return false;
+                }
+                (at, p) = (at + n, &p[n..]);
+                if at == part.len() {
+                    (k, at) = (k + 1, 0);
+                }
+            }
+            true
         }),
     )?;
-    Ok(read.is_some() && at == text.len())
+    let rest = parts.get(k).map_or(0, |p| p.len() - at)
+        + parts.iter().skip(k + 1).map(|p| p.len()).sum::<usize>();
+    Ok(read.is_some() && rest == 0)
 }
 
 /// [`reproduces`] for `results.csv`: the header line, then one line per applicant, every line
@@ -439,40 +484,63 @@ fn push_id_number_id(out: &mut String, a: &str, n: u64, b: &str) {
     out.push('\n');
 }
 
+/// The lines of a file listed by school or class, `places` of them, rendered in parallel
+/// chunks of [`CHUNK`] lines (`line(s, p)` appends line `p`), in order.
+fn chunks_of_lines(places: usize, line: impl Fn(&mut String, usize) + Sync) -> Vec<String> {
+    use rayon::prelude::*;
+    (0..places.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut s = String::with_capacity(CHUNK.min(places) * 40);
+            for p in c * CHUNK..((c + 1) * CHUNK).min(places) {
+                line(&mut s, p);
+            }
+            s
+        })
+        .collect()
+}
+
 /// `waitlists.csv`: by stage, school, position.
 fn render_waitlists(round: &FrozenRound, out: &Outcome) -> String {
+    crate::round::file_of_chunks(WAITLISTS_HEADER, &waitlists_lines(round, out))
+}
+
+/// `waitlists.csv`'s lines, in chunks.
+fn waitlists_lines(round: &FrozenRound, out: &Outcome) -> Vec<String> {
     let schools = &round.schools;
     let stages = &round.policy.stages;
-    let mut waitlists = String::with_capacity(
-        64 + out
-            .waitlists
-            .iter()
-            .map(|w| w.applicants.len())
-            .sum::<usize>()
-            * 40,
-    );
-    waitlists.push_str(WAITLISTS_HEADER);
-    waitlists.push('\n');
-    let order: Vec<u32> = out
-        .waitlists
-        .iter()
-        .flat_map(|w| w.applicants.iter().copied())
-        .collect();
-    let mut ids = round.applicants.ids_of(&order).into_iter();
-    for w in &out.waitlists {
-        let stage = &stages[w.stage as usize].name;
-        let school = &schools[w.school as usize].id;
-        for (pos, id) in (1..).zip(ids.by_ref().take(w.applicants.len())) {
-            waitlists.push_str(stage);
-            waitlists.push(',');
-            push_id_number_id(&mut waitlists, school, pos, id);
-        }
+    // Per line: its waitlist, and where that waitlist's lines start.
+    let mut list = Vec::new();
+    let mut start = Vec::with_capacity(out.waitlists.len());
+    let mut order = Vec::new();
+    for (k, w) in out.waitlists.iter().enumerate() {
+        start.push(order.len());
+        order.extend_from_slice(&w.applicants);
+        list.resize(order.len(), k as u32);
     }
-    waitlists
+    let ids = round.applicants.ids_of(&order);
+    chunks_of_lines(order.len(), |s, p| {
+        let k = list[p] as usize;
+        let w = &out.waitlists[k];
+        s.push_str(&stages[w.stage as usize].name);
+        s.push(',');
+        push_id_number_id(
+            s,
+            &schools[w.school as usize].id,
+            (p - start[k] + 1) as u64,
+            ids.get(p),
+        );
+    })
 }
 
 /// `classes.csv`: by school, class, application id.
 fn render_classes(round: &FrozenRound, out: &Outcome) -> String {
+    crate::round::file_of_chunks(CLASSES_HEADER, &classes_lines(round, out))
+}
+
+/// `classes.csv`'s lines, in chunks.
+fn classes_lines(round: &FrozenRound, out: &Outcome) -> Vec<String> {
+    use rayon::prelude::*;
     let schools = &round.schools;
     let n = round.applicants.len();
     let mut per_school: Vec<Vec<(u32, u32)>> = vec![Vec::new(); schools.len()];
@@ -481,23 +549,27 @@ fn render_classes(round: &FrozenRound, out: &Outcome) -> String {
             per_school[out.school[i] as usize].push((out.class[i], i as u32));
         }
     }
-    let mut classes = String::with_capacity(64 + n * 24);
-    classes.push_str(CLASSES_HEADER);
-    classes.push('\n');
-    for list in per_school.iter_mut() {
-        list.sort_unstable();
-    }
-    let order: Vec<u32> = per_school
-        .iter()
-        .flat_map(|l| l.iter().map(|&(_, i)| i))
-        .collect();
-    let mut ids = round.applicants.ids_of(&order).into_iter();
+    per_school.par_iter_mut().for_each(|l| l.sort_unstable());
+    // Per line: (school, class), and the applicant.
+    let mut place = Vec::with_capacity(per_school.iter().map(Vec::len).sum());
+    let mut order = Vec::with_capacity(place.capacity());
     for (s, list) in per_school.iter().enumerate() {
-        for (&(c, _), id) in list.iter().zip(ids.by_ref()) {
-            push_id_number_id(&mut classes, &schools[s].id, u64::from(c) + 1, id);
+        for &(c, i) in list {
+            place.push((s as u32, c));
+            order.push(i);
         }
     }
-    classes
+    drop(per_school);
+    let ids = round.applicants.ids_of(&order);
+    chunks_of_lines(order.len(), |s, p| {
+        let (school, c) = place[p];
+        push_id_number_id(
+            s,
+            &schools[school as usize].id,
+            u64::from(c) + 1,
+            ids.get(p),
+        );
+    })
 }
 
 /// `class_teachers.csv`: by school and class.

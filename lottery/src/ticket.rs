@@ -35,20 +35,41 @@ pub fn tickets_by<'a>(
     n: usize,
     name: impl Fn(usize) -> &'a str + Sync,
 ) -> Vec<Digest> {
-    // The tag and key fields are the same for every name: hashed once, the state cloned per
-    // name (the bytes hashed are exactly `ticket`'s).
-    let mut prefix = Hasher::new(&domain.tag("ticket"));
-    prefix.field(key.as_bytes());
-    let one = |i: usize| {
-        let mut h = prefix.clone();
-        h.field_buffered(name(i).as_bytes());
-        h.finish()
-    };
+    let lottery = Lottery::new(domain, key);
+    let one = |i: usize| lottery.ticket(name(i));
     if n >= PARALLEL_MIN {
         (0..n).into_par_iter().map(one).collect()
     } else {
         (0..n).map(one).collect()
     }
+}
+
+/// One lottery's tickets: the tag and key fields are the same for every name, so they are
+/// hashed once and the state cloned per name (the bytes hashed are exactly [`ticket`]'s).
+#[derive(Clone)]
+pub struct Lottery(Hasher);
+
+impl Lottery {
+    /// The lottery of a purpose key.
+    pub fn new(domain: Domain, key: &Digest) -> Self {
+        let mut h = Hasher::new(&domain.tag("ticket"));
+        h.field(key.as_bytes());
+        Lottery(h)
+    }
+
+    /// The ticket of a name: [`ticket`]`(domain, key, name)`.
+    pub fn ticket(&self, name: &str) -> Digest {
+        let mut h = self.0.clone();
+        h.field_buffered(name.as_bytes());
+        h.finish()
+    }
+}
+
+/// A ticket's first 8 bytes as an integer (big-endian, so integers order as tickets do).
+pub fn prefix(d: &Digest) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&d.0[..8]);
+    u64::from_be_bytes(w)
 }
 
 /// Lottery numbers (1 = best) from tickets: rank by (ticket, tie) ascending, where `tie[i]` is the
@@ -67,22 +88,25 @@ pub fn lottery_numbers(tickets: &[Digest]) -> Vec<u32> {
 /// runs of equal prefixes are re-sorted on the full key, so the result is exactly the order of
 /// the full `(ticket, tie)` comparison and does not depend on the thread count.
 pub fn rank_order(tickets: &[Digest], tie: impl Fn(usize) -> u32 + Sync) -> Vec<u32> {
-    let prefix = |d: &Digest| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&d.0[..8]);
-        u64::from_be_bytes(w)
-    };
     let mut keyed: Vec<(u64, u32, u32)> = tickets
         .iter()
         .enumerate()
         .map(|(i, d)| (prefix(d), tie(i), i as u32))
         .collect();
+    sort_keyed(&mut keyed, |&(_, _, i)| tickets[i as usize]);
+    keyed.into_iter().map(|(_, _, i)| i).collect()
+}
+
+/// Sorts one lottery's entries `(prefix(ticket), tie, position)` into rank order, as
+/// [`rank_order`] does: by the 8-byte prefix, the tie, the position (one integer comparison
+/// each); then each run of equal prefixes (rare) by the full ticket (`ticket(entry)`) and the
+/// tie. Positions must ascend with the entries' places in the lottery's list.
+pub fn sort_keyed(keyed: &mut [(u64, u32, u32)], ticket: impl Fn(&(u64, u32, u32)) -> Digest) {
     if keyed.len() >= PARALLEL_MIN {
         keyed.par_sort_unstable();
     } else {
         keyed.sort_unstable();
     }
-    // Equal 8-byte prefixes (rare): order the run by the full ticket, then the tie.
     let mut a = 0;
     while a < keyed.len() {
         let mut b = a + 1;
@@ -90,11 +114,10 @@ pub fn rank_order(tickets: &[Digest], tie: impl Fn(usize) -> u32 + Sync) -> Vec<
             b += 1;
         }
         if b - a > 1 {
-            keyed[a..b].sort_unstable_by_key(|&(_, t, i)| (tickets[i as usize], t));
+            keyed[a..b].sort_unstable_by_key(|k| (ticket(k), k.1));
         }
         a = b;
     }
-    keyed.into_iter().map(|(_, _, i)| i).collect()
 }
 
 #[cfg(test)]
