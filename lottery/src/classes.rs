@@ -192,6 +192,33 @@ pub fn stratum_key(student: &Student) -> u64 {
     inverse_gray(x)
 }
 
+/// `order` sorted by `key[i]`, stably — exactly `order.sort_by_key(|&i| key[i as usize])`. The
+/// strata of a school are few: the students are counted per stratum and placed, in their order,
+/// in the strata's order (a comparison sort was half of the class assignment's time).
+fn sort_by_stratum(order: &mut Vec<u32>, key: &[u64]) {
+    let mut strata = key.to_vec();
+    strata.sort_unstable();
+    strata.dedup();
+    if strata.len() < 2 {
+        return;
+    }
+    let stratum = |i: u32| strata.partition_point(|&s| s < key[i as usize]);
+    let mut next = vec![0usize; strata.len() + 1];
+    for &i in order.iter() {
+        next[stratum(i) + 1] += 1;
+    }
+    for b in 1..next.len() {
+        next[b] += next[b - 1];
+    }
+    let mut sorted = vec![0u32; order.len()];
+    for &i in order.iter() {
+        let b = stratum(i);
+        sorted[next[b]] = i;
+        next[b] += 1;
+    }
+    *order = sorted;
+}
+
 fn inverse_gray(mut x: u64) -> u64 {
     x ^= x >> 1;
     x ^= x >> 2;
@@ -511,7 +538,7 @@ pub fn assign_classes(
     // Steps 2–4: shuffle, stratify, deal, label.
     let key: Vec<u64> = students.iter().map(stratum_key).collect();
     let mut order = stream.permutation(n);
-    order.sort_by_key(|&i| key[i as usize]);
+    sort_by_stratum(&mut order, &key);
     let labels = stream.permutation(k as usize);
 
     let mut pos = vec![0u32; n];
@@ -524,13 +551,40 @@ pub fn assign_classes(
     // Step 5: family repair.
     let mut relaxed_swaps = 0;
     if !families.is_empty() {
-        // The sets are built from their elements at once (sorted and bulk-loaded by
-        // `BTreeSet::from_iter`), not by one insertion each.
+        // The sets are built from their elements at once (bulk-loaded by `BTreeSet::from_iter`,
+        // whose sort finds them in order already), not by one insertion each. Along `order` the
+        // keys ascend, so a slot's (key, position) pairs come in order; (key, slot, position)
+        // triples come in order slot by slot within each run of equal keys.
         let mut free_in: Vec<Vec<(u64, u32)>> = vec![Vec::new(); k as usize];
+        for (p, &i) in order.iter().enumerate() {
+            if free[i as usize] {
+                free_in[p % k as usize].push((key[i as usize], p as u32));
+            }
+        }
         let mut free_all = Vec::new();
-        for i in (0..n).filter(|&i| free[i]) {
-            free_all.push((key[i], slot[i], pos[i]));
-            free_in[slot[i] as usize].push((key[i], pos[i]));
+        let k_us = k as usize;
+        let mut a = 0;
+        while a < n {
+            let run_key = key[order[a] as usize];
+            let b = a + order[a..].partition_point(|&i| key[i as usize] == run_key);
+            // The run's slots are those of its first `m` positions; slot 0 is at offset `wrap`.
+            let m = k_us.min(b - a);
+            let wrap = (k_us - a % k_us) % k_us;
+            let offsets = if wrap < m {
+                (wrap..m).chain(0..wrap)
+            } else {
+                (0..m).chain(0..0)
+            };
+            for o in offsets {
+                let j = (a + o) % k_us;
+                for p in (a + o..b).step_by(k_us) {
+                    let i = order[p] as usize;
+                    if free[i] {
+                        free_all.push((key[i], j as u32, p as u32));
+                    }
+                }
+            }
+            a = b;
         }
         let free_all: BTreeSet<(u64, u32, u32)> = free_all.into_iter().collect();
         let free_in: Vec<BTreeSet<(u64, u32)>> = free_in
@@ -808,6 +862,18 @@ mod tests {
                     }
                 }
             }
+        }
+
+        #[test]
+        fn stratum_sort_is_the_stable_sort(
+            keys in proptest::collection::vec(0u64..6, 0..300),
+            seed in any::<u64>(),
+        ) {
+            let mut order = stream(seed).permutation(keys.len());
+            let mut expect = order.clone();
+            expect.sort_by_key(|&i| keys[i as usize]);
+            sort_by_stratum(&mut order, &keys);
+            prop_assert_eq!(order, expect);
         }
 
         #[test]
