@@ -95,6 +95,17 @@ pub struct Applicant {
     pub private_hash: Digest,
 }
 
+/// Why [`FrozenRound::read`] could not read a round.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadRoundError {
+    /// A file does not parse or breaks a rule.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// `applicants.csv` could not be read.
+    #[error("applicants.csv: {0}")]
+    Read(#[source] std::io::Error),
+}
+
 /// A bundle file that does not parse or break a rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -1511,6 +1522,46 @@ impl FrozenRound {
             teachers: tea,
             applicants: app,
         })
+    }
+
+    /// Reads the round from its three small input files and `applicants.csv` (the caller
+    /// opens it; it is read in pieces of whole lines, [`crate::lines::read_lines`], and parsed
+    /// as it comes, never held whole), with its input root and tree size: what [`parse`]
+    /// then [`input_root`] give, in one pass over the applicants.
+    ///
+    /// [`parse`]: Self::parse
+    /// [`input_root`]: Self::input_root
+    pub fn read(
+        policy: &[u8],
+        schools: &[u8],
+        teachers: &[u8],
+        applicants: &mut (dyn std::io::Read + Send),
+    ) -> Result<(FrozenRound, (Digest, u64)), ReadRoundError> {
+        let pol = Policy::parse(policy).map_err(RecordError::from)?;
+        let sch = parse_schools(schools)?;
+        let tea = parse_teachers(teachers, &sch)?;
+        let mut parser = ApplicantsParser::new(&pol, &sch).with_input_root(
+            pol.domain(),
+            policy,
+            schools,
+            teachers,
+        );
+        crate::lines::read_lines_unhashed(applicants, crate::lines::PIECE, |piece| {
+            parser.feed(piece);
+            true
+        })
+        .map_err(ReadRoundError::Read)?;
+        let (app, root) = parser.finish()?;
+        let round = FrozenRound {
+            policy_bytes: policy.to_vec(),
+            policy: pol,
+            schools: sch,
+            teachers: tea,
+            applicants: app,
+        };
+        // Always computed by a parser `with_input_root`; from the round otherwise.
+        let root = root.unwrap_or_else(|| round.input_root());
+        Ok((round, root))
     }
 
     /// Real or rehearsal.

@@ -183,6 +183,38 @@ fn e2e_round() -> Result<FrozenRound, Box<dyn Error>> {
     )?)
 }
 
+/// `FrozenRound::read` (applicants.csv streamed) gives `parse` and `input_root`, and the same
+/// error for a broken file.
+#[test]
+fn round_read_streamed_is_parse_and_root() -> R {
+    let f = |n: &str| read(&format!("vectors/e2e/{n}"));
+    let (p, s, t, a) = (
+        f("policy.toml")?,
+        f("schools.csv")?,
+        f("teachers.csv")?,
+        f("applicants.csv")?,
+    );
+    let (round, root) = FrozenRound::read(&p, &s, &t, &mut a.as_slice())?;
+    let parsed = e2e_round()?;
+    assert_eq!(root, parsed.input_root());
+    assert!(round.applicants == parsed.applicants);
+    let mut broken = a.clone();
+    let at = broken
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or("no line break")?
+        + 1;
+    broken.splice(at..at, b"X1,,F,,NOWHERE,,,,,,,,\n".iter().copied());
+    let want = FrozenRound::parse(&p, &s, &t, &broken)
+        .err()
+        .ok_or("broken parses")?;
+    match FrozenRound::read(&p, &s, &t, &mut broken.as_slice()) {
+        Err(lottery::round::ReadRoundError::Record(e)) => assert_eq!(e, want),
+        other => return Err(format!("expected {want}, got {:?}", other.map(|_| ())).into()),
+    }
+    Ok(())
+}
+
 #[test]
 fn leaf_vectors() -> R {
     let v = load("leaves.json")?;

@@ -144,13 +144,20 @@ impl RoundDir {
             });
         }
         let f = self.frozen();
-        let bytes: Vec<Vec<u8>> = FROZEN_FILES
-            .iter()
-            .map(|n| self.read(&f.join(n)))
-            .collect::<Result<_>>()?;
-        let round = FrozenRound::parse(&bytes[0], &bytes[1], &bytes[2], &bytes[3])
-            .map_err(|e| damaged(&f, e.to_string()))?;
-        let (root, size) = round.input_root();
+        let [policy, schools, teachers, applicants] = FROZEN_FILES.map(|n| f.join(n));
+        let (policy, schools, teachers) = (
+            self.read(&policy)?,
+            self.read(&schools)?,
+            self.read(&teachers)?,
+        );
+        // applicants.csv is read in pieces and parsed as it comes, with the input root, not
+        // held whole (≈ 200 MB at a million rows).
+        let mut file = std::fs::File::open(&applicants).map_err(io_err(&applicants))?;
+        let (round, (root, size)) = FrozenRound::read(&policy, &schools, &teachers, &mut file)
+            .map_err(|e| match e {
+                lottery::round::ReadRoundError::Read(e) => io_err(&applicants)(e),
+                e => damaged(&f, e.to_string()),
+            })?;
         let checkpoint = self.read(&self.checkpoint())?;
         let cp: Value = serde_json::from_slice(&checkpoint)
             .map_err(|e| damaged(&self.checkpoint(), e.to_string()))?;
