@@ -458,18 +458,9 @@ const CHUNK_BYTES: usize = 7;
 /// `results.csv`: chunks rendered in parallel and joined in order (the same bytes at any thread
 /// count).
 fn render_results(round: &FrozenRound, out: &Outcome) -> String {
-    use rayon::prelude::*;
-    let n = round.applicants.len();
-    let chunks: Vec<String> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let mut s = String::with_capacity(CHUNK.min(n) * 140);
-            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                push_result_line(&mut s, round, out, i);
-            }
-            s
-        })
-        .collect();
+    let chunks = chunks_of_lines(round.applicants.len(), 140, |s, i| {
+        push_result_line(s, round, out, i)
+    });
     crate::round::file_of_chunks(RESULTS_HEADER, &chunks)
 }
 
@@ -484,14 +475,19 @@ fn push_id_number_id(out: &mut String, a: &str, n: u64, b: &str) {
     out.push('\n');
 }
 
-/// The lines of a file listed by school or class, `places` of them, rendered in parallel
-/// chunks of [`CHUNK`] lines (`line(s, p)` appends line `p`), in order.
-fn chunks_of_lines(places: usize, line: impl Fn(&mut String, usize) + Sync) -> Vec<String> {
+/// The `places` lines of a result file, rendered in parallel chunks of [`CHUNK`] lines
+/// (`line(s, p)` appends line `p`, of about `bytes` bytes), in order: the same bytes at any
+/// thread count.
+fn chunks_of_lines(
+    places: usize,
+    bytes: usize,
+    line: impl Fn(&mut String, usize) + Sync,
+) -> Vec<String> {
     use rayon::prelude::*;
     (0..places.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
-            let mut s = String::with_capacity(CHUNK.min(places) * 40);
+            let mut s = String::with_capacity(CHUNK.min(places) * bytes);
             for p in c * CHUNK..((c + 1) * CHUNK).min(places) {
                 line(&mut s, p);
             }
@@ -519,7 +515,7 @@ fn waitlists_lines(round: &FrozenRound, out: &Outcome) -> Vec<String> {
         list.resize(order.len(), k as u32);
     }
     let ids = round.applicants.ids_of(&order);
-    chunks_of_lines(order.len(), |s, p| {
+    chunks_of_lines(order.len(), 40, |s, p| {
         let k = list[p] as usize;
         let w = &out.waitlists[k];
         s.push_str(&stages[w.stage as usize].name);
@@ -561,7 +557,7 @@ fn classes_lines(round: &FrozenRound, out: &Outcome) -> Vec<String> {
     }
     drop(per_school);
     let ids = round.applicants.ids_of(&order);
-    chunks_of_lines(order.len(), |s, p| {
+    chunks_of_lines(order.len(), 40, |s, p| {
         let (school, c) = place[p];
         push_id_number_id(
             s,
