@@ -1,14 +1,18 @@
 //! The public bundle: ceremony documents, the checkpoint and the signed manifest (PROTOCOL.md §8).
 //!
-//! This module builds the files in memory; writing them to disk is the caller's job.
+//! This module makes the files: in memory ([`build`]), or piece by piece into a sink the caller
+//! supplies ([`write_with_root`]), so that a million-applicant bundle is written without being
+//! held. Writing them to disk is the caller's job (the engine does no I/O).
 
 use crate::digest::{Digest, parse_hex_bytes};
 use crate::encoding::{Domain, sha256};
+use crate::lines::Hashed;
 use crate::manifest::{SignatureEntry, jcs, sign};
 use crate::round::FrozenRound;
 use crate::seed::{Reveal, SeedInputs, commitment, master_seed};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 /// Bundle format version written in the manifest.
 pub const FORMAT: &str = "fairdraw-bundle/1";
@@ -337,63 +341,158 @@ pub fn build(inp: &BundleInput<'_>) -> Result<Vec<(String, Vec<u8>)>, String> {
 }
 
 /// [`build`] for a caller that already computed the round's input root `(root, size)` (it must be
-/// `inp.round.input_root()`).
+/// `inp.round.input_root()`): [`write_with_root`] into memory.
 pub fn build_with_root(
     inp: &BundleInput<'_>,
     root: &Digest,
     size: u64,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    write_with_root(inp, root, size, &mut |name, piece| {
+        match files.last_mut() {
+            Some((n, bytes)) if n == name => bytes.extend_from_slice(piece),
+            _ => files.push((name.to_string(), piece.to_vec())),
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(files)
+}
+
+/// What [`write_with_root`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Every file in the order written (the manifest last): name, SHA-256 and length.
+    pub files: Vec<(String, Hashed)>,
+    /// The signed manifest: `manifest.json`'s bytes.
+    pub manifest: Vec<u8>,
+    /// Applicants the draw placed.
+    pub placed: u64,
+}
+
+/// Why a bundle was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The round cannot be drawn with this ceremony (the seed or the draw refused it).
+    #[error("{0}")]
+    Refused(String),
+    /// The sink failed on a file.
+    #[error("{file}: {source}")]
+    Write {
+        /// The file being written.
+        file: String,
+        /// The sink's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The bundle's files as they pass to the caller's sink: each one hashed for the manifest.
+struct Files<'s> {
+    sink: &'s mut (dyn FnMut(&str, &[u8]) -> std::io::Result<()> + Send),
+    /// The files passed on whole.
+    done: Vec<(String, Hashed)>,
+    /// The file being passed on: name, hash of its pieces so far, their length.
+    open: Option<(String, Sha256, u64)>,
+}
+
+impl Files<'_> {
+    /// Passes on the next piece of `name` (a new file when the last piece was another file's).
+    fn piece(&mut self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        if self.open.as_ref().is_none_or(|(n, _, _)| n != name) {
+            self.close();
+            self.open = Some((name.to_string(), Sha256::new(), 0));
+        }
+        if let Some((_, h, k)) = &mut self.open {
+            h.update(bytes);
+            *k += bytes.len() as u64;
+        }
+        (self.sink)(name, bytes)
+    }
+
+    /// Passes on a whole file.
+    fn file(&mut self, name: &str, bytes: &[u8]) -> Result<(), BundleError> {
+        self.piece(name, bytes).map_err(|e| self.failed(e))
+    }
+
+    /// The sink's error, naming the file it failed on.
+    fn failed(&self, source: std::io::Error) -> BundleError {
+        BundleError::Write {
+            file: self
+                .open
+                .as_ref()
+                .map(|(n, _, _)| n.clone())
+                .unwrap_or_default(),
+            source,
+        }
+    }
+
+    /// Ends the file being passed on.
+    fn close(&mut self) {
+        if let Some((name, h, bytes)) = self.open.take() {
+            let sha256 = Digest(h.finalize().into());
+            self.done.push((name, Hashed { sha256, bytes }));
+        }
+    }
+}
+
+/// Draws the round and writes every bundle file through `sink(name, piece)`: each file's pieces
+/// in order, one file after the other (inputs, ceremony files, the log, the five result files,
+/// the manifest last; every file passed at least once, perhaps as one empty piece), each hashed
+/// as it passes for the manifest. `applicants.csv` and `results.csv` are rendered a window of
+/// rows at a time: the bundle is never held whole. `(root, size)` must be the round's input
+/// root. The bytes are [`build`]'s.
+pub fn write_with_root(
+    inp: &BundleInput<'_>,
+    root: &Digest,
+    size: u64,
+    sink: &mut (dyn FnMut(&str, &[u8]) -> std::io::Result<()> + Send),
+) -> Result<Written, BundleError> {
     let (root, size) = (*root, size);
     let round = inp.round;
     let domain = round.domain();
-    let seed = seed_for(round, &root, size, inp.ceremony)?;
-    let outcome = crate::draw::draw(round, &seed).map_err(|e| e.to_string())?;
-    let results = crate::results::render(round, &outcome);
-    let pairs: Vec<(&str, &str)> = results.iter().map(|(n, t)| (*n, t.as_str())).collect();
-    let (results_root, results_size) = crate::results::results_root(domain, &pairs);
-
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("policy.toml".into(), round.policy_bytes.clone()),
-        (
-            "schools.csv".into(),
-            crate::round::write_schools(&round.schools).into_bytes(),
-        ),
-        (
-            "teachers.csv".into(),
-            crate::round::write_teachers(&round.teachers).into_bytes(),
-        ),
-        (
-            "applicants.csv".into(),
-            crate::round::write_applicants(&round.applicants, &round.schools).into_bytes(),
-        ),
-        ("checkpoint.json".into(), inp.checkpoint_file.to_vec()),
-        (
-            "commitments.json".into(),
-            canonical(&commitments_json(
-                &round.policy.round.id,
-                &root,
-                &inp.ceremony.commitments,
-            )),
-        ),
-        (
-            "reveals.json".into(),
-            canonical(&reveals_json(&inp.ceremony.reveals)),
-        ),
-        (
-            "beacon.json".into(),
-            canonical(&inp.ceremony.beacon.to_json()),
-        ),
-    ];
-    if let Some(log) = inp.log {
-        files.push((LOG_FILE.into(), log.to_vec()));
-    }
-    for (n, t) in results {
-        files.push((n.to_string(), t.into_bytes()));
-    }
-    let hashes: Vec<Digest> = {
-        use rayon::prelude::*;
-        files.par_iter().map(|(_, b)| sha256(b)).collect()
+    let seed = seed_for(round, &root, size, inp.ceremony).map_err(BundleError::Refused)?;
+    let outcome =
+        crate::draw::draw(round, &seed).map_err(|e| BundleError::Refused(e.to_string()))?;
+    let mut f = Files {
+        sink,
+        done: Vec::new(),
+        open: None,
     };
+    f.file("policy.toml", &round.policy_bytes)?;
+    f.file(
+        "schools.csv",
+        crate::round::write_schools(&round.schools).as_bytes(),
+    )?;
+    f.file(
+        "teachers.csv",
+        crate::round::write_teachers(&round.teachers).as_bytes(),
+    )?;
+    let written =
+        crate::round::write_applicants_in_pieces(&round.applicants, &round.schools, |p| {
+            f.piece("applicants.csv", p.as_bytes())
+        });
+    written.map_err(|e| f.failed(e))?;
+    f.file("checkpoint.json", inp.checkpoint_file)?;
+    f.file(
+        "commitments.json",
+        &canonical(&commitments_json(
+            &round.policy.round.id,
+            &root,
+            &inp.ceremony.commitments,
+        )),
+    )?;
+    f.file(
+        "reveals.json",
+        &canonical(&reveals_json(&inp.ceremony.reveals)),
+    )?;
+    f.file("beacon.json", &canonical(&inp.ceremony.beacon.to_json()))?;
+    if let Some(log) = inp.log {
+        f.file(LOG_FILE, log)?;
+    }
+    let results = crate::results::write(round, &outcome, &mut |n, p| f.piece(n, p));
+    let (results_root, results_size) = results.map_err(|e| f.failed(e))?;
+    f.close();
     let manifest = json!({
         "format": FORMAT,
         "protocol": PROTOCOL,
@@ -411,13 +510,21 @@ pub fn build_with_root(
         "results_root": results_root.to_hex(),
         "results_size": results_size,
         "log_head": inp.log_head,
-        "files": files.iter().zip(&hashes).map(|((n, b), h)| json!({"name": n, "sha256": h.to_hex(), "bytes": b.len() as u64})).collect::<Vec<_>>(),
+        "files": f.done.iter().map(|(n, h)| json!({"name": n, "sha256": h.sha256.to_hex(), "bytes": h.bytes})).collect::<Vec<_>>(),
     });
-    files.push((
-        MANIFEST_FILE.into(),
-        signed_file(domain, "manifest", &manifest, inp.signers),
-    ));
-    Ok(files)
+    let manifest = signed_file(domain, "manifest", &manifest, inp.signers);
+    f.file(MANIFEST_FILE, &manifest)?;
+    f.close();
+    let placed = outcome
+        .school
+        .iter()
+        .filter(|s| **s != crate::mechanism::UNPLACED)
+        .count() as u64;
+    Ok(Written {
+        files: f.done,
+        manifest,
+        placed,
+    })
 }
 
 /// A detached co-signature file (`cosign-<signer>.json`) over a manifest's signed bytes.

@@ -183,6 +183,36 @@ pub fn line_hashes(
     }
 }
 
+/// Chunks rendered at a time by [`write_chunks`]: while one window's chunks are passed on, the
+/// next window is rendered (two windows of a million-row file's chunks in memory, not the file).
+pub(crate) const WINDOW: usize = 4;
+
+/// The writing side of [`read_lines`]: chunks `0..chunks` of a file rendered by `render(c)`
+/// (each whole lines) and passed to `each` in order, without holding more than two windows of
+/// [`WINDOW`] chunks. A window's chunks are rendered in parallel while the previous window's are
+/// passed on, so `each` (hashing, writing) overlaps the rendering; the bytes passed never
+/// depend on the thread count. Stops at `each`'s first error.
+pub(crate) fn write_chunks<E: Send>(
+    chunks: usize,
+    render: impl Fn(usize) -> String + Sync,
+    mut each: impl FnMut(&str) -> Result<(), E> + Send,
+) -> Result<(), E> {
+    use rayon::prelude::*;
+    let window = |w: usize| -> Vec<String> {
+        ((w * WINDOW).min(chunks)..chunks.min((w + 1) * WINDOW))
+            .into_par_iter()
+            .map(&render)
+            .collect()
+    };
+    let mut cur = window(0);
+    for w in 0..chunks.div_ceil(WINDOW) {
+        let (next, done) = rayon::join(|| window(w + 1), || cur.iter().try_for_each(|c| each(c)));
+        done?;
+        cur = next;
+    }
+    Ok(())
+}
+
 /// Bytes per part of a piece whose lines one thread hashes.
 #[cfg(not(test))]
 const PART: usize = 1 << 16;
@@ -193,6 +223,34 @@ const PART: usize = 5;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_chunks_passes_every_chunk_in_order_and_stops_at_an_error() {
+        for chunks in [0, 1, WINDOW - 1, WINDOW, WINDOW + 1, 3 * WINDOW + 2] {
+            let mut seen = Vec::new();
+            let r: Result<(), ()> = write_chunks(
+                chunks,
+                |c| format!("{c}\n"),
+                |t| {
+                    seen.push(t.to_string());
+                    Ok(())
+                },
+            );
+            assert_eq!(r, Ok(()));
+            let want: Vec<String> = (0..chunks).map(|c| format!("{c}\n")).collect();
+            assert_eq!(seen, want, "{chunks} chunks");
+        }
+        let mut seen = 0;
+        let r = write_chunks(
+            3 * WINDOW,
+            |c| c.to_string(),
+            |t| {
+                seen += 1;
+                if t == "5" { Err(5) } else { Ok(()) }
+            },
+        );
+        assert_eq!((r, seen), (Err(5), 6));
+    }
     use proptest::prelude::*;
 
     /// A reader that hands out at most `step` bytes per call, with an interruption now and then.

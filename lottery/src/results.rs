@@ -233,13 +233,7 @@ pub fn read_published_in(
                     } else {
                         p
                     };
-                    leaves.clear();
-                    crate::lines::line_hashes(
-                        body,
-                        |l, buf| enc.hash(buf, [line_text(l)]),
-                        &mut leaves,
-                    );
-                    tree.push(&leaves);
+                    push_lines(&mut tree, &mut leaves, &enc, body);
                 }
                 true
             }),
@@ -250,6 +244,80 @@ pub fn read_published_in(
         files: hashed,
         root: utf8.then(|| tree.finish()),
     })
+}
+
+/// Adds the lines of `body` (whole lines) of one result file to the results tree: each line's
+/// leaf hashed by `enc` (tag `leaf/result` and the file's name), in parallel, through the scratch
+/// list `leaves`.
+fn push_lines(
+    tree: &mut merkle::Streamed,
+    leaves: &mut Vec<Digest>,
+    enc: &crate::encoding::LeafEncoder,
+    body: &[u8],
+) {
+    leaves.clear();
+    crate::lines::line_hashes(body, |l, buf| enc.hash(buf, [line_text(l)]), leaves);
+    tree.push(leaves);
+}
+
+/// Writes the five result files of the draw `out` through `emit(file, piece)` — the files in
+/// [`RESULT_FILES`] order, each in pieces of whole lines, header first — and returns the results
+/// root and tree size: the bytes and the root of [`render`] and [`results_root`], without holding
+/// `results.csv` (its lines are rendered a window of chunks at a time, the next window while
+/// the last is emitted and its lines hashed). Stops at `emit`'s first error.
+pub fn write(
+    round: &FrozenRound,
+    out: &Outcome,
+    emit: &mut (dyn FnMut(&'static str, &[u8]) -> std::io::Result<()> + Send),
+) -> std::io::Result<(Digest, u64)> {
+    let tag = round.domain().tag("leaf/result");
+    let mut tree = merkle::Streamed::default();
+    let mut leaves = Vec::new();
+    // Each piece of data lines is emitted while its lines are hashed; a header (`None`) is not a
+    // leaf.
+    let mut feed =
+        |name: &'static str, enc: Option<&crate::encoding::LeafEncoder>, piece: &[u8]| {
+            let Some(enc) = enc else {
+                return emit(name, piece);
+            };
+            let (written, ()) = rayon::join(
+                || emit(name, piece),
+                || push_lines(&mut tree, &mut leaves, enc, piece),
+            );
+            written
+        };
+    let [f0, f1, f2, f3, f4] = RESULT_FILES;
+    let encoder = |name: &str| crate::encoding::LeafEncoder::new(&tag, &[name.as_bytes()]);
+    let header = |h: &str| format!("{h}\n");
+
+    let enc = encoder(f0);
+    feed(f0, None, header(RESULTS_HEADER).as_bytes())?;
+    let n = round.applicants.len();
+    crate::lines::write_chunks(
+        n.div_ceil(CHUNK),
+        |c| chunk_of_lines(c, n, 140, |s, i| push_result_line(s, round, out, i)),
+        |chunk| feed(f0, Some(&enc), chunk.as_bytes()),
+    )?;
+    for (name, h, lines) in [
+        (f1, WAITLISTS_HEADER, waitlists_lines(round, out)),
+        (f2, CLASSES_HEADER, classes_lines(round, out)),
+    ] {
+        let enc = encoder(name);
+        feed(name, None, header(h).as_bytes())?;
+        for chunk in &lines {
+            feed(name, Some(&enc), chunk.as_bytes())?;
+        }
+    }
+    for (name, text) in [
+        (f3, render_class_teachers(round, out)),
+        (f4, render_quota(round, out)),
+    ] {
+        let enc = encoder(name);
+        let (h, body) = text.split_at(text.find('\n').map_or(text.len(), |k| k + 1));
+        feed(name, None, h.as_bytes())?;
+        feed(name, Some(&enc), body.as_bytes())?;
+    }
+    Ok(tree.finish())
 }
 
 /// Whether the published result files are exactly the replay's ([`render`]), read in pieces
@@ -486,14 +554,22 @@ fn chunks_of_lines(
     use rayon::prelude::*;
     (0..places.div_ceil(CHUNK))
         .into_par_iter()
-        .map(|c| {
-            let mut s = String::with_capacity(CHUNK.min(places) * bytes);
-            for p in c * CHUNK..((c + 1) * CHUNK).min(places) {
-                line(&mut s, p);
-            }
-            s
-        })
+        .map(|c| chunk_of_lines(c, places, bytes, &line))
         .collect()
+}
+
+/// Chunk `c` of [`chunks_of_lines`]: lines `c·CHUNK` up to the next chunk's or `places`.
+fn chunk_of_lines(
+    c: usize,
+    places: usize,
+    bytes: usize,
+    line: impl Fn(&mut String, usize),
+) -> String {
+    let mut s = String::with_capacity(CHUNK.min(places) * bytes);
+    for p in c * CHUNK..((c + 1) * CHUNK).min(places) {
+        line(&mut s, p);
+    }
+    s
 }
 
 /// `waitlists.csv`: by stage, school, position.

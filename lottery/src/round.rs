@@ -1410,21 +1410,41 @@ pub fn push_applicant_row(out: &mut String, a: ApplicantRef<'_>, schools: &[Scho
 /// `schools` are the round's schools (which the choice and category indices point into).
 pub fn write_applicants(applicants: &Applicants, schools: &[School]) -> String {
     use rayon::prelude::*;
-    const CHUNK: usize = 1 << 15;
-    let n = applicants.len();
-    let chunks: Vec<String> = (0..n.div_ceil(CHUNK))
+    let chunks: Vec<String> = (0..applicants.len().div_ceil(ROWS_PER_CHUNK))
         .into_par_iter()
-        .map(|c| {
-            let rows = c * CHUNK..n.min((c + 1) * CHUNK);
-            let mut s = String::with_capacity(rows.len() * 170);
-            for i in rows {
-                push_applicant_row(&mut s, applicants.get(i), schools);
-                s.push('\n');
-            }
-            s
-        })
+        .map(|c| applicants_chunk(applicants, schools, c))
         .collect();
     file_of_chunks(APPLICANTS_HEADER, &chunks)
+}
+
+/// [`write_applicants`] in pieces: the header line, then chunks of rows, each passed to `emit`
+/// in order as it is rendered (a window of chunks at a time, [`crate::lines::write_chunks`]), so
+/// that the file is never held whole. Stops at `emit`'s first error.
+pub fn write_applicants_in_pieces<E: Send>(
+    applicants: &Applicants,
+    schools: &[School],
+    mut emit: impl FnMut(&str) -> Result<(), E> + Send,
+) -> Result<(), E> {
+    emit(&format!("{APPLICANTS_HEADER}\n"))?;
+    crate::lines::write_chunks(
+        applicants.len().div_ceil(ROWS_PER_CHUNK),
+        |c| applicants_chunk(applicants, schools, c),
+        emit,
+    )
+}
+
+/// Rows of `applicants.csv` rendered per parallel chunk.
+const ROWS_PER_CHUNK: usize = 1 << 15;
+
+/// Chunk `c` of `applicants.csv`'s rows (rows `c·ROWS_PER_CHUNK` on), each with its line break.
+fn applicants_chunk(applicants: &Applicants, schools: &[School], c: usize) -> String {
+    let rows = c * ROWS_PER_CHUNK..applicants.len().min((c + 1) * ROWS_PER_CHUNK);
+    let mut s = String::with_capacity(rows.len() * 170);
+    for i in rows {
+        push_applicant_row(&mut s, applicants.get(i), schools);
+        s.push('\n');
+    }
+    s
 }
 
 /// Leaf data of an applicant: `enc(tag "leaf/applicant", field_1, …, field_13)` with the 13 public

@@ -144,6 +144,20 @@ proptest! {
                     prop_assert_eq!(Vec::from(p.files), hashed.clone());
                     prop_assert_eq!(p.root, Some(want));
                 }
+                // Written in pieces: the same bytes, file by file, and the same root.
+                let mut written: Vec<(&str, Vec<u8>)> = Vec::new();
+                let root = lottery::results::write(&round, &out, &mut |name, piece| {
+                    match written.last_mut() {
+                        Some((n, b)) if *n == name => b.extend_from_slice(piece),
+                        _ => written.push((name, piece.to_vec())),
+                    }
+                    Ok(())
+                })
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(root, want);
+                let names: Vec<&str> = written.iter().map(|(n, _)| *n).collect();
+                prop_assert_eq!(names, lottery::results::RESULT_FILES.to_vec());
+                prop_assert_eq!(written.into_iter().map(|(_, b)| b).collect::<Vec<_>>(), bytes.clone());
                 let (f, at, how) = change;
                 let mut changed = bytes.clone();
                 let file = &mut changed[f % 5];

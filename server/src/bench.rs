@@ -237,12 +237,6 @@ fn one_size(args: &BenchArgs, n: usize, m: usize) -> Result<Vec<Phase>> {
     if args.no_bundle {
         return Ok(t.phases);
     }
-    let files = t
-        .time("bundle build (all)", || {
-            simulate::build_bundle(&round, &sim, &root, size)
-        })
-        .map_err(anyhow::Error::msg)?;
-    drop(round);
     let (dir, temp) = match &args.dir {
         Some(d) => (d.clone(), false),
         None => (
@@ -250,11 +244,17 @@ fn one_size(args: &BenchArgs, n: usize, m: usize) -> Result<Vec<Phase>> {
             true,
         ),
     };
-    t.time("bundle write", || {
-        crate::output::write_dir_atomic(&dir, &files)
+    // The bundle drawn, rendered, hashed and written as it is made (`bundle::write_with_root`):
+    // what `fairdraw simulate` and `fairdraw draw` do.
+    t.time("bundle (draw + write)", || -> Result<()> {
+        let mut out = crate::output::DirWriter::new(&dir);
+        simulate::write_bundle_of(&round, &sim, &root, size, &mut |n, p| out.piece(n, p))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        out.finish()?;
+        Ok(())
     })
     .with_context(|| format!("writing {}", dir.display()))?;
-    drop(files);
+    drop(round);
     {
         let read = |n: &str| std::fs::read(dir.join(n)).with_context(|| format!("reading {n}"));
         let (p, s, te, a) = (

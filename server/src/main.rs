@@ -384,19 +384,24 @@ fn cmd_simulate(
     if applicants == 0 {
         bail!("--applicants must be at least 1");
     }
-    let mut files = simulate::with_progress(applicants, schools, seed_text, choices)?;
-    if declines > 0 || late > 0 {
+    let manifest_bytes = if declines > 0 || late > 0 {
+        // The supplement replays the bundle: it is made in memory.
+        let mut files = simulate::with_progress(applicants, schools, seed_text, choices)?;
         let key = lottery::manifest::signing_key(&simulate::parties(seed_text).parties[0].2);
         let extra = server::supplement::simulate(&files, declines, late, seed_text, &key)?;
         files.extend(extra);
-    }
-    output::write_dir_atomic(out, &files)
-        .with_context(|| format!("writing the bundle to {}", out.display()))?;
-    let manifest: serde_json::Value = files
-        .iter()
-        .find(|(n, _)| n == "manifest.json")
-        .and_then(|(_, b)| serde_json::from_slice(b).ok())
-        .unwrap_or_default();
+        output::write_dir_atomic(out, &files)
+            .with_context(|| format!("writing the bundle to {}", out.display()))?;
+        files
+            .into_iter()
+            .find(|(n, _)| n == "manifest.json")
+            .map(|(_, b)| b)
+            .unwrap_or_default()
+    } else {
+        // Written as it is made, never held whole.
+        simulate::write_with_progress(applicants, schools, seed_text, choices, out)?.manifest
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest_bytes).unwrap_or_default();
     let m = &manifest["manifest"];
     if json {
         println!(

@@ -76,39 +76,114 @@ fn remove_stale(parent: &Path, name: &str) -> std::io::Result<()> {
 /// (an existing `DIR` is replaced only after the new one is complete). File names may contain
 /// `/` for sub-directories. Leftovers of an earlier interrupted write are removed first.
 pub fn write_dir_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "bundle".into());
-    remove_stale(parent, &name)?;
-    let tmp: PathBuf = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    fs::create_dir_all(&tmp)?;
-    let crash = crash_after();
-    for (k, (n, b)) in files.iter().enumerate() {
-        let path = tmp.join(n);
-        if let Some(p) = path.parent() {
-            fs::create_dir_all(p)?;
-        }
-        let mut f = fs::File::create(&path)?;
-        f.write_all(b)?;
-        f.sync_all()?;
-        if crash == Some(k + 1) {
-            eprintln!("{CRASH_HOOK}={}: aborting as a crash would", k + 1);
-            std::process::abort();
+    let mut w = DirWriter::new(dir);
+    for (n, b) in files {
+        w.piece(n, b)?;
+    }
+    w.finish()
+}
+
+/// A directory written atomically file by file, each file piece by piece (as
+/// `lottery::bundle::write_with_root` hands a bundle over): the files go into `.DIR.tmp-PID`,
+/// each synced when the next one starts, and [`finish`](Self::finish) renames the directory onto
+/// `DIR` (an existing `DIR` is replaced only then). Nothing is touched before the first piece (a
+/// draw refused before its first file leaves no trace); dropped unfinished, it leaves only the
+/// temporary directory, which the next write removes.
+pub struct DirWriter {
+    dir: PathBuf,
+    parent: PathBuf,
+    name: String,
+    tmp: PathBuf,
+    started: bool,
+    /// The file being written: its name and handle.
+    open: Option<(String, fs::File)>,
+    /// Files written whole so far.
+    written: usize,
+    crash: Option<usize>,
+}
+
+impl DirWriter {
+    /// A writer of `dir` (nothing is written yet).
+    pub fn new(dir: &Path) -> Self {
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "bundle".into());
+        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        DirWriter {
+            dir: dir.to_path_buf(),
+            parent,
+            name,
+            tmp,
+            started: false,
+            open: None,
+            written: 0,
+            crash: crash_after(),
         }
     }
-    if dir.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        fs::rename(dir, &old)?;
-        fs::rename(&tmp, dir)?;
-        fs::remove_dir_all(&old)?;
-    } else {
-        fs::rename(&tmp, dir)?;
+
+    /// Creates the parent and the temporary directory (leftovers of an interrupted write
+    /// removed), once.
+    fn start(&mut self) -> std::io::Result<()> {
+        if !self.started {
+            fs::create_dir_all(&self.parent)?;
+            remove_stale(&self.parent, &self.name)?;
+            fs::create_dir_all(&self.tmp)?;
+            self.started = true;
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Appends `bytes` to the file `name`: a new file when the last piece was another file's
+    /// (the one before is then complete and synced).
+    pub fn piece(&mut self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        if self.open.as_ref().is_none_or(|(n, _)| n != name) {
+            self.close()?;
+            self.start()?;
+            let path = self.tmp.join(name);
+            if let Some(p) = path.parent() {
+                fs::create_dir_all(p)?;
+            }
+            self.open = Some((name.to_string(), fs::File::create(&path)?));
+        }
+        match &mut self.open {
+            Some((_, f)) => f.write_all(bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// Syncs the file being written (the crash test hook counts it as written).
+    fn close(&mut self) -> std::io::Result<()> {
+        if let Some((_, f)) = self.open.take() {
+            f.sync_all()?;
+            self.written += 1;
+            if self.crash == Some(self.written) {
+                eprintln!("{CRASH_HOOK}={}: aborting as a crash would", self.written);
+                std::process::abort();
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes the directory: the last file synced, the directory renamed onto `DIR`.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.close()?;
+        self.start()?;
+        if self.dir.exists() {
+            let old = self
+                .parent
+                .join(format!(".{}.old-{}", self.name, std::process::id()));
+            fs::rename(&self.dir, &old)?;
+            fs::rename(&self.tmp, &self.dir)?;
+            fs::remove_dir_all(&old)?;
+        } else {
+            fs::rename(&self.tmp, &self.dir)?;
+        }
+        Ok(())
+    }
 }

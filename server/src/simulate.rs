@@ -4,6 +4,7 @@
 //!
 //! Everything derives from the seed text, so the same arguments give a byte-identical bundle.
 
+use crate::output::DirWriter;
 use lottery::CompactString;
 use lottery::digest::Digest;
 use lottery::encoding::{Domain, hash_fields};
@@ -542,13 +543,75 @@ pub fn bundle_files(
     progress: &mut dyn FnMut(usize),
     phase: &mut dyn FnMut(&str),
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let (round, sim, root, size) = prepare(applicants, schools, seed_text, opts, progress, phase)?;
+    phase("draw and results");
+    build_bundle(&round, &sim, &root, size)
+}
+
+/// [`bundle_files`] written piece by piece through `sink` (as
+/// `lottery::bundle::write_with_root` does), never holding the bundle.
+pub fn write_bundle(
+    applicants: usize,
+    schools: usize,
+    seed_text: &str,
+    opts: &Options,
+    progress: &mut dyn FnMut(usize),
+    phase: &mut dyn FnMut(&str),
+    sink: &mut (dyn FnMut(&str, &[u8]) -> std::io::Result<()> + Send),
+) -> Result<lottery::bundle::Written, lottery::bundle::BundleError> {
+    use lottery::bundle::BundleError;
+    let (round, sim, root, size) = prepare(applicants, schools, seed_text, opts, progress, phase)
+        .map_err(BundleError::Refused)?;
+    phase("draw and results");
+    write_bundle_of(&round, &sim, &root, size, sink)
+}
+
+/// [`build_bundle`] written piece by piece through `sink`.
+pub fn write_bundle_of(
+    round: &FrozenRound,
+    sim: &SimCeremony,
+    root: &Digest,
+    size: u64,
+    sink: &mut (dyn FnMut(&str, &[u8]) -> std::io::Result<()> + Send),
+) -> Result<lottery::bundle::Written, lottery::bundle::BundleError> {
+    with_input(round, sim, |inp| {
+        lottery::bundle::write_with_root(inp, root, size, sink)
+    })
+}
+
+/// The simulated round, its ceremony and its input root.
+fn prepare(
+    applicants: usize,
+    schools: usize,
+    seed_text: &str,
+    opts: &Options,
+    progress: &mut dyn FnMut(usize),
+    phase: &mut dyn FnMut(&str),
+) -> Result<(FrozenRound, SimCeremony, Digest, u64), String> {
     phase("generate");
     let round = generate_with(applicants, schools, seed_text, opts, progress)?;
     phase("input root");
     let (root, size) = round.input_root();
     let sim = ceremony(&round, seed_text, &root, size);
-    phase("draw and results");
-    build_bundle(&round, &sim, &root, size)
+    Ok((round, sim, root, size))
+}
+
+/// `f` of what the bundle of a simulated round is made from: the round, its ceremony `sim`, the
+/// manifest signed by the bureau's key.
+fn with_input<R>(
+    round: &FrozenRound,
+    sim: &SimCeremony,
+    f: impl FnOnce(&lottery::bundle::BundleInput<'_>) -> R,
+) -> R {
+    f(&lottery::bundle::BundleInput {
+        round,
+        ceremony: &sim.ceremony,
+        checkpoint_file: &sim.checkpoint_file,
+        log: None,
+        log_head: String::new(),
+        created: &created(round),
+        signers: &[("bureau", &sim.keys[0].1)],
+    })
 }
 
 /// The bundle of a simulated round whose ceremony is `sim` and input root `(root, size)`: the
@@ -559,19 +622,26 @@ pub fn build_bundle(
     root: &Digest,
     size: u64,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    lottery::bundle::build_with_root(
-        &lottery::bundle::BundleInput {
-            round,
-            ceremony: &sim.ceremony,
-            checkpoint_file: &sim.checkpoint_file,
-            log: None,
-            log_head: String::new(),
-            created: &created(round),
-            signers: &[("bureau", &sim.keys[0].1)],
-        },
-        root,
-        size,
-    )
+    with_input(round, sim, |inp| {
+        lottery::bundle::build_with_root(inp, root, size)
+    })
+}
+
+/// A progress bar over `applicants` on stderr when stderr is a terminal, hidden otherwise.
+fn progress_bar(applicants: usize) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(applicants as u64);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} {msg:18} [{elapsed_precise}] {wide_bar} {pos}/{len}",
+    ) {
+        b.set_style(style);
+    }
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    b
 }
 
 /// [`bundle_files`] with a progress bar on stderr when stderr is a terminal.
@@ -581,29 +651,47 @@ pub fn with_progress(
     seed_text: &str,
     choices: Option<usize>,
 ) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    use indicatif::{ProgressBar, ProgressStyle};
-    use std::io::IsTerminal;
-    let bar = if std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(applicants as u64);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} {msg:18} [{elapsed_precise}] {wide_bar} {pos}/{len}",
-        ) {
-            b.set_style(style);
-        }
-        b.enable_steady_tick(std::time::Duration::from_millis(120));
-        b
-    } else {
-        ProgressBar::hidden()
-    };
-    let opts = Options { choices };
+    let bar = progress_bar(applicants);
     let files = bundle_files(
         applicants,
         schools,
         seed_text,
-        &opts,
+        &Options { choices },
         &mut |k| bar.set_position(k as u64),
         &mut |p| bar.set_message(p.to_string()),
     );
     bar.finish_and_clear();
     files.map_err(anyhow::Error::msg)
+}
+
+/// [`write_bundle`] into the directory `out` (written atomically: [`DirWriter`]), with a
+/// progress bar on stderr when stderr is a terminal.
+pub fn write_with_progress(
+    applicants: usize,
+    schools: usize,
+    seed_text: &str,
+    choices: Option<usize>,
+    out: &std::path::Path,
+) -> anyhow::Result<lottery::bundle::Written> {
+    use anyhow::Context as _;
+    let bar = progress_bar(applicants);
+    let mut dir = DirWriter::new(out);
+    let written = write_bundle(
+        applicants,
+        schools,
+        seed_text,
+        &Options { choices },
+        &mut |k| bar.set_position(k as u64),
+        &mut |p| bar.set_message(p.to_string()),
+        &mut |name, piece| dir.piece(name, piece),
+    );
+    bar.finish_and_clear();
+    let written = written.map_err(|e| match e {
+        lottery::bundle::BundleError::Write { file, source } => anyhow::Error::new(source)
+            .context(format!("writing {file} of the bundle to {}", out.display())),
+        e => anyhow::Error::msg(e.to_string()),
+    })?;
+    dir.finish()
+        .with_context(|| format!("writing the bundle to {}", out.display()))?;
+    Ok(written)
 }

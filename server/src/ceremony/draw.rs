@@ -10,9 +10,9 @@ use super::keys::{key_fingerprint, read_key};
 use super::round_dir::{RoundDir, log_entries};
 use super::sheet::{self, SheetData};
 use super::{CeremonyError, REHEARSAL_BANNER, Result, Summary, damaged, grouped, io_err, spinner};
-use crate::output::{write_atomic, write_dir_atomic};
+use crate::output::{DirWriter, write_atomic};
 use ed25519_dalek::SigningKey;
-use lottery::bundle::{self, BundleInput, Ceremony, MANIFEST_FILE};
+use lottery::bundle::{self, BundleError, BundleInput, Ceremony, MANIFEST_FILE};
 use lottery::encoding::{Domain, sha256};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -192,43 +192,40 @@ pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
         });
     }
     let pb = spinner("drawing / 正在派位");
-    let built = bundle::build(&BundleInput {
-        round: &fr.round,
-        ceremony: &ceremony,
-        checkpoint_file: &fr.checkpoint,
-        log: Some(&bundle_log),
-        log_head: head.to_hex(),
-        created: &created,
-        signers: &signers,
-    });
+    // The bundle is written as it is made (never held whole), into a temporary directory renamed
+    // onto `out` when complete.
+    let mut dir = DirWriter::new(o.out);
+    let written = bundle::write_with_root(
+        &BundleInput {
+            round: &fr.round,
+            ceremony: &ceremony,
+            checkpoint_file: &fr.checkpoint,
+            log: Some(&bundle_log),
+            log_head: head.to_hex(),
+            created: &created,
+            signers: &signers,
+        },
+        &fr.root,
+        fr.size,
+        &mut |name, piece| dir.piece(name, piece),
+    );
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    let files = built.map_err(CeremonyError::Refused)?;
-    write_dir_atomic(o.out, &files).map_err(io_err(o.out))?;
+    let written = written.map_err(|e| match e {
+        BundleError::Refused(reason) => CeremonyError::Refused(reason),
+        BundleError::Write { file, source } => io_err(&o.out.join(file))(source),
+    })?;
+    dir.finish().map_err(io_err(o.out))?;
     if rest.is_empty() {
         write_atomic(&rd.log_file(), &bundle_log).map_err(io_err(&rd.log_file()))?;
     }
 
     // The sheet and the archive.
-    let manifest_bytes = files
-        .iter()
-        .find(|(n, _)| n == MANIFEST_FILE)
-        .map(|(_, b)| b.clone())
-        .unwrap_or_default();
-    let bundle_hash = sha256(&manifest_bytes).to_hex();
-    let man: Value = serde_json::from_slice(&manifest_bytes).unwrap_or_default();
+    let bundle_hash = sha256(&written.manifest).to_hex();
+    let man: Value = serde_json::from_slice(&written.manifest).unwrap_or_default();
     let m = &man["manifest"];
-    let results = files
-        .iter()
-        .find(|(n, _)| n == "results.csv")
-        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
-    let placed = results
-        .lines()
-        .skip(1)
-        .filter(|l| l.split(',').nth(1).is_some_and(|s| !s.is_empty()))
-        .count();
+    let placed = written.placed;
     let data = SheetData {
         domain,
         round_id: fr.round_id().to_string(),
@@ -241,7 +238,7 @@ pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
         applicants: fr.round.applicants.len() as u64,
         schools: fr.round.schools.len() as u64,
         seats: fr.round.schools.iter().map(|s| u64::from(s.capacity)).sum(),
-        placed: placed as u64,
+        placed,
         commitments: ceremony.commitments_hex(),
         reveals: ceremony.reveals_hex(),
         beacon: {
@@ -264,21 +261,16 @@ pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
     write_atomic(&rd.sheet(), html.as_bytes()).map_err(io_err(&rd.sheet()))?;
     let txt = rd.root.join("sheet.txt");
     write_atomic(&txt, text.as_bytes()).map_err(io_err(&txt))?;
-    let mut archive: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|(n, b)| (format!("bundle/{n}"), b.clone()))
-        .collect();
-    archive.push(("log.jsonl".into(), bundle_log.clone()));
-    archive.push(("sheet.html".into(), html.into_bytes()));
-    archive.push(("sheet.txt".into(), text.into_bytes()));
-    archive.sort_by(|a, b| a.0.cmp(&b.0));
-    let sums: String = archive
-        .iter()
-        .map(|(n, b)| format!("{}  {n}\n", sha256(b).to_hex()))
-        .collect();
-    let archive_hash = sha256(sums.as_bytes()).to_hex();
-    archive.push(("SHA256SUMS".into(), sums.into_bytes()));
-    write_dir_atomic(&rd.archive(), &archive).map_err(io_err(&rd.archive()))?;
+    let archive_hash = write_archive(
+        &rd.archive(),
+        o.out,
+        &written.files,
+        [
+            ("log.jsonl", bundle_log.as_slice()),
+            ("sheet.html", html.as_bytes()),
+            ("sheet.txt", text.as_bytes()),
+        ],
+    )?;
     // The export is logged once per distinct archive (after the draw entry: the bundle's log is a
     // prefix of the round's log).
     let log_now = rd.log(domain)?;
@@ -341,4 +333,63 @@ pub fn draw(rd: &RoundDir, o: &DrawOptions<'_>) -> Result<DrawOutcome> {
         bundle_hash,
         archive_hash,
     })
+}
+
+/// Writes the archive folder `archive`: the bundle just written to `bundle_dir` (its files as
+/// `bundle/NAME`, copied in pieces, each checked against the SHA-256 it was written with), the
+/// files `extra`, and `SHA256SUMS` over all of them in name order; returns the SHA-256 of
+/// `SHA256SUMS`.
+fn write_archive(
+    archive: &Path,
+    bundle_dir: &Path,
+    bundle_files: &[(String, lottery::lines::Hashed)],
+    extra: [(&str, &[u8]); 3],
+) -> Result<String> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    // (archive name, SHA-256, the bytes when in memory; a bundle file's are read back).
+    let mut entries: Vec<(String, lottery::Digest, Option<&[u8]>)> = bundle_files
+        .iter()
+        .map(|(n, h)| (format!("bundle/{n}"), h.sha256, None))
+        .chain(
+            extra
+                .iter()
+                .map(|(n, b)| (n.to_string(), sha256(b), Some(*b))),
+        )
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let sums: String = entries
+        .iter()
+        .map(|(n, h, _)| format!("{}  {n}\n", h.to_hex()))
+        .collect();
+    let mut dir = DirWriter::new(archive);
+    let mut buf = vec![0u8; 1 << 20];
+    for (name, hash, bytes) in &entries {
+        if let Some(b) = bytes {
+            dir.piece(name, b).map_err(io_err(archive))?;
+            continue;
+        }
+        let path = bundle_dir.join(name.trim_start_matches("bundle/"));
+        let mut f = std::fs::File::open(&path).map_err(io_err(&path))?;
+        let mut h = sha2::Sha256::new();
+        dir.piece(name, &[]).map_err(io_err(archive))?;
+        loop {
+            let k = f.read(&mut buf).map_err(io_err(&path))?;
+            if k == 0 {
+                break;
+            }
+            h.update(&buf[..k]);
+            dir.piece(name, &buf[..k]).map_err(io_err(archive))?;
+        }
+        if lottery::Digest(h.finalize().into()) != *hash {
+            return Err(damaged(
+                &path,
+                "changed after the draw wrote it; run the draw again",
+            ));
+        }
+    }
+    dir.piece("SHA256SUMS", sums.as_bytes())
+        .map_err(io_err(archive))?;
+    dir.finish().map_err(io_err(archive))?;
+    Ok(sha256(sums.as_bytes()).to_hex())
 }
