@@ -348,15 +348,21 @@ pub fn build_with_root(
     size: u64,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    write_with_root(inp, root, size, &mut |name, piece| {
+    write_with_root(inp, root, size, &mut collector(&mut files)).map_err(|e| e.to_string())?;
+    Ok(files)
+}
+
+/// A sink for [`write_with_root`] that keeps the files in memory: (name, bytes), in order.
+pub fn collector(
+    files: &mut Vec<(String, Vec<u8>)>,
+) -> impl FnMut(&str, &[u8]) -> std::io::Result<()> + Send + '_ {
+    |name, piece| {
         match files.last_mut() {
             Some((n, bytes)) if n == name => bytes.extend_from_slice(piece),
             _ => files.push((name.to_string(), piece.to_vec())),
         }
         Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    Ok(files)
+    }
 }
 
 /// What [`write_with_root`] wrote.

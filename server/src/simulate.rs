@@ -533,8 +533,9 @@ pub fn created(round: &FrozenRound) -> String {
     format!("{}T10:00:00+08:00", round.policy.round.draw_date)
 }
 
-/// Runs the whole simulated protocol and returns the bundle files. `phase(name)` is called as
-/// each phase starts (`"generate"` reports progress through `progress`).
+/// Runs the whole simulated protocol and returns the bundle files ([`write_bundle`] into
+/// memory). `phase(name)` is called as each phase starts (`"generate"` reports progress through
+/// `progress`).
 pub fn bundle_files(
     applicants: usize,
     schools: usize,
@@ -543,13 +544,19 @@ pub fn bundle_files(
     progress: &mut dyn FnMut(usize),
     phase: &mut dyn FnMut(&str),
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let (round, sim, root, size) = prepare(applicants, schools, seed_text, opts, progress, phase)?;
-    phase("draw and results");
-    build_bundle(&round, &sim, &root, size)
+    let mut files = Vec::new();
+    {
+        let mut sink = lottery::bundle::collector(&mut files);
+        write_bundle(
+            applicants, schools, seed_text, opts, progress, phase, &mut sink,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(files)
 }
 
-/// [`bundle_files`] written piece by piece through `sink` (as
-/// `lottery::bundle::write_with_root` does), never holding the bundle.
+/// Runs the whole simulated protocol, writing the bundle piece by piece through `sink` (as
+/// `lottery::bundle::write_with_root` does), never holding it whole.
 pub fn write_bundle(
     applicants: usize,
     schools: usize,
@@ -566,7 +573,9 @@ pub fn write_bundle(
     write_bundle_of(&round, &sim, &root, size, sink)
 }
 
-/// [`build_bundle`] written piece by piece through `sink`.
+/// The bundle of a simulated round whose ceremony is `sim` and input root `(root, size)` (the
+/// draw, the result files, the manifest signed by the bureau's key), written piece by piece
+/// through `sink`.
 pub fn write_bundle_of(
     round: &FrozenRound,
     sim: &SimCeremony,
@@ -614,34 +623,31 @@ fn with_input<R>(
     })
 }
 
-/// The bundle of a simulated round whose ceremony is `sim` and input root `(root, size)`: the
-/// draw, the result files, the manifest signed by the bureau's key.
-pub fn build_bundle(
-    round: &FrozenRound,
-    sim: &SimCeremony,
-    root: &Digest,
-    size: u64,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
-    with_input(round, sim, |inp| {
-        lottery::bundle::build_with_root(inp, root, size)
-    })
-}
-
-/// A progress bar over `applicants` on stderr when stderr is a terminal, hidden otherwise.
-fn progress_bar(applicants: usize) -> indicatif::ProgressBar {
+/// `f(progress, phase)` reporting to a progress bar over `applicants` on stderr when stderr is
+/// a terminal (hidden otherwise), cleared when `f` returns.
+fn with_bar<R>(
+    applicants: usize,
+    f: impl FnOnce(&mut dyn FnMut(usize), &mut dyn FnMut(&str)) -> R,
+) -> R {
     use indicatif::{ProgressBar, ProgressStyle};
     use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let b = ProgressBar::new(applicants as u64);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} {msg:18} [{elapsed_precise}] {wide_bar} {pos}/{len}",
-    ) {
-        b.set_style(style);
-    }
-    b.enable_steady_tick(std::time::Duration::from_millis(120));
-    b
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(applicants as u64);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {msg:18} [{elapsed_precise}] {wide_bar} {pos}/{len}",
+        ) {
+            b.set_style(style);
+        }
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let r = f(&mut |k| bar.set_position(k as u64), &mut |p| {
+        bar.set_message(p.to_string())
+    });
+    bar.finish_and_clear();
+    r
 }
 
 /// [`bundle_files`] with a progress bar on stderr when stderr is a terminal.
@@ -651,17 +657,11 @@ pub fn with_progress(
     seed_text: &str,
     choices: Option<usize>,
 ) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let bar = progress_bar(applicants);
-    let files = bundle_files(
-        applicants,
-        schools,
-        seed_text,
-        &Options { choices },
-        &mut |k| bar.set_position(k as u64),
-        &mut |p| bar.set_message(p.to_string()),
-    );
-    bar.finish_and_clear();
-    files.map_err(anyhow::Error::msg)
+    let opts = Options { choices };
+    with_bar(applicants, |progress, phase| {
+        bundle_files(applicants, schools, seed_text, &opts, progress, phase)
+    })
+    .map_err(anyhow::Error::msg)
 }
 
 /// [`write_bundle`] into the directory `out` (written atomically: [`DirWriter`]), with a
@@ -674,19 +674,20 @@ pub fn write_with_progress(
     out: &std::path::Path,
 ) -> anyhow::Result<lottery::bundle::Written> {
     use anyhow::Context as _;
-    let bar = progress_bar(applicants);
+    let opts = Options { choices };
     let mut dir = DirWriter::new(out);
-    let written = write_bundle(
-        applicants,
-        schools,
-        seed_text,
-        &Options { choices },
-        &mut |k| bar.set_position(k as u64),
-        &mut |p| bar.set_message(p.to_string()),
-        &mut |name, piece| dir.piece(name, piece),
-    );
-    bar.finish_and_clear();
-    let written = written.map_err(|e| match e {
+    let written = with_bar(applicants, |progress, phase| {
+        write_bundle(
+            applicants,
+            schools,
+            seed_text,
+            &opts,
+            progress,
+            phase,
+            &mut |n, p| dir.piece(n, p),
+        )
+    })
+    .map_err(|e| match e {
         lottery::bundle::BundleError::Write { file, source } => anyhow::Error::new(source)
             .context(format!("writing {file} of the bundle to {}", out.display())),
         e => anyhow::Error::msg(e.to_string()),
