@@ -5,7 +5,7 @@
 //! held. Writing them to disk is the caller's job (the engine does no I/O).
 
 use crate::digest::{Digest, parse_hex_bytes};
-use crate::encoding::{Domain, sha256};
+use crate::encoding::Domain;
 use crate::lines::Hashed;
 use crate::manifest::{SignatureEntry, jcs, sign};
 use crate::round::FrozenRound;
@@ -499,6 +499,13 @@ pub fn write_with_root(
     let results = crate::results::write(round, &outcome, &mut |n, p| f.piece(n, p));
     let (results_root, results_size) = results.map_err(|e| f.failed(e))?;
     f.close();
+    // The checkpoint's hash as it was passed on (not hashed a second time).
+    let checkpoint_hash = f
+        .done
+        .iter()
+        .find(|(n, _)| n == "checkpoint.json")
+        .map(|(_, h)| h.sha256)
+        .unwrap_or_default();
     let manifest = json!({
         "format": FORMAT,
         "protocol": PROTOCOL,
@@ -511,7 +518,7 @@ pub fn write_with_root(
         "policy_hash": round.policy_hash().to_hex(),
         "input_root": root.to_hex(),
         "tree_size": size,
-        "checkpoint_hash": sha256(inp.checkpoint_file).to_hex(),
+        "checkpoint_hash": checkpoint_hash.to_hex(),
         "seed": seed.to_hex(),
         "results_root": results_root.to_hex(),
         "results_size": results_size,
