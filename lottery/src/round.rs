@@ -564,8 +564,11 @@ pub struct ApplicantsParser<'a> {
     policy: &'a Policy,
     schools: &'a [School],
     ids: SchoolIds<'a>,
-    /// The input tree: its three whole-file leaves, then a leaf per row so far.
+    /// The input tree: its three whole-file leaves, then a leaf per row so far (but those of
+    /// `leaves`).
     tree: Option<(LeafEncoder, merkle::Streamed)>,
+    /// The leaves of the last piece's rows: pushed into the tree while the next piece is parsed.
+    leaves: Vec<Digest>,
     /// Line breaks so far.
     breaks: usize,
     /// What follows the last line break so far.
@@ -590,9 +593,24 @@ pub struct ApplicantsParser<'a> {
     first: [Option<RecordError>; 2],
 }
 
-/// One block's share of a piece: the rows parsed into it, its first shape and field errors, and
-/// its rows' leaf hashes.
-type BlockPart = (Block, [Option<RecordError>; 2], Vec<Digest>);
+/// One block's share of a piece: the rows parsed into it, the first line that is not UTF-8, the
+/// first shape and field errors, and its rows' leaf hashes.
+struct BlockPart {
+    block: Block,
+    not_utf8: Option<usize>,
+    first: [Option<RecordError>; 2],
+    leaves: Vec<Digest>,
+}
+
+/// Why a row of `applicants.csv` was not read.
+enum RowError {
+    /// Its line (this number) is not UTF-8.
+    NotUtf8(usize),
+    /// It does not have the file's shape (fields, characters).
+    Shape(RecordError),
+    /// A field is wrong.
+    Field(RecordError),
+}
 
 impl<'a> ApplicantsParser<'a> {
     /// A parser of `applicants.csv` for this policy and (parsed) school list.
@@ -602,6 +620,7 @@ impl<'a> ApplicantsParser<'a> {
             schools,
             ids: SchoolIds::new(schools),
             tree: None,
+            leaves: Vec::new(),
             breaks: 0,
             tail: Vec::new(),
             not_utf8: None,
@@ -659,20 +678,18 @@ impl<'a> ApplicantsParser<'a> {
         if self.not_utf8.is_some() {
             return;
         }
-        // The text up to a line break never ends inside a character.
-        let text = match std::str::from_utf8(piece) {
-            Ok(t) => t,
-            Err(e) => {
-                self.not_utf8 = Some(
-                    self.breaks + 1 + memchr::memchr_iter(b'\n', &piece[..e.valid_up_to()]).count(),
-                );
+        // A line's text never ends inside a character: UTF-8 is checked line by line (the rows'
+        // lines by the parallel parse), and the first line that is not UTF-8 is the error.
+        let mut body = piece;
+        if self.header.is_none() {
+            let (h, rest) = match memchr::memchr(b'\n', piece) {
+                Some(p) => (&piece[..p], &piece[p + 1..]),
+                None => (piece, &[][..]),
+            };
+            if self.utf8_or_note(h) {
                 return;
             }
-        };
-        let mut body = text;
-        if self.header.is_none() {
-            let (h, rest) = text.split_once('\n').unwrap_or((text, ""));
-            self.header = Some(h == APPLICANTS_HEADER);
+            self.header = Some(h == APPLICANTS_HEADER.as_bytes());
             self.breaks += 1;
             body = rest;
         }
@@ -680,40 +697,62 @@ impl<'a> ApplicantsParser<'a> {
             return;
         }
         if self.header != Some(true) {
-            // The rows are not read: a wrong header is reported before any row.
-            self.breaks += memchr::memchr_iter(b'\n', body.as_bytes()).count();
+            // The rows are not read: a wrong header is reported before any row (but after a
+            // line that is not UTF-8).
+            if !self.utf8_or_note(body) {
+                self.breaks += memchr::memchr_iter(b'\n', body).count();
+            }
             return;
         }
         self.rows_of(body);
     }
 
+    /// Whether `lines` (starting on the line after the last break) hold a byte that is not
+    /// UTF-8; if so, its line is noted as the file's error.
+    fn utf8_or_note(&mut self, lines: &[u8]) -> bool {
+        match std::str::from_utf8(lines) {
+            Ok(_) => false,
+            Err(e) => {
+                let before = memchr::memchr_iter(b'\n', &lines[..e.valid_up_to()]).count();
+                self.not_utf8 = Some(self.breaks + 1 + before);
+                true
+            }
+        }
+    }
+
     /// Parses the rows of `body` (whole lines, each ending with `\n`).
-    fn rows_of(&mut self, body_text: &str) {
+    fn rows_of(&mut self, body: &[u8]) {
         use rayon::prelude::*;
         const NCOL: usize = 13;
-        let body = body_text.as_bytes();
         let starts = line_starts_of(body);
         let n = starts.len() - 1;
-        // The line text without its line break (a line break never splits a character).
-        let text = |i: usize| -> &str {
-            body_text
-                .get(starts[i]..starts[i + 1] - 1)
-                .unwrap_or("\u{fffd}")
+        // A line's bytes without the line break.
+        let line_bytes = |i: usize| &body[starts[i]..starts[i + 1] - 1];
+        // A line's first field, the id (a line that is not UTF-8 is the file's error anyway).
+        let id_of = |i: usize| {
+            let l = line_bytes(i);
+            let id = memchr::memchr(b',', l).map_or(l, |p| &l[..p]);
+            std::str::from_utf8(id).unwrap_or("\u{fffd}")
         };
         let (r0, line0) = (self.rows, self.breaks + 1);
         let prev0 = (r0 > 0).then_some(self.prev.as_str());
         let (policy, schools, ids) = (self.policy, self.schools, &self.ids);
-        let enc = self.tree.as_ref().map(|(enc, _)| enc);
-        // One row, appended to `block` (and its leaf to `leaves`); or its error (`true` for a
-        // shape error), the block as before.
+        let (enc, tree) = match &mut self.tree {
+            Some((enc, tree)) => (Some(&*enc), Some(tree)),
+            None => (None, None),
+        };
+        // One row, appended to `block` (and its leaf to `leaves`); or its error, the block as
+        // before.
         let row = |i: usize,
                    cached: &mut CachedIds<'_>,
                    block: &mut Block,
                    leaves: &mut Vec<Digest>,
                    buf: &mut Vec<u8>|
-         -> Result<(), (bool, RecordError)> {
+         -> Result<(), RowError> {
             let line = line0 + i;
-            let l = text(i);
+            let Ok(l) = std::str::from_utf8(line_bytes(i)) else {
+                return Err(RowError::NotUtf8(line));
+            };
             // One pass over the bytes: the fields, and whether a carriage return or a quote occurs.
             let mut f = [""; NCOL];
             let mut k = 0;
@@ -735,14 +774,11 @@ impl<'a> ApplicantsParser<'a> {
             }
             k += 1;
             let shape = |reason: String| {
-                (
-                    true,
-                    RecordError::Line {
-                        file: APPLICANTS,
-                        line,
-                        reason,
-                    },
-                )
+                RowError::Shape(RecordError::Line {
+                    file: APPLICANTS,
+                    line,
+                    reason,
+                })
             };
             if bad {
                 return Err(shape("carriage returns and quotes are not allowed".into()));
@@ -757,14 +793,11 @@ impl<'a> ApplicantsParser<'a> {
             // reported before any field error anyway).
             let prev = match i {
                 0 => prev0,
-                _ => {
-                    let p = text(i - 1);
-                    Some(p.split_once(',').map_or(p, |(id, _)| id))
-                }
+                _ => Some(id_of(i - 1)),
             };
             block
                 .try_row(|b, m| parse_applicant_row(line, &f, prev, policy, schools, cached, b, m))
-                .map_err(|e| (false, e))
+                .map_err(RowError::Field)
         };
         // The piece's rows by block of the whole file: the first continues the open block.
         let mut parts: Vec<(Result<Block, usize>, std::ops::Range<usize>)> = Vec::new();
@@ -791,25 +824,35 @@ impl<'a> ApplicantsParser<'a> {
         };
         let wants_leaves = enc.is_some();
         // One block's rows; a row with an error is left out of its block (the round is refused
-        // anyway) and its error competes for the first shape and the first field error (the
-        // lowest line of each, whatever the order the blocks were parsed in).
+        // anyway) and its error competes for the first line that is not UTF-8, the first shape
+        // and the first field error (the lowest line of each, whatever the order the blocks were
+        // parsed in).
         let part = |(block, range): (Result<Block, usize>, std::ops::Range<usize>),
                     rate: ([usize; 5], usize),
                     cached: &mut CachedIds<'_>,
                     buf: &mut Vec<u8>|
          -> BlockPart {
-            let mut block = block.unwrap_or_else(|rows| Block::with_room(rows, room(rate, rows)));
-            let mut first: [Option<RecordError>; 2] = [None, None];
-            let mut leaves = Vec::with_capacity(if wants_leaves { range.len() } else { 0 });
+            let block = block.unwrap_or_else(|rows| Block::with_room(rows, room(rate, rows)));
+            let leaves = Vec::with_capacity(if wants_leaves { range.len() } else { 0 });
+            let mut p = BlockPart {
+                block,
+                not_utf8: None,
+                first: [None, None],
+                leaves,
+            };
             for i in range {
-                if let Err((shape, e)) = row(i, cached, &mut block, &mut leaves, buf) {
-                    let slot = &mut first[usize::from(!shape)];
-                    if slot.is_none() {
-                        *slot = Some(e);
+                let (slot, e) = match row(i, cached, &mut p.block, &mut p.leaves, buf) {
+                    Ok(()) => continue,
+                    Err(RowError::NotUtf8(line)) => {
+                        p.not_utf8.get_or_insert(line);
+                        continue;
                     }
-                }
+                    Err(RowError::Shape(e)) => (&mut p.first[0], e),
+                    Err(RowError::Field(e)) => (&mut p.first[1], e),
+                };
+                slot.get_or_insert(e);
             }
-            (block, first, leaves)
+            p
         };
         let mut rate = (self.items, self.counted);
         let mut parts = parts.into_iter();
@@ -818,27 +861,40 @@ impl<'a> ApplicantsParser<'a> {
             // Nothing to size blocks by yet: the first (whole) block is parsed alone first.
             if let Some(p) = parts.next() {
                 let first = part(p, rate, &mut CachedIds::new(ids), &mut Vec::new());
-                if first.0.len() == BLOCK {
-                    rate = (first.0.items(), BLOCK);
+                if first.block.len() == BLOCK {
+                    rate = (first.block.items(), BLOCK);
                 }
                 done.push(first);
             }
         }
-        // The other blocks in parallel. The id cache is made once per task that rayon splits
-        // off, not once per block: it stays filled across the blocks a thread takes.
-        done.par_extend(parts.collect::<Vec<_>>().into_par_iter().map_init(
-            || (CachedIds::new(ids), Vec::with_capacity(512)),
-            |(cached, buf), p| part(p, rate, cached, buf),
-        ));
-        let last = text(n - 1);
-        self.prev = last.split_once(',').map_or(last, |(id, _)| id).to_string();
+        // The other blocks in parallel, and beside them the last piece's leaves go into the
+        // tree. The id cache is made once per task that rayon splits off, not once per block:
+        // it stays filled across the blocks a thread takes.
+        let mut leaves = std::mem::take(&mut self.leaves);
+        rayon::join(
+            || {
+                if let Some(tree) = tree {
+                    tree.push(&leaves);
+                }
+            },
+            || {
+                done.par_extend(parts.collect::<Vec<_>>().into_par_iter().map_init(
+                    || (CachedIds::new(ids), Vec::with_capacity(512)),
+                    |(cached, buf), p| part(p, rate, cached, buf),
+                ))
+            },
+        );
+        self.prev = id_of(n - 1).to_string();
         self.rows += n;
         self.breaks += n;
         let full = self.rows.is_multiple_of(BLOCK);
         let count = done.len();
-        let mut leaves = Vec::new();
-        for (k, (block, errors, l)) in done.into_iter().enumerate() {
-            for (slot, e) in self.first.iter_mut().zip(errors) {
+        leaves.clear();
+        for (k, p) in done.into_iter().enumerate() {
+            if let Some(line) = p.not_utf8 {
+                self.not_utf8 = Some(self.not_utf8.map_or(line, |l| l.min(line)));
+            }
+            for (slot, e) in self.first.iter_mut().zip(p.first) {
                 if let Some(e) = e
                     && slot.as_ref().is_none_or(|p| line_of(&e) < line_of(p))
                 {
@@ -846,19 +902,17 @@ impl<'a> ApplicantsParser<'a> {
                 }
             }
             if k + 1 < count || full {
-                for (sum, k) in self.items.iter_mut().zip(block.items()) {
+                for (sum, k) in self.items.iter_mut().zip(p.block.items()) {
                     *sum += k;
                 }
-                self.counted += block.len();
-                self.blocks.push(block);
+                self.counted += p.block.len();
+                self.blocks.push(p.block);
             } else {
-                self.open = Some(block);
+                self.open = Some(p.block);
             }
-            leaves.extend(l);
+            leaves.extend(p.leaves);
         }
-        if let Some((_, tree)) = &mut self.tree {
-            tree.push(&leaves);
-        }
+        self.leaves = leaves;
     }
 
     /// The applicants, and the input root and tree size when asked for; or the file's first
@@ -895,7 +949,10 @@ impl<'a> ApplicantsParser<'a> {
             return Err(e);
         }
         self.blocks.extend(self.open.take());
-        let root = self.tree.take().map(|(_, tree)| tree.finish());
+        let root = self.tree.take().map(|(_, mut tree)| {
+            tree.push(&self.leaves);
+            tree.finish()
+        });
         Ok((Applicants::from_blocks(self.blocks), root))
     }
 }
@@ -2028,12 +2085,24 @@ teachers = true
         ] {
             assert!(check(&r).is_err());
         }
-        // File-level errors: no final line break, bad header, invalid UTF-8.
+        // File-level errors: no final line break, bad header, invalid UTF-8 (rows' lines are
+        // checked by the parallel parse: the first such line wins over any other error, in
+        // whichever block it is, and after a wrong header too).
+        let not_utf8 = |r: &[String]| -> Vec<u8> {
+            let bytes = file(r).into_iter();
+            bytes.map(|b| if b == 1 { 0xff } else { b }).collect()
+        };
+        let marked = |i: usize| format!("A{i:06},local,F,,S0,,,,,,,,{hash}\u{1}");
+        let (m100, m4500) = (marked(100), marked(4500));
         for bytes in [
             b"x".to_vec(),
             Vec::new(),
             file(&rows)[..100].to_vec(),
             [file(&rows), vec![0xff, b'\n']].concat(),
+            not_utf8(&with(&[(3000, "a,b"), (4500, &m4500)])),
+            not_utf8(&with(&[(4500, &m4500), (100, &m100)])),
+            [b"\xff".to_vec(), file(&rows)].concat(),
+            [b"x\n".to_vec(), not_utf8(&with(&[(4500, &m4500)]))].concat(),
         ] {
             assert_eq!(
                 parse_applicants(&bytes, &policy, &schools).map(|v| v.len()),

@@ -619,14 +619,29 @@ pub fn verify_with_progress(
     };
     let at = |n: &str| listed.iter().position(|(l, _, _)| l == n);
     let get = |n: &str| -> &[u8] { at(n).map_or(&[], |k| &held[k]) };
-    // Hash every held file while the inputs parse.
-    let (mut hashes, inputs) = rayon::join(
+    // Hash every held file, and read the freeze checkpoint and check its signatures (V2),
+    // while the inputs parse.
+    let checkpoint = || {
+        let cp = signed_parts(&c.get("checkpoint.json"), "checkpoint");
+        let checked: Vec<Result<(), String>> = cp.as_ref().map_or(Vec::new(), |cp| {
+            let check = |e: &Result<SignatureEntry, String>| {
+                let e = e.as_ref().map_err(Clone::clone)?;
+                manifest::verify(domain, "checkpoint", &cp.bytes, e).map_err(|x| x.to_string())
+            };
+            cp.sigs.iter().map(check).collect()
+        });
+        (cp, checked)
+    };
+    let ((mut hashes, (cp, cp_checked)), inputs) = rayon::join(
         || {
             use rayon::prelude::*;
-            held.par_iter()
-                .zip(&listed)
-                .map(|(b, (n, _, _))| (!in_pieces(n)).then(|| (sha256(b), b.len() as u64)))
-                .collect::<Vec<_>>()
+            let hashes = || {
+                held.par_iter()
+                    .zip(&listed)
+                    .map(|(b, (n, _, _))| (!in_pieces(n)).then(|| (sha256(b), b.len() as u64)))
+                    .collect::<Vec<_>>()
+            };
+            rayon::join(hashes, checkpoint)
         },
         || {
             read_inputs(
@@ -679,7 +694,7 @@ pub fn verify_with_progress(
             },
         }
     }
-    let cp = match signed_parts(&c.get("checkpoint.json"), "checkpoint") {
+    let cp = match cp {
         Ok(cp) => Some(cp),
         Err(reason) => {
             v2.note(c.unreadable(Location::file("checkpoint.json"), &reason)?);
@@ -699,10 +714,7 @@ pub fn verify_with_progress(
                 "checkpoint.json: no signatures",
             ));
         }
-        for (k, e) in cp.sigs.iter().enumerate() {
-            let r = e.as_ref().map_err(Clone::clone).and_then(|e| {
-                manifest::verify(domain, "checkpoint", &cp.bytes, e).map_err(|x| x.to_string())
-            });
+        for (k, r) in cp_checked.iter().enumerate() {
             if let Err(err) = r {
                 v2.note(Finding::msg(
                     Location::file("checkpoint.json").field(format!("signatures[{k}]")),
