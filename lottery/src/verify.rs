@@ -35,6 +35,7 @@ use crate::bundle::{
     self, Beacon, CEREMONY_FILES, Commitment, FORMAT, LOG_FILE, MANIFEST_FILE, PROTOCOL,
 };
 use crate::digest::{Digest, parse_hex_bytes};
+use crate::draw::Outcome;
 use crate::encoding::{Domain, sha256};
 use crate::lines::Hashed;
 use crate::manifest::{self, SignatureEntry};
@@ -524,6 +525,32 @@ pub fn verify_with_progress(
     files: &dyn Source,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Report, Unusable> {
+    let (report, replay) = verify_replaying(files, progress)?;
+    // The round and the replay (at a million applicants, about a gigabyte in millions of
+    // allocations) are freed on a pool thread: the report does not wait for it.
+    rayon::spawn(move || drop(replay));
+    Ok(report)
+}
+
+/// The draw as a verification replayed it (V8): the round read from the bundle's published
+/// inputs, the master seed re-derived (V7) and the outcome of the draw.
+pub struct Replay {
+    /// The frozen round of the published inputs.
+    pub round: FrozenRound,
+    /// The master seed re-derived from the reveals, the beacon and the input root.
+    pub seed: Digest,
+    /// The replayed draw.
+    pub outcome: Outcome,
+}
+
+/// As [`verify_with_progress`], also handing back the replayed draw when there was one, so
+/// that whoever goes on from a verified bundle (a supplement, PROTOCOL.md §11) neither reads
+/// the round nor draws it a second time. `None` when the draw could not be replayed (no seed,
+/// inputs that do not parse, a draw refused); the report says why.
+pub fn verify_replaying(
+    files: &dyn Source,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<(Report, Option<Replay>), Unusable> {
     let mut names = files.names();
     names.sort_unstable();
     let mut c = Ctx {
@@ -845,7 +872,7 @@ pub fn verify_with_progress(
         v1.report(&mut c, &mut report, domain, None)?;
         v10(&mut c, domain, man)?;
         v11(&mut c, None, None, None);
-        return Ok(finish(c, report, None));
+        return Ok((finish(c, report, None), None));
     };
     let (round, (root, size)) = round;
     report.applicants = round.applicants.len() as u64;
@@ -1150,10 +1177,14 @@ pub fn verify_with_progress(
             v.location = Some(Location::file(MANIFEST_FILE).record(file).field("sha256"));
         }
     }
-    // The round, the replay and the rendered files (at a million applicants, about a gigabyte in
-    // millions of allocations) are freed on a pool thread: the report does not wait for it.
-    rayon::spawn(move || drop((round, replayed, rendered)));
-    Ok(report)
+    // The rendered files (when the replay differs) are freed on a pool thread.
+    rayon::spawn(move || drop(rendered));
+    let replay = seed.zip(replayed).map(|(seed, outcome)| Replay {
+        round,
+        seed,
+        outcome,
+    });
+    Ok((report, replay))
 }
 
 /// V1's findings in the manifest's order: every listed file whose SHA-256 or length as `read`

@@ -705,6 +705,33 @@ fn bundle_vectors() -> R {
     Ok(())
 }
 
+/// `verify_replaying` hands back the draw it replayed: the published inputs' round, the seed the
+/// manifest states, and the outcome a fresh draw of them gives; none when the inputs do not
+/// parse (nothing to replay).
+#[test]
+fn verification_hands_back_its_replay() -> R {
+    let base = bundle_files()?;
+    let (report, replay) = lottery::verify::verify_replaying(&base, &mut |_| {})?;
+    assert!(report.first_failure().is_none());
+    let replay = replay.ok_or("a verified bundle has a replay")?;
+    let manifest: Value = serde_json::from_slice(base.get("manifest.json").ok_or("manifest")?)?;
+    assert_eq!(replay.seed.to_hex(), s(&manifest["manifest"], "seed")?);
+    assert!(replay.round.applicants == e2e_round()?.applicants);
+    let fresh = lottery::draw::draw(&replay.round, &replay.seed)?;
+    let render = |o| lottery::results::render(&replay.round, o);
+    assert_eq!(
+        render(&replay.outcome),
+        render(&fresh),
+        "the replay is the draw"
+    );
+    let mut broken = base.clone();
+    broken.insert("applicants.csv".into(), b"not, a header\n".to_vec());
+    let (report, replay) = lottery::verify::verify_replaying(&broken, &mut |_| {})?;
+    assert!(report.first_failure().is_some());
+    assert!(replay.is_none());
+    Ok(())
+}
+
 fn u32s(v: &Value, k: &str) -> Result<Vec<u32>, String> {
     arr(v, k)?
         .iter()

@@ -9,7 +9,7 @@ use crate::import::{self, InputFiles};
 use anyhow::{Context, Result, anyhow, bail};
 use ed25519_dalek::SigningKey;
 use lottery::bundle::{Beacon, Ceremony, Commitment};
-use lottery::draw::{Outcome, draw};
+use lottery::draw::Outcome;
 use lottery::round::FrozenRound;
 use lottery::seed::{Reveal, commitment};
 use lottery::supplement::{self, Supplement, SupplementInput};
@@ -47,9 +47,11 @@ pub fn read_dir(dir: &Path) -> Result<Files> {
     Ok(files)
 }
 
-/// Verifies a main bundle (every check must pass) and replays its draw and supplements.
+/// Verifies a main bundle (every check must pass) and replays its draw and supplements. The
+/// round and the main draw are the verification's own replay (read and drawn once).
 pub fn replay(files: Files) -> Result<Replayed> {
-    let report = lottery::verify::verify(&files).map_err(|e| anyhow!("{e}"))?;
+    let (report, replay) =
+        lottery::verify::verify_replaying(&files, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
     if let Some(f) = report.first_failure() {
         bail!(
             "the bundle does not verify ({} {}): fix or re-export it before a supplement",
@@ -57,19 +59,20 @@ pub fn replay(files: Files) -> Result<Replayed> {
             f.en
         );
     }
+    // Every check passed, V8 (the replay) among them.
+    let Some(lottery::verify::Replay {
+        round,
+        outcome: base,
+        ..
+    }) = replay
+    else {
+        bail!("the bundle verified but its draw was not replayed");
+    };
     let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
-    let round = FrozenRound::parse(
-        get("policy.toml"),
-        get("schools.csv"),
-        get("teachers.csv"),
-        get("applicants.csv"),
-    )?;
     let man: serde_json::Value = serde_json::from_slice(get("manifest.json"))?;
-    let seed = Digest::from_hex(man["manifest"]["seed"].as_str().unwrap_or(""))?;
     let bureau_key = lottery::manifest::SignatureEntry::from_json(&man["signatures"][0])
         .map_err(|e| anyhow!("manifest.json: {e}"))?
         .public_key;
-    let base = draw(&round, &seed)?;
     let check = supplement::verify_all(&files, &round, &base, Some(&bureau_key));
     if let Some(f) = check.failure {
         bail!("an existing supplement does not verify: {f}");
@@ -432,16 +435,15 @@ pub fn simulate(
     use lottery::encoding::hash_fields;
     let files: Files = bundle.iter().cloned().collect();
     let r = replay(files)?;
+    // The first `declines` applicants placed at private schools decline.
     let mut list = String::new();
-    for (i, a) in r.round.applicants.iter().enumerate() {
-        if list.lines().count() >= declines {
-            break;
-        }
-        let s = r.base.school[i];
-        if s != lottery::mechanism::UNPLACED && r.round.schools[s as usize].private {
-            list.push_str(a.id);
-            list.push('\n');
-        }
+    let private_admits = (r.round.applicants.iter().enumerate()).filter(|(i, _)| {
+        let s = r.base.school[*i];
+        s != lottery::mechanism::UNPLACED && r.round.schools[s as usize].private
+    });
+    for (_, a) in private_admits.take(declines) {
+        list.push_str(a.id);
+        list.push('\n');
     }
     // (index in the round, school) of the public schools.
     let public: Vec<(u32, &lottery::round::School)> = (0u32..)
