@@ -223,6 +223,7 @@ const PART: usize = 5;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn write_chunks_passes_every_chunk_in_order_and_stops_at_an_error() {
@@ -251,7 +252,6 @@ mod tests {
         );
         assert_eq!((r, seen), (Err(5), 6));
     }
-    use proptest::prelude::*;
 
     /// A reader that hands out at most `step` bytes per call, with an interruption now and then.
     struct Trickle<'a> {

@@ -533,28 +533,6 @@ pub fn created(round: &FrozenRound) -> String {
     format!("{}T10:00:00+08:00", round.policy.round.draw_date)
 }
 
-/// Runs the whole simulated protocol and returns the bundle files ([`write_bundle`] into
-/// memory). `phase(name)` is called as each phase starts (`"generate"` reports progress through
-/// `progress`).
-pub fn bundle_files(
-    applicants: usize,
-    schools: usize,
-    seed_text: &str,
-    opts: &Options,
-    progress: &mut dyn FnMut(usize),
-    phase: &mut dyn FnMut(&str),
-) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut files = Vec::new();
-    {
-        let mut sink = lottery::bundle::collector(&mut files);
-        write_bundle(
-            applicants, schools, seed_text, opts, progress, phase, &mut sink,
-        )
-        .map_err(|e| e.to_string())?;
-    }
-    Ok(files)
-}
-
 /// Runs the whole simulated protocol, writing the bundle piece by piece through `sink` (as
 /// `lottery::bundle::write_with_root` does), never holding it whole.
 pub fn write_bundle(
@@ -650,7 +628,8 @@ fn with_bar<R>(
     r
 }
 
-/// [`bundle_files`] with a progress bar on stderr when stderr is a terminal.
+/// The bundle files of the whole simulated protocol ([`write_bundle`] into memory), with a
+/// progress bar on stderr when stderr is a terminal.
 pub fn with_progress(
     applicants: usize,
     schools: usize,
@@ -658,10 +637,15 @@ pub fn with_progress(
     choices: Option<usize>,
 ) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let opts = Options { choices };
+    let mut files = Vec::new();
     with_bar(applicants, |progress, phase| {
-        bundle_files(applicants, schools, seed_text, &opts, progress, phase)
+        let mut sink = lottery::bundle::collector(&mut files);
+        write_bundle(
+            applicants, schools, seed_text, &opts, progress, phase, &mut sink,
+        )
     })
-    .map_err(anyhow::Error::msg)
+    .map_err(|e| anyhow::Error::msg(e.to_string()))?;
+    Ok(files)
 }
 
 /// [`write_bundle`] into the directory `out` (written atomically: [`DirWriter`]), with a
