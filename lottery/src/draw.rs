@@ -727,7 +727,6 @@ fn stage_preferences(
     in_stage: &[bool],
 ) -> (Vec<u32>, Vec<u32>) {
     use rayon::prelude::*;
-    const BLOCK: usize = 1 << 12;
     let staged = |i: u32| {
         cx.choices(i as usize)
             .iter()
@@ -737,8 +736,8 @@ fn stage_preferences(
     // pref_start[p + 1] = the count of participant p, then summed in place.
     let mut pref_start = vec![0u32; participants.len() + 1];
     pref_start[1..]
-        .par_chunks_mut(BLOCK)
-        .zip(participants.par_chunks(BLOCK))
+        .par_chunks_mut(ENTRY_BLOCK)
+        .zip(participants.par_chunks(ENTRY_BLOCK))
         .for_each(|(n, ps)| {
             for (n, &i) in n.iter_mut().zip(ps) {
                 *n = staged(i).count() as u32;
@@ -748,19 +747,11 @@ fn stage_preferences(
         pref_start[p] += pref_start[p - 1];
     }
     let mut pref_school = vec![0u32; pref_start[participants.len()] as usize];
-    // Each block's entries are one contiguous range.
-    let mut blocks: Vec<(&[u32], &mut [u32])> = Vec::new();
-    let mut rest: &mut [u32] = &mut pref_school;
-    for (b, ps) in participants.chunks(BLOCK).enumerate() {
-        let p0 = b * BLOCK;
-        let len = (pref_start[p0 + ps.len()] - pref_start[p0]) as usize;
-        let (block, tail) = rest.split_at_mut(len);
-        blocks.push((ps, block));
-        rest = tail;
-    }
-    blocks.into_par_iter().for_each(|(ps, block)| {
+    let blocks = entry_blocks(&pref_start, &mut pref_school);
+    blocks.into_par_iter().for_each(|(p0, block)| {
         let mut at = 0;
-        for &i in ps {
+        let p1 = (p0 + ENTRY_BLOCK).min(participants.len());
+        for &i in &participants[p0..p1] {
             for s in staged(i) {
                 block[at] = s;
                 at += 1;
@@ -974,9 +965,28 @@ fn run_instance(
     Ok(assignment.into_iter().zip(detail).collect())
 }
 
+/// Participants per block of the parallel passes over a stage's entries.
+const ENTRY_BLOCK: usize = 1 << 12;
+
+/// A stage's per-entry array cut by blocks of [`ENTRY_BLOCK`] participants: (the block's first
+/// participant, its entries' slots), each block's entries one contiguous range
+/// (`pref_start[p]..pref_start[p + 1]` are participant `p`'s).
+fn entry_blocks<'a, T>(pref_start: &[u32], entries: &'a mut [T]) -> Vec<(usize, &'a mut [T])> {
+    let n = pref_start.len().saturating_sub(1);
+    let mut blocks = Vec::with_capacity(n.div_ceil(ENTRY_BLOCK));
+    let mut rest = entries;
+    for p0 in (0..n).step_by(ENTRY_BLOCK) {
+        let p1 = (p0 + ENTRY_BLOCK).min(n);
+        let len = (pref_start[p1] - pref_start[p0]) as usize;
+        let (block, tail) = rest.split_at_mut(len);
+        blocks.push((p0, block));
+        rest = tail;
+    }
+    blocks
+}
+
 /// Calls `f(applicant, entry, &mut keys[entry])` for every entry of every participant `p`
-/// (entries `pref_start[p]..pref_start[p + 1]`), in parallel over blocks of participants (each
-/// block's entries are one contiguous range of `keys`).
+/// (entries `pref_start[p]..pref_start[p + 1]`), in parallel over blocks of participants.
 fn each_entry(
     participants: &[u32],
     pref_start: &[u32],
@@ -984,18 +994,9 @@ fn each_entry(
     f: impl Fn(u32, usize, &mut u64) + Sync,
 ) {
     use rayon::prelude::*;
-    const BLOCK: usize = 1 << 12;
-    let mut blocks: Vec<(usize, &mut [u64])> = Vec::new();
-    let mut rest: &mut [u64] = keys;
-    for p0 in (0..participants.len()).step_by(BLOCK) {
-        let p1 = (p0 + BLOCK).min(participants.len());
-        let len = (pref_start[p1] - pref_start[p0]) as usize;
-        let (block, tail) = rest.split_at_mut(len);
-        blocks.push((p0, block));
-        rest = tail;
-    }
+    let mut blocks = entry_blocks(pref_start, keys);
     blocks.par_iter_mut().for_each(|(p0, block)| {
-        let p1 = (*p0 + BLOCK).min(participants.len());
+        let p1 = (*p0 + ENTRY_BLOCK).min(participants.len());
         let base = pref_start[*p0] as usize;
         for p in *p0..p1 {
             for e in pref_start[p] as usize..pref_start[p + 1] as usize {
