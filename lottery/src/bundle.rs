@@ -353,7 +353,7 @@ pub fn build_with_root(
 }
 
 /// A sink for [`write_with_root`] that keeps the files in memory: (name, bytes), in order.
-pub fn collector(
+fn collector(
     files: &mut Vec<(String, Vec<u8>)>,
 ) -> impl FnMut(&str, &[u8]) -> std::io::Result<()> + Send + '_ {
     |name, piece| {

@@ -384,23 +384,16 @@ fn cmd_simulate(
     if applicants == 0 {
         bail!("--applicants must be at least 1");
     }
-    let manifest_bytes = if declines > 0 || late > 0 {
-        // The supplement replays the bundle: it is made in memory.
-        let mut files = simulate::with_progress(applicants, schools, seed_text, choices)?;
+    // Written as it is made, never held whole.
+    let manifest_bytes =
+        simulate::write_with_progress(applicants, schools, seed_text, choices, out)?.manifest;
+    if declines > 0 || late > 0 {
+        // The supplement is made as `fairdraw supplement` makes one: from the bundle written.
+        use server::supplement as sup;
         let key = lottery::manifest::signing_key(&simulate::parties(seed_text).parties[0].2);
-        let extra = server::supplement::simulate(&files, declines, late, seed_text, &key)?;
-        files.extend(extra);
-        output::write_dir_atomic(out, &files)
-            .with_context(|| format!("writing the bundle to {}", out.display()))?;
-        files
-            .into_iter()
-            .find(|(n, _)| n == "manifest.json")
-            .map(|(_, b)| b)
-            .unwrap_or_default()
-    } else {
-        // Written as it is made, never held whole.
-        simulate::write_with_progress(applicants, schools, seed_text, choices, out)?.manifest
-    };
+        let extra = sup::simulate(out, declines, late, seed_text, &key)?;
+        sup::write(out, &extra)?;
+    }
     let manifest: serde_json::Value = serde_json::from_slice(&manifest_bytes).unwrap_or_default();
     let m = &manifest["manifest"];
     if json {
@@ -428,8 +421,7 @@ fn cmd_supplement(a: &SupplementArgs) -> Result<()> {
     use server::ceremony::keys::{read_key, read_secret_file};
     use server::supplement as sup;
     let (_, key) = read_key(&a.key)?;
-    let files = sup::read_dir(&a.bundle)?;
-    let replayed = sup::replay(files)?;
+    let replayed = sup::replay(&a.bundle)?;
     let domain = replayed.round.domain();
     let declines = match &a.declines {
         Some(p) => {
@@ -598,8 +590,9 @@ fn demo_supplement(dir: &std::path::Path, bundle: &std::path::Path) -> Result<bo
     println!(
         "\n── 8. after the draw: declined seats refilled (递补) and late arrivals placed (随到随入)"
     );
-    let replayed = sup::replay(sup::read_dir(bundle)?)?;
-    let results = String::from_utf8_lossy(&replayed.files["results.csv"]).into_owned();
+    let replayed = sup::replay(bundle)?;
+    let results = std::fs::read_to_string(bundle.join("results.csv"))
+        .with_context(|| format!("reading {}", bundle.join("results.csv").display()))?;
     let declines: String = results
         .lines()
         .skip(1)

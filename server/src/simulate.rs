@@ -628,26 +628,6 @@ fn with_bar<R>(
     r
 }
 
-/// The bundle files of the whole simulated protocol ([`write_bundle`] into memory), with a
-/// progress bar on stderr when stderr is a terminal.
-pub fn with_progress(
-    applicants: usize,
-    schools: usize,
-    seed_text: &str,
-    choices: Option<usize>,
-) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let opts = Options { choices };
-    let mut files = Vec::new();
-    with_bar(applicants, |progress, phase| {
-        let mut sink = lottery::bundle::collector(&mut files);
-        write_bundle(
-            applicants, schools, seed_text, &opts, progress, phase, &mut sink,
-        )
-    })
-    .map_err(|e| anyhow::Error::msg(e.to_string()))?;
-    Ok(files)
-}
-
 /// [`write_bundle`] into the directory `out` (written atomically: [`DirWriter`]), with a
 /// progress bar on stderr when stderr is a terminal.
 pub fn write_with_progress(

@@ -19,7 +19,9 @@ use std::path::Path;
 
 /// A main bundle read back, verified and replayed.
 pub struct Replayed {
-    /// The bundle's files.
+    /// The bundle's files that a supplement reads: the main manifest, `schools.csv`,
+    /// `teachers.csv` and the existing supplements' files (not `applicants.csv` nor the result
+    /// files, which the verification read in pieces).
     pub files: Files,
     /// The frozen round.
     pub round: FrozenRound,
@@ -33,25 +35,24 @@ pub struct Replayed {
     pub bureau_key: [u8; 32],
 }
 
-/// Reads every regular file of a bundle directory.
+/// Every file of a bundle directory in memory, read as `fairdraw-verify` reads it (regular files
+/// only, each of bounded size; see [`verifier::bundle_dir::read_bundle`]).
 pub fn read_dir(dir: &Path) -> Result<Files> {
-    let mut files = Files::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !entry.file_type()?.is_file() {
-            continue;
-        }
-        files.insert(name, std::fs::read(entry.path())?);
-    }
-    Ok(files)
+    verifier::bundle_dir::read_bundle(dir)
+        .and_then(|d| d.into_files())
+        .map_err(|e| anyhow!("{}: {e}", dir.display()))
 }
 
-/// Verifies a main bundle (every check must pass) and replays its draw and supplements. The
-/// round and the main draw are the verification's own replay (read and drawn once).
-pub fn replay(files: Files) -> Result<Replayed> {
+/// Verifies the main bundle in `dir` (every check must pass) and replays its draw and
+/// supplements. The bundle is read as `fairdraw-verify` reads it (`applicants.csv` and the result
+/// files in pieces, never whole), and the round and the main draw are the verification's own
+/// replay (read and drawn once).
+pub fn replay(dir: &Path) -> Result<Replayed> {
+    use lottery::verify::Source as _;
+    let source =
+        verifier::bundle_dir::read_bundle(dir).map_err(|e| anyhow!("{}: {e}", dir.display()))?;
     let (report, replay) =
-        lottery::verify::verify_replaying(&files, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
+        lottery::verify::verify_replaying(&source, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
     if let Some(f) = report.first_failure() {
         bail!(
             "the bundle does not verify ({} {}): fix or re-export it before a supplement",
@@ -68,6 +69,15 @@ pub fn replay(files: Files) -> Result<Replayed> {
     else {
         bail!("the bundle verified but its draw was not replayed");
     };
+    let kept = |n: &str| {
+        ["manifest.json", "schools.csv", "teachers.csv"].contains(&n)
+            || supplement::is_supplement_file(n)
+    };
+    let mut files = Files::new();
+    for name in source.names().into_iter().filter(|n| kept(n)) {
+        let bytes = source.load(&name).map_err(|e| anyhow!("{e}"))?;
+        files.insert(name, bytes.map(|b| b.into_owned()).unwrap_or_default());
+    }
     let get = |n: &str| files.get(n).map(Vec::as_slice).unwrap_or(&[]);
     let man: serde_json::Value = serde_json::from_slice(get("manifest.json"))?;
     let bureau_key = lottery::manifest::SignatureEntry::from_json(&man["signatures"][0])
@@ -422,19 +432,19 @@ pub fn write(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
-/// A simulated supplement for `fairdraw simulate --declines N --late N`: the first `declines`
-/// placed applicants of the private stage decline (the typical 民办 give-up), and `late` late
-/// arrivals with public choices join. Everything derives from the seed text.
+/// A simulated supplement for `fairdraw simulate --declines N --late N` to the bundle in `dir`:
+/// the first `declines` placed applicants of the private stage decline (the typical 民办
+/// give-up), and `late` late arrivals with public choices join. Everything derives from the seed
+/// text. Returns the supplement's files (for [`write`]).
 pub fn simulate(
-    bundle: &[(String, Vec<u8>)],
+    dir: &Path,
     declines: usize,
     late: usize,
     seed_text: &str,
     key: &SigningKey,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     use lottery::encoding::hash_fields;
-    let files: Files = bundle.iter().cloned().collect();
-    let r = replay(files)?;
+    let r = replay(dir)?;
     // The first `declines` applicants placed at private schools decline.
     let mut list = String::new();
     let private_admits = (r.round.applicants.iter().enumerate()).filter(|(i, _)| {
