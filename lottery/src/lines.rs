@@ -173,7 +173,7 @@ pub fn line_hashes(
         .par_iter()
         .map(|part| {
             let mut scratch = Vec::with_capacity(512);
-            part.split_inclusive(|b| *b == b'\n')
+            lines_inclusive(part)
                 .map(|line| hash(line, &mut scratch))
                 .collect()
         })
@@ -181,6 +181,21 @@ pub fn line_hashes(
     for p in parts {
         out.extend(p);
     }
+}
+
+/// The lines of `bytes`, each with its line break (the last perhaps without one): what
+/// `split_inclusive(|b| *b == b'\n')` gives, found with `memchr` rather than byte by byte.
+pub(crate) fn lines_inclusive(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |p| p + 1);
+        let (line, after) = rest.split_at(end);
+        rest = after;
+        Some(line)
+    })
 }
 
 /// Chunks rendered at a time by [`write_chunks`]: while one window's chunks are passed on, the
@@ -303,6 +318,15 @@ mod tests {
             let h = h.expect("read whole");
             prop_assert_eq!(h.bytes, data.len() as u64);
             prop_assert_eq!(h.sha256, crate::encoding::sha256(&data));
+        }
+
+        #[test]
+        fn lines_inclusive_is_split_inclusive(
+            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'x')], 0..300),
+        ) {
+            let got: Vec<&[u8]> = lines_inclusive(&data).collect();
+            let want: Vec<&[u8]> = data.split_inclusive(|b| *b == b'\n').collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]

@@ -1058,7 +1058,7 @@ pub(crate) fn line_chunks(body: &[u8], size: usize) -> Vec<&[u8]> {
         let cut = if rest.len() <= size {
             rest.len()
         } else {
-            match rest[size..].iter().position(|b| *b == b'\n') {
+            match memchr::memchr(b'\n', &rest[size..]) {
                 Some(p) => size + p + 1,
                 None => rest.len(),
             }
