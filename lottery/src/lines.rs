@@ -120,7 +120,8 @@ impl Reader<'_> {
     fn fill(&mut self, tail: &[u8], next: &mut Buf) -> std::io::Result<()> {
         let want = tail.len() + self.piece;
         if next.data.len() < want {
-            next.data.resize(want, 0);
+            // A fresh buffer: what the old one held is not needed (growing it would copy it).
+            next.data = vec![0; want];
         }
         next.data[..tail.len()].copy_from_slice(tail);
         let mut filled = tail.len();
