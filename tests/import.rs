@@ -575,10 +575,15 @@ fn every_problem_in_every_file_is_reported_at_once() {
 /// 100,000 valid applicants of the example's schools, as a UTF-8 CSV; `bad` replaces the check
 /// character of that data row's ID number with a wrong one.
 fn hundred_thousand(bad: Option<usize>) -> Vec<u8> {
-    let mut s = String::with_capacity(16_000_000);
+    applicants_csv(100_000, bad)
+}
+
+/// `n` (at most 100,000) valid applicants of the example's schools, as [`hundred_thousand`].
+fn applicants_csv(n: usize, bad: Option<usize>) -> Vec<u8> {
+    let mut s = String::with_capacity(160 * n);
     s.push_str("申请编号,姓名,出生日期,身份证号,监护人电话,家庭住址,报名通道,志愿学校,类别\n");
     let schools = ["JJ-GB-01", "JJ-GB-02", "JJ-GB-03", "JJ-GB-04"];
-    for i in 0..100_000usize {
+    for i in 0..n {
         // 336 birth dates in 2013 (inside the window), sequence numbers up to 297.
         let (m, d) = (1 + (i % 336) / 28, 1 + i % 28);
         let seq = (i / 336) as u32;
@@ -627,6 +632,83 @@ fn one_bad_row_among_100000_freezes_nothing_and_names_that_row() {
     };
     let v = import::import_round(&files, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
     assert_eq!(v.round.applicants.len(), 100_000);
+}
+
+/// The sections (one notice each) of a notices page, in order.
+fn notice_sections(page: &str) -> Vec<&str> {
+    page.split("<section class=\"notice\">")
+        .skip(1)
+        .map(|s| s.split("</section>").next().unwrap_or(""))
+        .collect()
+}
+
+#[test]
+fn notices_come_in_printable_parts_above_a_thousand_children()
+-> Result<(), Box<dyn std::error::Error>> {
+    let per = import::NOTICES_PER_PART;
+    let files = InputFiles {
+        applicants: ("applicants.csv".into(), applicants_csv(2 * per + 100, None)),
+        ..files_with(|_| {})
+    };
+    let v = import::import_round(&files, &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("notices-in-parts");
+    let _ = std::fs::remove_dir_all(&dir);
+    let written = import::write_private(&dir, &v, None)?;
+    // Three parts of 1,000, 1,000 and 100 notices, in application-id order, and together the
+    // notices of the single page.
+    let parts: Vec<String> = written
+        .notice_parts
+        .iter()
+        .map(std::fs::read_to_string)
+        .collect::<Result<_, _>>()?;
+    let names: Vec<String> = written
+        .notice_parts
+        .iter()
+        .filter_map(|p| p.strip_prefix(&dir).ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "notices/00001.html",
+            "notices/00002.html",
+            "notices/00003.html"
+        ]
+    );
+    let counts: Vec<usize> = parts.iter().map(|p| notice_sections(p).len()).collect();
+    assert_eq!(counts, [per, per, 100]);
+    let whole = import::notices_html(&v, None);
+    let joined: Vec<&str> = parts.iter().flat_map(|p| notice_sections(p)).collect();
+    assert_eq!(joined, notice_sections(&whole));
+    assert!(
+        parts[1].contains("（第 2/3 册）"),
+        "the part's number in its title"
+    );
+    // The index names every part and the application ids it holds; it holds no notice.
+    let index = std::fs::read_to_string(&written.notices)?;
+    assert!(notice_sections(&index).is_empty());
+    for (name, part) in names.iter().zip(&parts) {
+        assert!(index.contains(&format!("href=\"{name}\"")), "{name}");
+        let first = &v.private[names.iter().position(|n| n == name).unwrap_or(0) * per];
+        assert!(index.contains(&first.application_id) && part.contains(&first.application_id));
+    }
+    // Written again: the same bytes.
+    let again = import::write_private(&dir, &v, None)?;
+    for (p, bytes) in again.notice_parts.iter().zip(&parts) {
+        assert_eq!(&std::fs::read_to_string(p)?, bytes);
+    }
+    assert_eq!(std::fs::read_to_string(&again.notices)?, index);
+    // A round of at most 1,000 children: every notice in notices.html, no parts left over.
+    let small =
+        import::import_round(&files_with(|_| {}), &KEY).unwrap_or_else(|p| panic!("{}", show(&p)));
+    let one = import::write_private(&dir, &small, None)?;
+    assert!(one.notice_parts.is_empty() && !dir.join("notices").exists());
+    assert_eq!(
+        std::fs::read_to_string(&one.notices)?,
+        import::notices_html(&small, None)
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

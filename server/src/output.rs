@@ -75,7 +75,7 @@ fn remove_stale(parent: &Path, name: &str) -> std::io::Result<()> {
 /// Writes a whole directory of files atomically: into `.DIR.tmp-PID`, then renamed onto `DIR`
 /// (an existing `DIR` is replaced only after the new one is complete). File names may contain
 /// `/` for sub-directories. Leftovers of an earlier interrupted write are removed first.
-pub fn write_dir_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+pub fn write_dir_atomic(dir: &Path, files: &[(&str, &[u8])]) -> std::io::Result<()> {
     let mut w = DirWriter::new(dir);
     for (n, b) in files {
         w.piece(n, b)?;

@@ -147,10 +147,13 @@ pub fn freeze(rd: &RoundDir, o: &FreezeOptions<'_>) -> Result<Summary> {
             "cannot read the input files / 无法读取输入文件: {e}"
         ))
     })?;
-    let original = files.clone();
-    if o.rehearsal {
-        files.policy.1 = make_rehearsal(&files.policy.1)?;
-    }
+    // The policy as given (kept in `inputs/`); a rehearsal freezes it rewritten.
+    let original_policy = if o.rehearsal {
+        let rewritten = make_rehearsal(&files.policy.1)?;
+        Some(std::mem::replace(&mut files.policy.1, rewritten))
+    } else {
+        None
+    };
     let (salt, new_salt) = salt_key(rd, o.salt_key)?;
     let pb = spinner("validating the input files / 正在校验输入文件");
     let imported = import::import_round(&files, &salt);
@@ -167,19 +170,14 @@ pub fn freeze(rd: &RoundDir, o: &FreezeOptions<'_>) -> Result<Summary> {
     }
     let cp_doc = checkpoint_with_root(round, &root, size);
     let cp_file = signed_file(domain, "checkpoint", &cp_doc, &[(&signer, &key)]);
-    let mut frozen: Vec<(String, Vec<u8>)> = v
-        .public
-        .files()
-        .iter()
-        .map(|(n, b)| (n.to_string(), b.to_vec()))
-        .collect();
-    frozen.push(("checkpoint.json".into(), cp_file.clone()));
+    let mut frozen: Vec<(&str, &[u8])> = v.public.files().to_vec();
+    frozen.push(("checkpoint.json", &cp_file));
 
     if rd.is_frozen() {
         // Idempotent: the same inputs and key give the same bytes; anything else is refused.
         let same = frozen.iter().all(|(n, b)| {
             std::fs::read(rd.frozen().join(n))
-                .map(|x| x == *b)
+                .map(|x| x == **b)
                 .unwrap_or(false)
         });
         let fr = rd.load("freeze")?;
@@ -215,11 +213,15 @@ pub fn freeze(rd: &RoundDir, o: &FreezeOptions<'_>) -> Result<Summary> {
             create_secret_file(&p, format!("{}\n", hex::encode(salt)).as_bytes())?;
         }
         let inputs_dir = rd.inputs();
-        let mut copies = vec![original.policy.clone(), original.schools.clone()];
-        if let Some(t) = &original.teachers {
-            copies.push(t.clone());
+        let policy = original_policy.as_ref().unwrap_or(&files.policy.1);
+        let mut copies: Vec<(&str, &[u8])> = vec![
+            (&files.policy.0, policy),
+            (&files.schools.0, &files.schools.1),
+        ];
+        if let Some(t) = &files.teachers {
+            copies.push((&t.0, &t.1));
         }
-        copies.push(original.applicants.clone());
+        copies.push((&files.applicants.0, &files.applicants.1));
         write_dir_atomic(&inputs_dir, &copies).map_err(io_err(&inputs_dir))?;
         set_private_mode(&inputs_dir)?;
         import::write_private(&rd.private(), &v, None).map_err(io_err(&rd.private()))?;

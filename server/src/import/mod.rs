@@ -41,7 +41,8 @@ pub mod xlsx;
 
 pub use date::{Date, DateError};
 pub use private::{
-    PrivateFiles, notices_html, salt_for, secret_grouped, secret_hex, secrets_csv, write_private,
+    NOTICES_PER_PART, PrivateFiles, notices_html, salt_for, secret_grouped, secret_hex,
+    secrets_csv, write_private,
 };
 pub use problem::{Problem, ProblemKind};
 pub use validate::{APPLICANT_COLUMNS, SCHOOL_COLUMNS, TEACHER_COLUMNS};
