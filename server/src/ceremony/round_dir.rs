@@ -10,7 +10,7 @@
 //!   ceremony/reveals/P.json      one per party
 //!   ceremony/beacon.json
 //!   log.jsonl                    hash-chained ceremony log (lottery::log)
-//!   private/                     salt.key, secrets.csv, notices.html (PRIVATE, never published)
+//!   private/                     salt.key, secrets.csv, notices.html [notices/] (PRIVATE, never published)
 //!   sheet.html sheet.txt         the ceremony sheet (after the draw)
 //!   archive/                     bundle/, log.jsonl, sheet.html, SHA256SUMS (after the draw)
 //! ```
