@@ -1901,26 +1901,28 @@ fn build(
     let mut pairs: Vec<(Applicant, PrivateEntry)> =
         drafts.into_iter().filter_map(|d| d.ok).collect();
     pairs.sort_by(|a, b| a.0.id.as_bytes().cmp(b.0.id.as_bytes()));
-    let mut applicants = Vec::with_capacity(pairs.len());
-    let mut private = Vec::with_capacity(pairs.len());
-    for (mut a, mut e) in pairs {
-        e.salt = salt_for(domain, key, &e.application_id);
-        e.private_hash = round::private_hash(
-            domain,
-            &e.salt,
-            &PrivateRecord {
-                application_id: &e.application_id,
-                name: &e.name,
-                id_card: &e.id_card,
-                birth_date: &e.birth_date,
-                phone: &e.phone,
-                address: &e.address,
-            },
-        );
-        a.private_hash = e.private_hash;
-        applicants.push(a);
-        private.push(e);
-    }
+    // Each family's secret and private-record hash (independent, so in parallel).
+    use rayon::prelude::*;
+    let (applicants, private): (Vec<Applicant>, Vec<PrivateEntry>) = pairs
+        .into_par_iter()
+        .map(|(mut a, mut e)| {
+            e.salt = salt_for(domain, key, &e.application_id);
+            e.private_hash = round::private_hash(
+                domain,
+                &e.salt,
+                &PrivateRecord {
+                    application_id: &e.application_id,
+                    name: &e.name,
+                    id_card: &e.id_card,
+                    birth_date: &e.birth_date,
+                    phone: &e.phone,
+                    address: &e.address,
+                },
+            );
+            a.private_hash = e.private_hash;
+            (a, e)
+        })
+        .unzip();
     let refused = |e: &dyn std::fmt::Display| {
         vec![Problem::file(
             &files.applicants.0,
