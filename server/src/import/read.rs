@@ -175,13 +175,100 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
     } else {
         b','
     };
-    let mut rd = csv::ReaderBuilder::new()
+    let rows = csv_rows(file, text.as_ref(), delimiter)?;
+    Ok(Sheet {
+        file: file.to_string(),
+        rows,
+    })
+}
+
+/// Records per part of a large CSV file whose cells are read in parallel.
+#[cfg(not(test))]
+const CSV_PART: usize = 16_384;
+/// Small in unit tests, so that their short files come in several parts.
+#[cfg(test)]
+const CSV_PART: usize = 3;
+
+/// Files smaller than this are read on one thread.
+#[cfg(not(test))]
+const CSV_PARALLEL_BYTES: usize = 4 << 20;
+#[cfg(test)]
+const CSV_PARALLEL_BYTES: usize = 1;
+
+fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+        .from_reader(bytes)
+}
+
+/// The rows of a CSV text: (record number from 1, cells without their spreadsheet marks),
+/// blank rows left out. A large file is cut where every [`CSV_PART`]-th record starts — found
+/// by one pass of the same CSV reader, so a cut never falls inside a quoted cell — and the parts'
+/// cells are read in parallel; a reading error (or a part that reads otherwise than the pass
+/// found) sends the whole file through [`csv_rows_serial`], whose answer is the reference.
+fn csv_rows(file: &str, text: &str, delimiter: u8) -> Result<Rows, Problem> {
+    use rayon::prelude::*;
+    if text.len() < CSV_PARALLEL_BYTES {
+        return csv_rows_serial(file, text, delimiter);
+    }
+    let mut rd = csv_reader(text.as_bytes(), delimiter);
+    let mut rec = csv::ByteRecord::new();
+    let mut starts = vec![0usize];
+    let mut n = 0usize;
+    loop {
+        let at = rd.position().byte() as usize;
+        match rd.read_byte_record(&mut rec) {
+            Ok(true) => {
+                if n > 0 && n.is_multiple_of(CSV_PART) {
+                    starts.push(at);
+                }
+                n += 1;
+            }
+            Ok(false) => break,
+            Err(_) => return csv_rows_serial(file, text, delimiter),
+        }
+    }
+    starts.push(text.len());
+    let parts: Vec<Option<Rows>> = starts
+        .par_windows(2)
+        .enumerate()
+        .map(|(k, w)| {
+            let part = text.get(w[0]..w[1])?;
+            let (mut rows, read) = records(file, part, delimiter).ok()?;
+            // The part holds the records the pass found there; they are numbered after the
+            // parts before it.
+            if read != CSV_PART.min(n - k * CSV_PART) {
+                return None;
+            }
+            for r in &mut rows {
+                r.0 += k * CSV_PART;
+            }
+            Some(rows)
+        })
+        .collect();
+    if parts.iter().any(Option::is_none) {
+        return csv_rows_serial(file, text, delimiter);
+    }
+    Ok(parts.into_iter().flatten().flatten().collect())
+}
+
+/// [`csv_rows`] on one thread.
+fn csv_rows_serial(file: &str, text: &str, delimiter: u8) -> Result<Rows, Problem> {
+    Ok(records(file, text, delimiter)?.0)
+}
+
+/// Rows of a sheet: (row number, cells).
+type Rows = Vec<(usize, Vec<String>)>;
+
+/// [`csv_rows_serial`], and the number of records read (blank ones included).
+fn records(file: &str, text: &str, delimiter: u8) -> Result<(Rows, usize), Problem> {
+    let mut rd = csv_reader(text.as_bytes(), delimiter);
     let mut rows = Vec::new();
+    let mut read = 0;
     for (i, rec) in rd.records().enumerate() {
+        read = i + 1;
         let rec = rec.map_err(|e| {
             let line = e.position().map(|p| p.line() as usize).unwrap_or(i + 1);
             Problem::file(
@@ -198,10 +285,7 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
         }
         rows.push((i + 1, cells));
     }
-    Ok(Sheet {
-        file: file.to_string(),
-        rows,
-    })
+    Ok((rows, read))
 }
 
 /// The MIME type an OpenDocument file names in its first bytes (`mimetype` entry).
@@ -982,6 +1066,27 @@ mod tests {
             [0, 25, 26, 27, 51, 52, 701, 702].map(column_letter),
             ["A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"].map(String::from)
         );
+    }
+
+    #[test]
+    fn csv_read_in_parts_reads_as_in_one() {
+        // Parts of 3 records (the tests' CSV_PART): cuts between records, never inside a
+        // quoted cell that spans lines, blank lines and rows, CRLF, tabs, no final line break.
+        let texts = [
+            "a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n",
+            "a,b\n\"x\ny\",2\n\n\n3,\"4,\n\n5\"\n,,\n6,7\n\"8\"\"\",9\n10,11\n12,13",
+            "a\tb\r\n1\t2\r\n \t \r\n3\t4\r\n5\t\"6\r\n7\"\r\n8\t9\r\n",
+            "id,name\nA,'0595\nB,=\"0123\"\nC,\"un\"balanced\nD,x\nE,y\n",
+            "\"never closed,1\n2,3\n4,5\n6,7\n",
+            "",
+            "only\n",
+        ];
+        for t in texts {
+            let d = if t.starts_with("a\t") { b'\t' } else { b',' };
+            let whole = csv_rows_serial("x.csv", t, d).map_err(|e| e.to_string());
+            let parts = csv_rows("x.csv", t, d).map_err(|e| e.to_string());
+            assert_eq!(parts, whole, "{t:?}");
+        }
     }
 
     #[test]
