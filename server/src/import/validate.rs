@@ -967,7 +967,7 @@ fn check_applicants(
     schools: &SchoolSet,
     p: &mut Vec<Problem>,
 ) -> (Option<Table>, Vec<Draft>) {
-    let Some(t) = bind_file(file, &APPLICANT_COLUMNS, p) else {
+    let Some(mut t) = bind_file(file, &APPLICANT_COLUMNS, p) else {
         return (None, Vec::new());
     };
     if t.rows.is_empty() {
@@ -993,7 +993,6 @@ fn check_applicants(
     // they are checked (their cells freed), and the drafts collected in place: at a million rows
     // the cells and the drafts are each about half a gigabyte.
     use rayon::prelude::*;
-    let mut t = t;
     let rows = std::mem::take(&mut t.rows);
     let (drafts, found): (Vec<Draft>, Vec<Vec<Problem>>) = rows
         .into_par_iter()
