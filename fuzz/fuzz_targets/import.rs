@@ -1,7 +1,8 @@
 //! The import of the bureau's files: `read_sheet` on CSV (UTF-8, GB18030, UTF-16) and workbook
 //! bytes, and `import_round` with one of the files (applicants, schools, teachers, policy) from
-//! the fuzzer and the others from `fuzz/seeds/import/`. The first byte picks. Oracle besides "no
-//! panic": the import never produces files the engine refuses (an `Internal` problem).
+//! the fuzzer and the others from `fuzz/seeds/import/`. The first byte picks. Oracles besides "no
+//! panic": the import never produces files the engine refuses (an `Internal` problem), and a
+//! CSV text read in parallel parts reads as it does whole.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -24,6 +25,16 @@ fuzz_target!(|data: &[u8]| {
     match which % 8 {
         0 => {
             let _ = read::read_sheet("table.csv", bytes);
+            // A large file's cells are read in parallel parts: at any part size they must be
+            // what the one-thread read gives.
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                let whole = read::csv_rows_whole("t.csv", text, b',').map_err(|e| e.en());
+                for part in [1, 2, 5] {
+                    let parts =
+                        read::csv_rows_in_parts("t.csv", text, b',', part).map_err(|e| e.en());
+                    assert_eq!(parts, whole, "in parts of {part}");
+                }
+            }
             return;
         }
         1 => {

@@ -183,17 +183,10 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Sheet, Problem> {
 }
 
 /// Records per part of a large CSV file whose cells are read in parallel.
-#[cfg(not(test))]
 const CSV_PART: usize = 16_384;
-/// Small in unit tests, so that their short files come in several parts.
-#[cfg(test)]
-const CSV_PART: usize = 3;
 
 /// Files smaller than this are read on one thread.
-#[cfg(not(test))]
 const CSV_PARALLEL_BYTES: usize = 4 << 20;
-#[cfg(test)]
-const CSV_PARALLEL_BYTES: usize = 1;
 
 fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
@@ -207,12 +200,26 @@ fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
 /// blank rows left out. A large file is cut where every [`CSV_PART`]-th record starts — found
 /// by one pass of the same CSV reader, so a cut never falls inside a quoted cell — and the parts'
 /// cells are read in parallel; a reading error (or a part that reads otherwise than the pass
-/// found) sends the whole file through [`csv_rows_serial`], whose answer is the reference.
+/// found) sends the whole file through [`csv_rows_whole`], whose answer is the reference.
 fn csv_rows(file: &str, text: &str, delimiter: u8) -> Result<Rows, Problem> {
-    use rayon::prelude::*;
     if text.len() < CSV_PARALLEL_BYTES {
-        return csv_rows_serial(file, text, delimiter);
+        return csv_rows_whole(file, text, delimiter);
     }
+    csv_rows_in_parts(file, text, delimiter, CSV_PART)
+}
+
+/// The cells of a CSV text as [`read_sheet`] reads a large file: in parts of `part` records
+/// (at least 1) read in parallel. Public for the tests and the fuzzer, which compare it with
+/// [`csv_rows_whole`] at small part sizes.
+#[doc(hidden)]
+pub fn csv_rows_in_parts(
+    file: &str,
+    text: &str,
+    delimiter: u8,
+    part: usize,
+) -> Result<Rows, Problem> {
+    use rayon::prelude::*;
+    let part = part.max(1);
     let mut rd = csv_reader(text.as_bytes(), delimiter);
     let mut rec = csv::ByteRecord::new();
     let mut starts = vec![0usize];
@@ -221,13 +228,13 @@ fn csv_rows(file: &str, text: &str, delimiter: u8) -> Result<Rows, Problem> {
         let at = rd.position().byte() as usize;
         match rd.read_byte_record(&mut rec) {
             Ok(true) => {
-                if n > 0 && n.is_multiple_of(CSV_PART) {
+                if n > 0 && n.is_multiple_of(part) {
                     starts.push(at);
                 }
                 n += 1;
             }
             Ok(false) => break,
-            Err(_) => return csv_rows_serial(file, text, delimiter),
+            Err(_) => return csv_rows_whole(file, text, delimiter),
         }
     }
     starts.push(text.len());
@@ -235,34 +242,36 @@ fn csv_rows(file: &str, text: &str, delimiter: u8) -> Result<Rows, Problem> {
         .par_windows(2)
         .enumerate()
         .map(|(k, w)| {
-            let part = text.get(w[0]..w[1])?;
-            let (mut rows, read) = records(file, part, delimiter).ok()?;
+            let piece = text.get(w[0]..w[1])?;
+            let (mut rows, read) = records(file, piece, delimiter).ok()?;
             // The part holds the records the pass found there; they are numbered after the
             // parts before it.
-            if read != CSV_PART.min(n - k * CSV_PART) {
+            if read != part.min(n - k * part) {
                 return None;
             }
             for r in &mut rows {
-                r.0 += k * CSV_PART;
+                r.0 += k * part;
             }
             Some(rows)
         })
         .collect();
     if parts.iter().any(Option::is_none) {
-        return csv_rows_serial(file, text, delimiter);
+        return csv_rows_whole(file, text, delimiter);
     }
     Ok(parts.into_iter().flatten().flatten().collect())
 }
 
-/// [`csv_rows`] on one thread.
-fn csv_rows_serial(file: &str, text: &str, delimiter: u8) -> Result<Rows, Problem> {
+/// The cells of a CSV text read on one thread: the reference that [`csv_rows_in_parts`] must
+/// agree with (public for the tests and the fuzzer).
+#[doc(hidden)]
+pub fn csv_rows_whole(file: &str, text: &str, delimiter: u8) -> Result<Rows, Problem> {
     Ok(records(file, text, delimiter)?.0)
 }
 
 /// Rows of a sheet: (row number, cells).
-type Rows = Vec<(usize, Vec<String>)>;
+pub type Rows = Vec<(usize, Vec<String>)>;
 
-/// [`csv_rows_serial`], and the number of records read (blank ones included).
+/// [`csv_rows_whole`], and the number of records read (blank ones included).
 fn records(file: &str, text: &str, delimiter: u8) -> Result<(Rows, usize), Problem> {
     let mut rd = csv_reader(text.as_bytes(), delimiter);
     let mut rows = Vec::new();
@@ -1070,7 +1079,7 @@ mod tests {
 
     #[test]
     fn csv_read_in_parts_reads_as_in_one() {
-        // Parts of 3 records (the tests' CSV_PART): cuts between records, never inside a
+        // Parts of a few records: cuts between records, never inside a
         // quoted cell that spans lines, blank lines and rows, CRLF, tabs, no final line break.
         let texts = [
             "a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n",
@@ -1083,9 +1092,11 @@ mod tests {
         ];
         for t in texts {
             let d = if t.starts_with("a\t") { b'\t' } else { b',' };
-            let whole = csv_rows_serial("x.csv", t, d).map_err(|e| e.to_string());
-            let parts = csv_rows("x.csv", t, d).map_err(|e| e.to_string());
-            assert_eq!(parts, whole, "{t:?}");
+            let whole = csv_rows_whole("x.csv", t, d).map_err(|e| e.to_string());
+            for part in [0, 1, 2, 3, 7] {
+                let parts = csv_rows_in_parts("x.csv", t, d, part).map_err(|e| e.to_string());
+                assert_eq!(parts, whole, "{t:?} in parts of {part}");
+            }
         }
     }
 
