@@ -835,7 +835,9 @@ fn duplicates(
     p: &mut Vec<Problem>,
     msg: impl Fn(usize) -> (K, String, String),
 ) {
-    v.sort();
+    // Entries differ in their rows, so an unstable (parallel) sort orders them as a stable one.
+    use rayon::slice::ParallelSliceMut;
+    v.par_sort_unstable();
     let mut i = 0;
     while i < v.len() {
         let mut j = i + 1;
@@ -1804,6 +1806,7 @@ fn class_checks(
 }
 
 fn cross_checks(t: &Table, drafts: &[Draft], p: &mut Vec<Problem>) {
+    use rayon::slice::ParallelSliceMut;
     let column = |j: usize| -> String {
         t.columns[j]
             .as_ref()
@@ -1834,7 +1837,8 @@ fn cross_checks(t: &Table, drafts: &[Draft], p: &mut Vec<Problem>) {
                 .map(|c| (c, d.row, d.app_id.as_deref().unwrap_or("?")))
         })
         .collect();
-    cards.sort();
+    // (rows differ: the order is the stable sort's)
+    cards.par_sort_unstable();
     for w in cards.windows(2) {
         if w[0].0 == w[1].0 {
             p.push(
@@ -1861,7 +1865,7 @@ fn cross_checks(t: &Table, drafts: &[Draft], p: &mut Vec<Problem>) {
         .iter()
         .filter_map(|d| d.family.as_deref().map(|f| (f, d.row)))
         .collect();
-    fams.sort();
+    fams.par_sort_unstable();
     for (i, (f, row)) in fams.iter().enumerate() {
         let alone = (i == 0 || fams[i - 1].0 != *f) && (i + 1 == fams.len() || fams[i + 1].0 != *f);
         if alone {
