@@ -246,7 +246,10 @@ pub fn freeze(rd: &RoundDir, o: &FreezeOptions<'_>) -> Result<Summary> {
     });
     merge(&mut e, extra);
     rd.append_log(domain, e)?;
-    Ok(summary(rd, &v, &cp_doc, &signer, &key))
+    let s = summary(rd, &v, &cp_doc, &signer, &key);
+    // A million applicants' records are freed on a pool thread, not on the way out.
+    rayon::spawn(move || drop(v));
+    Ok(s)
 }
 
 /// Adds the fields of `extra` to the object `e`.
