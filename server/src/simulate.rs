@@ -351,10 +351,19 @@ pub fn generate_with(
             progress(k / 2);
         }
     }
+    let width = server::supplement::sim_id_width(raws.len());
     let list = lottery::round::Applicants::par_from_fn(raws.len(), |i| {
-        build_applicant(&raws[i], &school_list, &seed, domain)
+        build_applicant(&raws[i], width, &school_list, &seed, domain)
     })
     .map_err(|e| e.to_string())?;
+    // The published file lists the applicants in id order, which the verifier requires: a
+    // round out of order would give a bundle no one can verify.
+    if let Some(i) = (1..list.len()).find(|&i| list.id(i - 1).as_bytes() >= list.id(i).as_bytes()) {
+        return Err(format!(
+            "internal error: simulated application ids out of order at {} (please report)",
+            list.id(i)
+        ));
+    }
     progress(applicants);
     let policy = lottery::policy::Policy::parse(&policy_bytes).map_err(|e| e.to_string())?;
     Ok(FrozenRound {
@@ -387,10 +396,16 @@ struct Raw {
     female: bool,
 }
 
-fn build_applicant(r: &Raw, school_list: &[School], seed: &Digest, domain: Domain) -> Applicant {
+fn build_applicant(
+    r: &Raw,
+    width: usize,
+    school_list: &[School],
+    seed: &Digest,
+    domain: Domain,
+) -> Applicant {
     let sh = &r.shared;
     let idx = r.idx;
-    let id = format!("A2026-{:07}", idx + 1);
+    let id = format!("A2026-{:0width$}", idx + 1);
     let cat = if sh.migrant { 4 } else { sh.home_cat };
     // School indices into `school_list`, which is sorted by id: sorting the indices sorts by id.
     let mut categories: Vec<(u32, u32)> = sh.home.iter().map(|&h| (h as u32, cat)).collect();

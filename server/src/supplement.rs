@@ -432,6 +432,13 @@ pub fn write(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
+/// Digits of a simulated application id's number for `n` applicants (`fairdraw simulate`'s
+/// `A2026-0000001`, its late arrivals' `L2026-0000001`): 7 for every round up to 9,999,999, more
+/// above, so that the ids sort as their numbers do (the published files are in id order).
+pub fn sim_id_width(n: usize) -> usize {
+    n.to_string().len().max(7)
+}
+
 /// A simulated supplement for `fairdraw simulate --declines N --late N` to the bundle in `dir`:
 /// the first `declines` placed applicants of the private stage decline (the typical 民办
 /// give-up), and `late` late arrivals with public choices join. Everything derives from the seed
@@ -469,7 +476,7 @@ pub fn simulate(
         let pick = |b: u8| public[usize::from(b) % public.len().max(1)];
         let a = pick(d.0[0]);
         let b = pick(d.0[1]);
-        let id = format!("L2026-{:07}", k + 1);
+        let id = format!("L2026-{:0w$}", k + 1, w = sim_id_width(late));
         let salt: [u8; 16] = d.0[16..].try_into().unwrap_or([0; 16]);
         let (x, y) = a.1.xy.unwrap_or((0, 0));
         let mut choices = vec![a.0];
@@ -557,4 +564,23 @@ pub fn simulate(
     })
     .map_err(|e| anyhow!(e))?;
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sim_id_width;
+
+    #[test]
+    fn simulated_ids_sort_as_their_numbers() {
+        assert_eq!(sim_id_width(0), 7);
+        assert_eq!(sim_id_width(9_999_999), 7);
+        assert_eq!(sim_id_width(10_000_000), 8);
+        assert_eq!(sim_id_width(17_000_000), 8);
+        let w = sim_id_width(17_000_000);
+        let (a, b) = (
+            format!("A2026-{:0w$}", 9_999_999),
+            format!("A2026-{:0w$}", 10_000_000),
+        );
+        assert!(a < b, "{a} {b}");
+    }
 }
