@@ -1066,9 +1066,9 @@ fn run_with_reserves(
             let school = &round.schools[s];
             let first = reserve_start[s];
             if let Some(k) = reserves[first..reserve_start[s + 1]].iter().position(|r| {
-                priority.iter().any(|(ps, pg)| {
-                    *ps == school.id && *pg == school.reserved[r.group as usize].0
-                })
+                priority
+                    .iter()
+                    .any(|(ps, pg)| *ps == school.id && *pg == school.reserved[r.group as usize].0)
             }) {
                 let r = first + k;
                 entry_group[e] = reserves[r].group;
@@ -1235,8 +1235,9 @@ fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Resu
         .enumerate()
         .map(|(s, list)| {
             let school = &round.schools[s];
-            // Family ids → small indices, by first appearance in id order.
-            let mut fams: Vec<&str> = Vec::new();
+            // Family ids → small indices, by first appearance in id order (looked up, never
+            // iterated: the indices do not depend on the map's order).
+            let mut fams: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
             let students: Vec<Student> = list
                 .iter()
                 .map(|&i| {
@@ -1247,15 +1248,10 @@ fn assign_classes(round: &FrozenRound, seed: &Digest, out: &mut Outcome) -> Resu
                             groups |= 1 << b;
                         }
                     }
-                    let family = apps
-                        .family(i)
-                        .map(|f| match fams.iter().position(|x| *x == f) {
-                            Some(p) => p as u32,
-                            None => {
-                                fams.push(f);
-                                fams.len() as u32 - 1
-                            }
-                        });
+                    let family = apps.family(i).map(|f| {
+                        let next = fams.len() as u32;
+                        *fams.entry(f).or_insert(next)
+                    });
                     Student {
                         gender: match apps.gender(i) {
                             Gender::F => classes::Gender::F,
