@@ -748,10 +748,9 @@ fn stage_preferences(
     }
     let mut pref_school = vec![0u32; pref_start[participants.len()] as usize];
     let blocks = entry_blocks(&pref_start, &mut pref_school);
-    blocks.into_par_iter().for_each(|(p0, block)| {
+    blocks.into_par_iter().for_each(|(ps, block)| {
         let mut at = 0;
-        let p1 = (p0 + ENTRY_BLOCK).min(participants.len());
-        for &i in &participants[p0..p1] {
+        for &i in &participants[ps] {
             for s in staged(i) {
                 block[at] = s;
                 at += 1;
@@ -968,10 +967,13 @@ fn run_instance(
 /// Participants per block of the parallel passes over a stage's entries.
 const ENTRY_BLOCK: usize = 1 << 12;
 
-/// A stage's per-entry array cut by blocks of [`ENTRY_BLOCK`] participants: (the block's first
-/// participant, its entries' slots), each block's entries one contiguous range
+/// A stage's per-entry array cut by blocks of [`ENTRY_BLOCK`] participants: (the block's
+/// participants, its entries' slots), each block's entries one contiguous range
 /// (`pref_start[p]..pref_start[p + 1]` are participant `p`'s).
-fn entry_blocks<'a, T>(pref_start: &[u32], entries: &'a mut [T]) -> Vec<(usize, &'a mut [T])> {
+fn entry_blocks<'a, T>(
+    pref_start: &[u32],
+    entries: &'a mut [T],
+) -> Vec<(std::ops::Range<usize>, &'a mut [T])> {
     let n = pref_start.len().saturating_sub(1);
     let mut blocks = Vec::with_capacity(n.div_ceil(ENTRY_BLOCK));
     let mut rest = entries;
@@ -979,7 +981,7 @@ fn entry_blocks<'a, T>(pref_start: &[u32], entries: &'a mut [T]) -> Vec<(usize, 
         let p1 = (p0 + ENTRY_BLOCK).min(n);
         let len = (pref_start[p1] - pref_start[p0]) as usize;
         let (block, tail) = rest.split_at_mut(len);
-        blocks.push((p0, block));
+        blocks.push((p0..p1, block));
         rest = tail;
     }
     blocks
@@ -994,11 +996,10 @@ fn each_entry(
     f: impl Fn(u32, usize, &mut u64) + Sync,
 ) {
     use rayon::prelude::*;
-    let mut blocks = entry_blocks(pref_start, keys);
-    blocks.par_iter_mut().for_each(|(p0, block)| {
-        let p1 = (*p0 + ENTRY_BLOCK).min(participants.len());
-        let base = pref_start[*p0] as usize;
-        for p in *p0..p1 {
+    let blocks = entry_blocks(pref_start, keys);
+    blocks.into_par_iter().for_each(|(ps, block)| {
+        let base = pref_start[ps.start] as usize;
+        for p in ps {
             for e in pref_start[p] as usize..pref_start[p + 1] as usize {
                 f(participants[p], e, &mut block[e - base]);
             }
@@ -1021,10 +1022,16 @@ fn run_with_reserves(
     let domain = round.domain();
     let m = round.schools.len();
     let inst = valid.get();
-    // Reserved seats per school (never more than the seats the stage has there).
+    // Reserved seats per school (never more than the seats the stage has there), school by
+    // school; school `s`'s are `reserves[reserve_start[s]..reserve_start[s + 1]]`, so that an
+    // entry looks at its own school's, not at every school's (with a reserve at each of 14,000
+    // private schools, the scan over all of them was most of the private stage at 17M
+    // applicants).
     let mut reserves: Vec<mech::ReservedSeats> = Vec::new();
+    let mut reserve_start = Vec::with_capacity(m + 1);
     #[allow(clippy::needless_range_loop)]
     for s in 0..m {
+        reserve_start.push(reserves.len());
         if !in_stage[s] {
             continue;
         }
@@ -1041,17 +1048,7 @@ fn run_with_reserves(
             }
         }
     }
-    // Where each school's reserves start in `reserves` (pushed school by school, in the
-    // school's group order): an entry looks at its own school's, not at every school's (with a
-    // reserve at each of 14,000 private schools, the scan over all of them was most of the
-    // private stage at 17M applicants).
-    let mut reserve_start = vec![0usize; m + 1];
-    for r in &reserves {
-        reserve_start[r.school as usize + 1] += 1;
-    }
-    for s in 0..m {
-        reserve_start[s + 1] += reserve_start[s];
-    }
+    reserve_start.push(reserves.len());
     // Per entry: the group the applicant qualifies under at that school (the first of the
     // school's groups it belongs to), and its rank in that group's own lottery.
     let mut entry_group = vec![mech::NO_GROUP; inst.pref_school.len()];

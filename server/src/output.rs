@@ -26,6 +26,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// As [`write_atomic`], creating the file with the given Unix mode (e.g. `0o600`).
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    write_atomic_with(path, mode, |w| w.write_all(bytes))
+}
+
+/// As [`write_atomic_mode`], the bytes written by `fill` through a buffer (a large file is
+/// streamed, never held).
+pub fn write_atomic_with(
+    path: &Path,
+    mode: Option<u32>,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -46,11 +56,22 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::i
         }
         #[cfg(not(unix))]
         let _ = mode;
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, opts.open(&tmp)?);
+        fill(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
     fs::rename(&tmp, path)
+}
+
+/// Creates `dir` if needed, readable by the owner only on Unix (for private files).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 /// Removes leftovers of interrupted writes of `name` in `parent` (`.NAME.tmp-*`).

@@ -468,6 +468,7 @@ pub fn simulate(
         .filter(|(_, s)| !s.private)
         .collect();
     let mut late_sup = Vec::new();
+    let width = sim_id_width(late);
     for k in 0..late {
         let d = hash_fields(
             "fairdraw/sim/late",
@@ -476,7 +477,7 @@ pub fn simulate(
         let pick = |b: u8| public[usize::from(b) % public.len().max(1)];
         let a = pick(d.0[0]);
         let b = pick(d.0[1]);
-        let id = format!("L2026-{:0w$}", k + 1, w = sim_id_width(late));
+        let id = format!("L2026-{:0width$}", k + 1);
         let salt: [u8; 16] = d.0[16..].try_into().unwrap_or([0; 16]);
         let (x, y) = a.1.xy.unwrap_or((0, 0));
         let mut choices = vec![a.0];

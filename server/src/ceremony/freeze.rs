@@ -105,14 +105,7 @@ fn salt_key(rd: &RoundDir, given: Option<&Path>) -> Result<([u8; 32], bool)> {
 }
 
 fn set_private_mode(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(io_err(dir))?;
-    }
-    Ok(())
+    crate::output::create_private_dir(dir).map_err(io_err(dir))
 }
 
 /// Runs the freeze.

@@ -63,25 +63,7 @@ fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut w = io::BufWriter::with_capacity(1 << 20, opts.open(&tmp)?);
-        fill(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+    crate::output::write_atomic_with(path, Some(0o600), fill)
 }
 
 /// `secrets.csv`: `application_id,name,secret` in application-id order, UTF-8 with BOM (so that
@@ -299,7 +281,7 @@ pub fn write_private(
     lookup: Option<&str>,
 ) -> io::Result<PrivateFiles> {
     use rayon::prelude::*;
-    set_private_dir(dir)?;
+    crate::output::create_private_dir(dir)?;
     let mut files = PrivateFiles {
         secrets: dir.join("secrets.csv"),
         notices: dir.join("notices.html"),
@@ -350,22 +332,11 @@ pub fn write_private(
         pages = next;
     }
     out.finish()?;
-    set_private_dir(&parts_dir)?;
+    crate::output::create_private_dir(&parts_dir)?;
     write_atomic(&files.notices, |w| {
         w.write_all(text.index(entries).as_bytes())
     })?;
     Ok(files)
-}
-
-/// Creates `dir` if needed, readable by the owner only on Unix.
-fn set_private_dir(dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 impl std::fmt::Debug for PrivateEntry {
